@@ -4,4 +4,4 @@
 //! This crate is reserved by the workspace layout; its modules arrive with the contracts
 //! issue. Architecture Invariant: it will never read the clock, draw randomness or do IO,
 //! and it never depends on `panacea-consensus` or `panacea-node` (checked by
-//! `primitives/tests/it/architecture.rs`).
+//! `tools/tests/it/architecture.rs`).

@@ -41,9 +41,7 @@ pub enum CodecError {
 }
 
 fn encode_config() -> Configuration<LittleEndian, Fixint, NoLimit> {
-    bincode::config::standard()
-        .with_little_endian()
-        .with_fixed_int_encoding()
+    bincode::config::standard().with_little_endian().with_fixed_int_encoding()
 }
 
 /// Encodes `value` canonically.
@@ -62,18 +60,13 @@ pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
 /// bytes and any length prefix that claims more than `LIMIT` bytes.
 pub fn decode<T: Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> Result<T, CodecError> {
     if bytes.len() > LIMIT {
-        return Err(CodecError::TooLong {
-            len: bytes.len(),
-            limit: LIMIT,
-        });
+        return Err(CodecError::TooLong { len: bytes.len(), limit: LIMIT });
     }
     let config = encode_config().with_limit::<LIMIT>();
-    let (value, read) = bincode::decode_from_slice::<T, _>(bytes, config)
-        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let (value, read) =
+        bincode::decode_from_slice::<T, _>(bytes, config).map_err(|e| CodecError::Malformed(e.to_string()))?;
     if read != bytes.len() {
-        return Err(CodecError::TrailingBytes {
-            trailing: bytes.len() - read,
-        });
+        return Err(CodecError::TrailingBytes { trailing: bytes.len() - read });
     }
     Ok(value)
 }
@@ -93,12 +86,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let s = Sample {
-            a: 7,
-            b: vec![1, 2, 3],
-            c: Some(true),
-            d: "x".into(),
-        };
+        let s = Sample { a: 7, b: vec![1, 2, 3], c: Some(true), d: "x".into() };
         let bytes = encode(&s);
         assert_eq!(decode::<Sample, 1024>(&bytes), Ok(s));
     }
@@ -107,19 +95,13 @@ mod tests {
     fn rejects_trailing_bytes() {
         let mut bytes = encode(&5u64);
         bytes.push(0);
-        assert_eq!(
-            decode::<u64, 64>(&bytes),
-            Err(CodecError::TrailingBytes { trailing: 1 })
-        );
+        assert_eq!(decode::<u64, 64>(&bytes), Err(CodecError::TrailingBytes { trailing: 1 }));
     }
 
     #[test]
     fn rejects_oversized_input() {
         let bytes = encode(&vec![0u8; 100]);
-        assert!(matches!(
-            decode::<Vec<u8>, 50>(&bytes),
-            Err(CodecError::TooLong { .. })
-        ));
+        assert!(matches!(decode::<Vec<u8>, 50>(&bytes), Err(CodecError::TooLong { .. })));
     }
 
     #[test]
@@ -127,10 +109,7 @@ mod tests {
         // A 16-byte message whose length prefix claims 2^40 elements must not allocate.
         let mut bytes = (1u64 << 40).to_le_bytes().to_vec();
         bytes.extend_from_slice(&[0u8; 8]);
-        assert!(matches!(
-            decode::<Vec<u64>, 1024>(&bytes),
-            Err(CodecError::Malformed(_))
-        ));
+        assert!(matches!(decode::<Vec<u64>, 1024>(&bytes), Err(CodecError::Malformed(_))));
     }
 
     #[test]

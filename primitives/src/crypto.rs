@@ -1,25 +1,36 @@
 //! ed25519 keys and signatures with strict, domain-separated verification.
 //!
 //! Design:
-//! - **Strict**: a [`PublicKey`] is a canonical encoding of a point that is not of small
-//!   order (weak keys cannot even be decoded), and a signature is accepted only if its `s`
-//!   is reduced and its `R` is a canonical encoding of a point of large order. Together
-//!   these make signatures non-malleable: one (key, message) has one valid encoding.
-//! - **Same verdict, single or batch**: [`BatchVerifier`] applies the same encoding checks
-//!   before running ed25519-dalek's batch equation, so a signature that `verify` rejects is
-//!   rejected by a batch too. Replicas that verify a certificate one way or the other can
-//!   therefore never disagree about it, and ed25519-dalek derives the batch's randomness
-//!   from a transcript of its inputs, so the verdict is deterministic.
-//! - **Domain separation**: every signature covers a [`Domain`] (chain id, epoch, kind of
+//! - **One verdict, single or batch.** Signatures are produced by ed25519-dalek (RFC
+//!   8032) and verified with the *cofactored* equation `[8](sB - hA - R) = 0`, singly or
+//!   in a batch `[8](-(sum z_i s_i)B + sum z_i R_i + sum z_i h_i A_i) = 0`. With the
+//!   cofactor cleared on both paths, a batch accepts exactly when every signature in it
+//!   would be accepted alone (up to a 2^-128 chance over the batch coefficients). The
+//!   cofactorless equation of `verify_strict` does not have this property: a nonce point
+//!   with a small-order component passes a batch for some coefficients and fails alone,
+//!   which would let a Byzantine signer make honest replicas disagree on a certificate.
+//!   This is the rule of ZIP-215, made for consensus (see `docs/decisions/0003`).
+//! - **Deterministic.** Batch coefficients are derived by hashing every input of the
+//!   batch, so the verdict never depends on a random number generator.
+//! - **Strict encodings, no weak keys.** A [`PublicKey`] is a canonical encoding of a
+//!   point that is not of small order; a signature must have a reduced `s` and a
+//!   canonical `R` that is not of small order. A third party therefore cannot turn a valid
+//!   signature into another valid one (`s + l`, a re-encoded `R`, or `R + T` all fail:
+//!   `R` is hashed into `h`).
+//! - **Domain separation.** Every signature covers a [`Domain`] (chain id, epoch, kind of
 //!   message) before the message, so nothing signed for one purpose, epoch or chain is
 //!   valid for another.
 
 use core::fmt;
 
 use bincode::{Decode, Encode};
-use curve25519_dalek::edwards::CompressedEdwardsY;
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use curve25519_dalek::Scalar;
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use ed25519_dalek::{Signer as _, SigningKey};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha512};
 
 use crate::ids::{ChainId, Epoch};
 
@@ -80,18 +91,13 @@ const SIGNING_PREFIX: &[u8] = b"panacea-signature-v1\0";
 impl Domain {
     /// A domain for `kind` on `chain_id` in `epoch`.
     pub fn new(chain_id: ChainId, epoch: Epoch, kind: SignatureKind) -> Domain {
-        Domain {
-            chain_id,
-            epoch,
-            kind,
-        }
+        Domain { chain_id, epoch, kind }
     }
 
     /// The exact bytes that are signed for `message` in this domain.
     pub fn signing_bytes(&self, message: &[u8]) -> Vec<u8> {
         let chain = self.chain_id.as_str().as_bytes();
-        let mut out =
-            Vec::with_capacity(SIGNING_PREFIX.len() + 1 + chain.len() + 9 + message.len());
+        let mut out = Vec::with_capacity(SIGNING_PREFIX.len() + 1 + chain.len() + 9 + message.len());
         out.extend_from_slice(SIGNING_PREFIX);
         // Chain ids are at most 64 bytes (checked by ChainId), so the length fits a byte.
         out.push(u8::try_from(chain.len()).unwrap_or(u8::MAX));
@@ -104,44 +110,79 @@ impl Domain {
 }
 
 /// An ed25519 public key that is known to be canonical and not weak.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct PublicKey(VerifyingKey);
+#[derive(Clone, Copy)]
+pub struct PublicKey {
+    bytes: [u8; 32],
+    point: EdwardsPoint,
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for PublicKey {}
 
 /// Decompresses `bytes` and checks that they are the canonical encoding of the point.
-fn canonical_point(bytes: [u8; 32]) -> Option<curve25519_dalek::EdwardsPoint> {
+fn canonical_point(bytes: [u8; 32]) -> Option<EdwardsPoint> {
     let compressed = CompressedEdwardsY(bytes);
     let point = compressed.decompress()?;
     (point.compress() == compressed).then_some(point)
 }
 
 impl PublicKey {
-    /// Accepts only canonical encodings of points of large order.
+    /// Accepts only canonical encodings of points that are not of small order.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<PublicKey, CryptoError> {
-        canonical_point(bytes).ok_or(CryptoError::InvalidPublicKey)?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| CryptoError::InvalidPublicKey)?;
-        if key.is_weak() {
+        let point = canonical_point(bytes).ok_or(CryptoError::InvalidPublicKey)?;
+        if point.is_small_order() {
             return Err(CryptoError::InvalidPublicKey);
         }
-        Ok(PublicKey(key))
+        Ok(PublicKey { bytes, point })
     }
 
     /// The 32-byte encoding.
     pub fn to_bytes(&self) -> [u8; 32] {
-        self.0.to_bytes()
+        self.bytes
     }
 
-    /// Verifies `signature` over `message` in `domain`, strictly.
-    pub fn verify(
-        &self,
-        domain: &Domain,
-        message: &[u8],
-        signature: &Signature,
-    ) -> Result<(), CryptoError> {
-        let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
-        self.0
-            .verify_strict(&domain.signing_bytes(message), &signature)
-            .map_err(|_| CryptoError::InvalidSignature)
+    /// Verifies `signature` over `message` in `domain`.
+    pub fn verify(&self, domain: &Domain, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
+        let parsed = ParsedSignature::parse(signature).ok_or(CryptoError::InvalidSignature)?;
+        let h = challenge(&signature.0[..32], &self.bytes, &domain.signing_bytes(message));
+        // sB - hA - R, with the cofactor cleared.
+        let check = EdwardsPoint::vartime_double_scalar_mul_basepoint(&(-h), &self.point, &parsed.s) - parsed.r;
+        if check.mul_by_cofactor().is_identity() { Ok(()) } else { Err(CryptoError::InvalidSignature) }
     }
+}
+
+/// A signature whose encodings passed the strict checks.
+struct ParsedSignature {
+    r: EdwardsPoint,
+    s: Scalar,
+}
+
+impl ParsedSignature {
+    /// `s` reduced, `R` a canonical encoding of a point that is not of small order.
+    fn parse(signature: &Signature) -> Option<ParsedSignature> {
+        let mut r = [0u8; 32];
+        let mut s = [0u8; 32];
+        r.copy_from_slice(&signature.0[..32]);
+        s.copy_from_slice(&signature.0[32..]);
+        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s))?;
+        let r = canonical_point(r).filter(|point| !point.is_small_order())?;
+        Some(ParsedSignature { r, s })
+    }
+}
+
+/// `h = SHA-512(R || A || M) mod l`, as in RFC 8032.
+fn challenge(r: &[u8], a: &[u8; 32], message: &[u8]) -> Scalar {
+    let mut hasher = Sha512::new();
+    hasher.update(r);
+    hasher.update(a);
+    hasher.update(message);
+    let wide: [u8; 64] = hasher.finalize().into();
+    Scalar::from_bytes_mod_order_wide(&wide)
 }
 
 impl PartialOrd for PublicKey {
@@ -152,51 +193,45 @@ impl PartialOrd for PublicKey {
 
 impl Ord for PublicKey {
     fn cmp(&self, other: &Self) -> core::cmp::Ordering {
-        self.0.as_bytes().cmp(other.0.as_bytes())
+        self.bytes.cmp(&other.bytes)
     }
 }
 
 impl core::hash::Hash for PublicKey {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.0.as_bytes().hash(state);
+        self.bytes.hash(state);
     }
 }
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({})", hex::encode(&self.0.as_bytes()[..4]))
+        write!(f, "PublicKey({})", hex::encode(&self.bytes[..4]))
     }
 }
 
 impl fmt::Display for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0.as_bytes()))
+        f.write_str(&hex::encode(self.bytes))
     }
 }
 
 impl Encode for PublicKey {
-    fn encode<E: bincode::enc::Encoder>(
-        &self,
-        encoder: &mut E,
-    ) -> Result<(), bincode::error::EncodeError> {
-        self.0.as_bytes().encode(encoder)
+    fn encode<E: bincode::enc::Encoder>(&self, encoder: &mut E) -> Result<(), bincode::error::EncodeError> {
+        self.bytes.encode(encoder)
     }
 }
 
 impl<C> Decode<C> for PublicKey {
-    fn decode<D: bincode::de::Decoder<Context = C>>(
-        decoder: &mut D,
-    ) -> Result<Self, bincode::error::DecodeError> {
+    fn decode<D: bincode::de::Decoder<Context = C>>(decoder: &mut D) -> Result<Self, bincode::error::DecodeError> {
         let bytes = <[u8; 32]>::decode(decoder)?;
-        PublicKey::from_bytes(bytes)
-            .map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))
+        PublicKey::from_bytes(bytes).map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))
     }
 }
 bincode::impl_borrow_decode!(PublicKey);
 
 impl Serialize for PublicKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        crate::hash::hex32::serialize(self.0.as_bytes(), s)
+        crate::hash::hex32::serialize(&self.bytes, s)
     }
 }
 
@@ -250,7 +285,8 @@ impl Keypair {
 
     /// The public half.
     pub fn public(&self) -> PublicKey {
-        PublicKey(self.0.verifying_key())
+        let point = self.0.verifying_key().to_edwards();
+        PublicKey { bytes: point.compress().to_bytes(), point }
     }
 
     /// Signs `message` in `domain`.
@@ -265,56 +301,51 @@ impl fmt::Debug for Keypair {
     }
 }
 
-/// Verifies many signatures at once, with exactly the verdict of verifying each strictly.
+/// Verifies many signatures at once, with exactly the verdict of verifying each alone.
 ///
 /// Batch verification costs about a third of single verification per signature at 64 or
 /// more signatures (see `docs/benchmarks.md`). A failed batch says only that some
 /// signature is bad; callers that must know which use [`BatchVerifier::verify_each`].
 #[derive(Default)]
 pub struct BatchVerifier {
-    messages: Vec<Vec<u8>>,
-    signatures: Vec<ed25519_dalek::Signature>,
-    keys: Vec<VerifyingKey>,
+    items: Vec<BatchItem>,
     /// Set when a pushed signature already failed an encoding check.
     rejected: bool,
+}
+
+struct BatchItem {
+    key: EdwardsPoint,
+    parsed: Option<ParsedSignature>,
+    h: Scalar,
+    s_bytes: [u8; 32],
 }
 
 impl BatchVerifier {
     /// An empty batch with room for `capacity` signatures.
     pub fn with_capacity(capacity: usize) -> BatchVerifier {
-        BatchVerifier {
-            messages: Vec::with_capacity(capacity),
-            signatures: Vec::with_capacity(capacity),
-            keys: Vec::with_capacity(capacity),
-            rejected: false,
-        }
+        BatchVerifier { items: Vec::with_capacity(capacity), rejected: false }
     }
 
     /// Number of signatures queued.
     pub fn len(&self) -> usize {
-        self.signatures.len()
+        self.items.len()
     }
 
     /// True if nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.signatures.is_empty()
+        self.items.is_empty()
     }
 
     /// Queues `signature` by `key` over `message` in `domain`.
-    pub fn push(
-        &mut self,
-        key: &PublicKey,
-        domain: &Domain,
-        message: &[u8],
-        signature: &Signature,
-    ) {
-        if !strict_encoding(signature) {
+    pub fn push(&mut self, key: &PublicKey, domain: &Domain, message: &[u8], signature: &Signature) {
+        let parsed = ParsedSignature::parse(signature);
+        if parsed.is_none() {
             self.rejected = true;
         }
-        self.messages.push(domain.signing_bytes(message));
-        self.signatures
-            .push(ed25519_dalek::Signature::from_bytes(&signature.0));
-        self.keys.push(key.0);
+        let h = challenge(&signature.0[..32], &key.bytes, &domain.signing_bytes(message));
+        let mut s_bytes = [0u8; 32];
+        s_bytes.copy_from_slice(&signature.0[32..]);
+        self.items.push(BatchItem { key: key.point, parsed, h, s_bytes });
     }
 
     /// True if every queued signature is valid (an empty batch is valid).
@@ -322,49 +353,66 @@ impl BatchVerifier {
         if self.rejected {
             return Err(CryptoError::InvalidSignature);
         }
-        match self.signatures.len() {
-            0 => Ok(()),
-            1 => self.keys[0]
-                .verify_strict(&self.messages[0], &self.signatures[0])
-                .map_err(|_| CryptoError::InvalidSignature),
-            _ => {
-                let messages: Vec<&[u8]> = self.messages.iter().map(Vec::as_slice).collect();
-                ed25519_dalek::verify_batch(&messages, &self.signatures, &self.keys)
-                    .map_err(|_| CryptoError::InvalidSignature)
-            }
-        }
+        if batch_equation(&self.items) { Ok(()) } else { Err(CryptoError::InvalidSignature) }
     }
 
     /// The verdict for each queued signature, in order: one batch when all are valid,
-    /// and single strict checks only when the batch fails.
+    /// and single checks only when the batch fails.
     pub fn verify_each(self) -> Vec<bool> {
-        let all_ok = {
-            let messages: Vec<&[u8]> = self.messages.iter().map(Vec::as_slice).collect();
-            !self.rejected
-                && (self.signatures.len() < 2
-                    || ed25519_dalek::verify_batch(&messages, &self.signatures, &self.keys).is_ok())
-        };
-        if all_ok && self.signatures.len() >= 2 {
-            return vec![true; self.signatures.len()];
+        if !self.rejected && batch_equation(&self.items) {
+            return vec![true; self.items.len()];
         }
-        self.keys
-            .iter()
-            .zip(&self.messages)
-            .zip(&self.signatures)
-            .map(|((key, message), signature)| key.verify_strict(message, signature).is_ok())
-            .collect()
+        self.items.iter().map(|item| batch_equation(core::slice::from_ref(item))).collect()
     }
 }
 
-/// The encoding checks that `verify_strict` makes and the batch equation does not: `s`
-/// reduced, `R` a canonical encoding of a point of large order.
-fn strict_encoding(signature: &Signature) -> bool {
-    let mut r = [0u8; 32];
-    let mut s = [0u8; 32];
-    r.copy_from_slice(&signature.0[..32]);
-    s.copy_from_slice(&signature.0[32..]);
-    let s_reduced = bool::from(curve25519_dalek::Scalar::from_canonical_bytes(s).is_some());
-    s_reduced && canonical_point(r).is_some_and(|point| !point.is_small_order())
+/// The cofactored batch equation over items whose encodings all parsed.
+fn batch_equation(items: &[BatchItem]) -> bool {
+    let mut parsed = Vec::with_capacity(items.len());
+    for item in items {
+        match &item.parsed {
+            Some(p) => parsed.push(p),
+            None => return false,
+        }
+    }
+    match items.len() {
+        0 => return true,
+        1 => {
+            let (item, sig) = (&items[0], parsed[0]);
+            let check = EdwardsPoint::vartime_double_scalar_mul_basepoint(&(-item.h), &item.key, &sig.s) - sig.r;
+            return check.mul_by_cofactor().is_identity();
+        }
+        _ => {}
+    }
+    // Coefficients z_i: 128 bits each, derived from a hash of every input (h_i covers
+    // R_i, A_i and the message; s_i is added), so no signer can choose them.
+    let mut transcript = Sha512::new();
+    transcript.update(b"panacea-batch-v1");
+    for item in items {
+        transcript.update(item.h.as_bytes());
+        transcript.update(item.s_bytes);
+    }
+    let seed: [u8; 64] = transcript.finalize().into();
+    let mut b_coefficient = Scalar::ZERO;
+    let mut scalars = Vec::with_capacity(2 * items.len() + 1);
+    let mut points = Vec::with_capacity(2 * items.len() + 1);
+    for (i, (item, sig)) in items.iter().zip(&parsed).enumerate() {
+        let mut hasher = Sha512::new();
+        hasher.update(seed);
+        hasher.update((i as u64).to_le_bytes());
+        let wide: [u8; 64] = hasher.finalize().into();
+        let mut z_bytes = [0u8; 32];
+        z_bytes[..16].copy_from_slice(&wide[..16]);
+        let z = Scalar::from_bytes_mod_order(z_bytes);
+        b_coefficient += z * sig.s;
+        scalars.push(z);
+        points.push(sig.r);
+        scalars.push(z * item.h);
+        points.push(item.key);
+    }
+    scalars.push(-b_coefficient);
+    points.push(ED25519_BASEPOINT_POINT);
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points).mul_by_cofactor().is_identity()
 }
 
 #[cfg(test)]
@@ -390,19 +438,10 @@ mod tests {
         let vote = domain(SignatureKind::ConsensusVote);
         let sig = key.sign(&vote, b"m");
         let other_kind = domain(SignatureKind::ConsensusTimeout);
-        let other_epoch = Domain {
-            epoch: Epoch(2),
-            ..vote.clone()
-        };
-        let other_chain = Domain {
-            chain_id: ChainId::new("prod").unwrap(),
-            ..vote.clone()
-        };
+        let other_epoch = Domain { epoch: Epoch(2), ..vote.clone() };
+        let other_chain = Domain { chain_id: ChainId::new("prod").unwrap(), ..vote.clone() };
         for d in [other_kind, other_epoch, other_chain] {
-            assert_eq!(
-                key.public().verify(&d, b"m", &sig),
-                Err(CryptoError::InvalidSignature)
-            );
+            assert_eq!(key.public().verify(&d, b"m", &sig), Err(CryptoError::InvalidSignature));
         }
     }
 
@@ -411,18 +450,12 @@ mod tests {
         // The identity point (y = 1) has small order.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert_eq!(
-            PublicKey::from_bytes(identity),
-            Err(CryptoError::InvalidPublicKey)
-        );
+        assert_eq!(PublicKey::from_bytes(identity), Err(CryptoError::InvalidPublicKey));
         // y = p + 1 is a non-canonical encoding of the same identity point.
         let mut non_canonical = [0xffu8; 32];
         non_canonical[0] = 0xee;
         non_canonical[31] = 0x7f;
-        assert_eq!(
-            PublicKey::from_bytes(non_canonical),
-            Err(CryptoError::InvalidPublicKey)
-        );
+        assert_eq!(PublicKey::from_bytes(non_canonical), Err(CryptoError::InvalidPublicKey));
     }
 
     #[test]
@@ -432,14 +465,14 @@ mod tests {
         let sig = key.sign(&d, b"tx");
         // s + l is the classic malleation: same point equation, unreduced scalar.
         let l: [u8; 32] = [
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
-            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
         ];
         let mut malleated = sig;
         let mut carry = 0u16;
-        for i in 0..32 {
-            let sum = u16::from(malleated.0[32 + i]) + u16::from(l[i]) + carry;
-            malleated.0[32 + i] = (sum & 0xff) as u8;
+        for (byte, l_byte) in malleated.0[32..].iter_mut().zip(l) {
+            let sum = u16::from(*byte) + u16::from(l_byte) + carry;
+            *byte = (sum & 0xff) as u8;
             carry = sum >> 8;
         }
         assert!(key.public().verify(&d, b"tx", &malleated).is_err());
@@ -447,6 +480,39 @@ mod tests {
         batch.push(&key.public(), &d, b"tx", &sig);
         batch.push(&key.public(), &d, b"tx", &malleated);
         assert!(batch.verify().is_err());
+    }
+
+    /// A signer who adds a small-order point T to its nonce point R gets a signature that
+    /// cofactorless verification rejects but a cofactorless batch accepts for some
+    /// coefficients. Under the cofactored rule both paths accept it, always together; what
+    /// matters for consensus is that they never disagree, whatever the batch.
+    #[test]
+    fn torsion_in_nonce_gets_one_verdict_single_and_batch() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let key = Keypair::from_seed([5; 32]);
+        let public = key.public();
+        let d = domain(SignatureKind::ConsensusVote);
+        let secret = key.0.to_scalar();
+        for (t_index, torsion) in EIGHT_TORSION.iter().enumerate().skip(1) {
+            for attempt in 0u8..8 {
+                let message = [attempt, t_index as u8];
+                let r = Scalar::from(u64::from(attempt) + 7);
+                let big_r = ED25519_BASEPOINT_POINT * r + torsion;
+                let r_bytes = big_r.compress().to_bytes();
+                let h = challenge(&r_bytes, &public.to_bytes(), &d.signing_bytes(&message));
+                let s = r + h * secret;
+                let mut sig = [0u8; 64];
+                sig[..32].copy_from_slice(&r_bytes);
+                sig[32..].copy_from_slice(s.as_bytes());
+                let sig = Signature(sig);
+                let single = public.verify(&d, &message, &sig).is_ok();
+                let honest = key.sign(&d, b"other");
+                let mut batch = BatchVerifier::default();
+                batch.push(&public, &d, &message, &sig);
+                batch.push(&public, &d, b"other", &honest);
+                assert_eq!(batch.verify().is_ok(), single, "torsion {t_index}, attempt {attempt}");
+            }
+        }
     }
 
     #[test]

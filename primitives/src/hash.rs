@@ -7,20 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// A SHA-256 digest. Block ids, payload digests and content hashes are all `Hash`es.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    Encode,
-    Decode,
-    Serialize,
-    Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode, Serialize, Deserialize)]
 pub struct Hash(#[serde(with = "hex32")] pub [u8; 32]);
 
 impl Hash {
@@ -100,10 +87,7 @@ mod tests {
 
     #[test]
     fn parts_are_length_prefixed() {
-        assert_ne!(
-            Hash::digest_parts(&[b"ab", b"c"]),
-            Hash::digest_parts(&[b"a", b"bc"])
-        );
+        assert_ne!(Hash::digest_parts(&[b"ab", b"c"]), Hash::digest_parts(&[b"a", b"bc"]));
     }
 
     #[test]

@@ -61,20 +61,7 @@ counter!(
 );
 
 /// Milliseconds since the Unix epoch. Contracts receive it from the block, never from a clock.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    Encode,
-    Decode,
-    Serialize,
-    Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);
 
@@ -98,9 +85,7 @@ impl fmt::Debug for Timestamp {
 }
 
 /// Index of a validator in its epoch's validator set (sorted, so every replica agrees).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ValidatorIndex(pub u16);
 
@@ -146,14 +131,8 @@ impl ChainId {
         let name = name.into();
         let valid = !name.is_empty()
             && name.len() <= CHAIN_ID_BYTES_MAX
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-        if valid {
-            Ok(ChainId(name))
-        } else {
-            Err(InvalidChainId(name))
-        }
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if valid { Ok(ChainId(name)) } else { Err(InvalidChainId(name)) }
     }
 
     /// The name.
@@ -175,9 +154,7 @@ impl fmt::Debug for ChainId {
 }
 
 impl<C> Decode<C> for ChainId {
-    fn decode<D: bincode::de::Decoder<Context = C>>(
-        decoder: &mut D,
-    ) -> Result<Self, bincode::error::DecodeError> {
+    fn decode<D: bincode::de::Decoder<Context = C>>(decoder: &mut D) -> Result<Self, bincode::error::DecodeError> {
         let raw = String::decode(decoder)?;
         ChainId::new(raw).map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))
     }

@@ -34,8 +34,6 @@ pub mod crypto;
 pub mod hash;
 pub mod ids;
 
-pub use crypto::{
-    BatchVerifier, CryptoError, Domain, Keypair, PublicKey, Signature, SignatureKind,
-};
+pub use crypto::{BatchVerifier, CryptoError, Domain, Keypair, PublicKey, Signature, SignatureKind};
 pub use hash::Hash;
 pub use ids::{ChainId, Epoch, Height, InvalidChainId, Round, Timestamp, ValidatorIndex};

@@ -1,0 +1,245 @@
+//! The fault mixes the simulator runs, and the plan each one draws from its seed.
+
+use core::fmt;
+use core::str::FromStr;
+
+use super::byzantine::Behaviour;
+use super::network::LinkParams;
+use super::rng::Rng;
+
+/// A family of faults. Each seed draws a concrete plan (which nodes, when, how long)
+/// from its family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scenario {
+    /// No faults: WAN-like latency and jitter only.
+    Happy,
+    /// Loss, duplication and heavy jitter (reordering).
+    Lossy,
+    /// Partitions that heal, including ones that leave no side a quorum.
+    Partition,
+    /// Crashes and restarts from persisted state, some in the middle of an output list,
+    /// sometimes of every replica at once.
+    Crash,
+    /// Up to f leaders propose two blocks per round to different halves.
+    Equivocation,
+    /// Up to f validators vote for two blocks per round.
+    DoubleVote,
+    /// Up to f keys run on two replicas each ("Twins"), with partitions.
+    Twins,
+    /// Up to f validators send corrupted signatures, forged votes and invalid payloads.
+    InvalidSignatures,
+    /// Up to f validators flood stale and far-future messages, validly signed.
+    Flood,
+    /// A random mix of all of the above.
+    Mixed,
+    /// f + 1 keys twinned and partitioned so both sides have a quorum: breaks the fault
+    /// assumption on purpose, and must be reported as a fork. Not part of `all`.
+    TwinsBeyondF,
+}
+
+impl Scenario {
+    /// Every scenario that stays within the fault assumption.
+    pub const ALL: [Scenario; 10] = [
+        Scenario::Happy,
+        Scenario::Lossy,
+        Scenario::Partition,
+        Scenario::Crash,
+        Scenario::Equivocation,
+        Scenario::DoubleVote,
+        Scenario::Twins,
+        Scenario::InvalidSignatures,
+        Scenario::Flood,
+        Scenario::Mixed,
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Happy => "happy",
+            Scenario::Lossy => "lossy",
+            Scenario::Partition => "partition",
+            Scenario::Crash => "crash",
+            Scenario::Equivocation => "equivocation",
+            Scenario::DoubleVote => "double-vote",
+            Scenario::Twins => "twins",
+            Scenario::InvalidSignatures => "invalid-signatures",
+            Scenario::Flood => "flood",
+            Scenario::Mixed => "mixed",
+            Scenario::TwinsBeyondF => "twins-beyond-f",
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Scenario, String> {
+        Scenario::ALL.iter().chain(&[Scenario::TwinsBeyondF]).find(|scenario| scenario.name() == s).copied().ok_or_else(
+            || {
+                let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+                format!("unknown scenario {s:?}; expected one of {}, twins-beyond-f or all", names.join(", "))
+            },
+        )
+    }
+}
+
+/// A fault at a point in virtual time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Split the nodes into groups (one group id per node slot); messages between
+    /// groups are dropped until the next partition or heal.
+    Partition(Vec<u8>),
+    /// Reconnect everyone.
+    Heal,
+    /// Crash a node slot after it has executed `after_outputs` outputs of its next
+    /// input (0: at once), and restart it `down_ms` later.
+    Crash {
+        /// The node slot.
+        node: usize,
+        /// Outputs executed before the crash takes effect.
+        after_outputs: usize,
+        /// Time down.
+        down_ms: u64,
+    },
+}
+
+/// What one seed does: the concrete draw from a scenario.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Link behaviour until the faults end.
+    pub link: LinkParams,
+    /// Faults by time (ms).
+    pub faults: Vec<(u64, Fault)>,
+    /// Byzantine validators and what they do.
+    pub byzantine: Vec<(u16, Behaviour)>,
+    /// Validators whose key also runs on a second node slot.
+    pub twins: Vec<u16>,
+    /// When the faults end and the network is good again (GST).
+    pub faults_end_ms: u64,
+}
+
+/// Virtual time during which faults may happen.
+const FAULT_WINDOW_MS: u64 = 12_000;
+
+impl Plan {
+    /// Draws the plan of `scenario` for `n` validators.
+    pub fn draw(scenario: Scenario, n: usize, rng: &mut Rng) -> Plan {
+        let f = (n - 1) / 3;
+        let mut plan = Plan {
+            link: LinkParams::wan(),
+            faults: Vec::new(),
+            byzantine: Vec::new(),
+            twins: Vec::new(),
+            faults_end_ms: FAULT_WINDOW_MS,
+        };
+        let behaviour = match scenario {
+            Scenario::Equivocation => Some(Behaviour::Equivocate),
+            Scenario::DoubleVote => Some(Behaviour::DoubleVote),
+            Scenario::InvalidSignatures => Some(Behaviour::Corrupt),
+            Scenario::Flood => Some(Behaviour::Flood),
+            _ => None,
+        };
+        match scenario {
+            Scenario::Happy => plan.faults_end_ms = 2_000,
+            Scenario::Lossy => plan.link = LinkParams::lossy(rng),
+            Scenario::Partition => plan.faults = partitions(n, 0, rng),
+            Scenario::Crash => plan.faults = crashes(n, rng),
+            Scenario::Equivocation | Scenario::DoubleVote | Scenario::InvalidSignatures | Scenario::Flood => {
+                let count = rng.range(1, f as u64) as usize;
+                plan.byzantine =
+                    pick(n, count, rng).into_iter().map(|v| (v, behaviour.unwrap_or(Behaviour::Silent))).collect();
+            }
+            Scenario::Twins => {
+                plan.twins = pick(n, rng.range(1, f as u64) as usize, rng);
+                plan.faults = partitions(n + plan.twins.len(), 0, rng);
+            }
+            Scenario::Mixed => {
+                let count = rng.below(f as u64 + 1) as usize;
+                let all = [
+                    Behaviour::Equivocate,
+                    Behaviour::DoubleVote,
+                    Behaviour::Corrupt,
+                    Behaviour::Flood,
+                    Behaviour::Silent,
+                    Behaviour::InvalidPayload,
+                ];
+                plan.byzantine = pick(n, count, rng).into_iter().map(|v| (v, all[rng.index(all.len())])).collect();
+                plan.link = LinkParams::lossy(rng);
+                let mut faults = partitions(n, 0, rng);
+                // Crash only honest validators, so that faulty ones never exceed f.
+                faults.extend(crashes(n, rng).into_iter().filter(|(_, fault)| match fault {
+                    Fault::Crash { node, .. } => !plan.byzantine.iter().any(|(v, _)| usize::from(*v) == *node),
+                    _ => true,
+                }));
+                faults.sort_by_key(|(time, _)| *time);
+                plan.faults = faults;
+            }
+            Scenario::TwinsBeyondF => {
+                // Twin f + 1 keys; put one copy of each on either side, with the honest
+                // validators split evenly, so that each side holds a quorum of keys.
+                plan.twins = (0..=f).map(|v| v as u16).collect();
+                let mut groups = vec![0u8; n + plan.twins.len()];
+                for (i, group) in groups.iter_mut().enumerate().take(n).skip(f + 1) {
+                    *group = u8::from((i - f - 1) % 2 == 1);
+                }
+                for slot in n..n + plan.twins.len() {
+                    groups[slot] = 1;
+                }
+                plan.faults = vec![(0, Fault::Partition(groups)), (FAULT_WINDOW_MS, Fault::Heal)];
+            }
+        }
+        plan
+    }
+}
+
+/// `count` distinct validator indices.
+fn pick(n: usize, count: usize, rng: &mut Rng) -> Vec<u16> {
+    let mut all: Vec<u16> = (0..n).filter_map(|v| u16::try_from(v).ok()).collect();
+    for i in (1..all.len()).rev() {
+        let j = rng.index(i + 1);
+        all.swap(i, j);
+    }
+    all.truncate(count);
+    all.sort_unstable();
+    all
+}
+
+/// A few random partitions inside the fault window, each healed.
+fn partitions(slots: usize, start_ms: u64, rng: &mut Rng) -> Vec<(u64, Fault)> {
+    let mut faults = Vec::new();
+    let mut time = start_ms + rng.range(200, 2_000);
+    while time < FAULT_WINDOW_MS - 1_000 {
+        let groups_count = rng.range(2, 3) as u8;
+        let groups: Vec<u8> = (0..slots).map(|_| rng.below(u64::from(groups_count)) as u8).collect();
+        faults.push((time, Fault::Partition(groups)));
+        time += rng.range(500, 4_000);
+        faults.push((time.min(FAULT_WINDOW_MS), Fault::Heal));
+        time += rng.range(300, 3_000);
+    }
+    faults
+}
+
+/// Crashes of random nodes, sometimes of every node at once.
+fn crashes(n: usize, rng: &mut Rng) -> Vec<(u64, Fault)> {
+    let mut faults = Vec::new();
+    if rng.chance(200) {
+        let time = rng.range(1_000, 6_000);
+        for node in 0..n {
+            faults.push((time, Fault::Crash { node, after_outputs: rng.index(3), down_ms: rng.range(100, 2_000) }));
+        }
+    }
+    let count = rng.range(1, 2 * n as u64);
+    for _ in 0..count {
+        let time = rng.range(200, FAULT_WINDOW_MS - 2_000);
+        let node = rng.index(n);
+        faults.push((time, Fault::Crash { node, after_outputs: rng.index(4), down_ms: rng.range(50, 3_000) }));
+    }
+    faults.sort_by_key(|(time, _)| *time);
+    faults
+}

@@ -1,0 +1,237 @@
+//! Blocks and the certificates that order them.
+
+use std::sync::Arc;
+
+use bincode::{Decode, Encode};
+use panacea_primitives::{Epoch, Hash, Height, Round, Signature, ValidatorIndex, codec};
+
+/// Opaque bytes ordered by consensus. Consensus never looks inside: to it a payload is a
+/// digest and a length (Architecture Invariant: consensus knows nothing of transactions).
+#[derive(Clone, PartialEq, Eq, Default, Encode, Decode)]
+pub struct Payload(pub Vec<u8>);
+
+impl Payload {
+    /// SHA-256 of the bytes, committed to in the block header.
+    pub fn digest(&self) -> Hash {
+        Hash::digest(&self.0)
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True if empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl core::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Payload({} bytes, {:?})", self.0.len(), self.digest())
+    }
+}
+
+/// What a vote signs: one block, at one round and height, in the domain's epoch.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct VoteData {
+    /// Round of the block.
+    pub round: Round,
+    /// Height of the block.
+    pub height: Height,
+    /// Id of the block.
+    pub block_id: Hash,
+}
+
+impl VoteData {
+    /// The bytes a voter signs.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+}
+
+/// A quorum certificate: 2f+1 validators voted for `data.block_id` in `data.round`.
+///
+/// Signatures are sorted by validator index with no duplicates, which makes the encoding
+/// of a certificate canonical and duplicate signers easy to refuse.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct QuorumCert {
+    /// The epoch whose validator set signed.
+    pub epoch: Epoch,
+    /// The certified block.
+    pub data: VoteData,
+    /// `(signer, signature over data)`, sorted by signer.
+    pub signatures: Vec<(ValidatorIndex, Signature)>,
+}
+
+impl QuorumCert {
+    /// The certificate of a genesis block: round 0, no signatures. Valid only for the
+    /// genesis id the replica was configured with.
+    pub fn genesis(epoch: Epoch, genesis_id: Hash) -> QuorumCert {
+        QuorumCert {
+            epoch,
+            data: VoteData { round: Round::ZERO, height: Height::ZERO, block_id: genesis_id },
+            signatures: Vec::new(),
+        }
+    }
+
+    /// Round of the certified block.
+    pub fn round(&self) -> Round {
+        self.data.round
+    }
+
+    /// Id of the certified block.
+    pub fn block_id(&self) -> Hash {
+        self.data.block_id
+    }
+
+    /// Height of the certified block.
+    pub fn height(&self) -> Height {
+        self.data.height
+    }
+}
+
+/// What a timeout signs: the round given up, and the round of the signer's highest QC.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct TimeoutData {
+    /// The round the signer gives up on.
+    pub round: Round,
+    /// Round of the highest QC the signer knows.
+    pub high_qc_round: Round,
+}
+
+impl TimeoutData {
+    /// The bytes a replica signs when it times out.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+}
+
+/// A timeout certificate: 2f+1 validators gave up on `round`. Each signer signed the
+/// round of its own highest QC, so the next leader must extend a QC at least that high.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct TimeoutCert {
+    /// The epoch whose validator set signed.
+    pub epoch: Epoch,
+    /// The round given up.
+    pub round: Round,
+    /// `(signer, its highest QC round, signature over TimeoutData)`, sorted by signer.
+    pub signatures: Vec<(ValidatorIndex, Round, Signature)>,
+}
+
+impl TimeoutCert {
+    /// The highest QC round any signer reported: a proposal justified by this TC must
+    /// extend a QC at least this high (Jolteon's safe-to-extend rule).
+    pub fn max_high_qc_round(&self) -> Round {
+        self.signatures.iter().map(|(_, round, _)| *round).max().unwrap_or(Round::ZERO)
+    }
+}
+
+/// A block header. Its hash is the block id.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct BlockHeader {
+    /// Epoch of the validator set that orders this block.
+    pub epoch: Epoch,
+    /// The round it was proposed in.
+    pub round: Round,
+    /// `justify.height + 1`.
+    pub height: Height,
+    /// The QC of the parent block; `justify.block_id()` is the parent id.
+    pub justify: QuorumCert,
+    /// SHA-256 of the payload.
+    pub payload_digest: Hash,
+    /// Payload length in bytes, so that a header alone says how large its block is.
+    pub payload_bytes: u64,
+    /// The proposer, who must be the leader of `round`.
+    pub author: ValidatorIndex,
+}
+
+/// Prefix of the bytes hashed into a block id.
+const BLOCK_ID_PREFIX: &[u8] = b"panacea-block-v1";
+
+impl BlockHeader {
+    /// The block id: SHA-256 over the canonical encoding of the header.
+    pub fn id(&self) -> Hash {
+        Hash::digest_parts(&[BLOCK_ID_PREFIX, &codec::encode(self)])
+    }
+
+    /// Id of the parent block.
+    pub fn parent(&self) -> Hash {
+        self.justify.block_id()
+    }
+}
+
+/// A block: a header and the payload it commits to.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct Block {
+    /// The header.
+    pub header: BlockHeader,
+    /// The payload; `header.payload_digest` is its hash.
+    pub payload: Payload,
+}
+
+impl Block {
+    /// A block for `payload`, filling in its digest and length.
+    pub fn new(epoch: Epoch, round: Round, justify: QuorumCert, payload: Payload, author: ValidatorIndex) -> Block {
+        let header = BlockHeader {
+            epoch,
+            round,
+            height: justify.height().next(),
+            payload_digest: payload.digest(),
+            payload_bytes: payload.len() as u64,
+            justify,
+            author,
+        };
+        Block { header, payload }
+    }
+
+    /// The genesis block of a chain: round 0, height 0, no parent. Its payload is
+    /// whatever the host puts in genesis (for Panacea, the genesis document).
+    pub fn genesis(epoch: Epoch, payload: Payload) -> Block {
+        let header = BlockHeader {
+            epoch,
+            round: Round::ZERO,
+            height: Height::ZERO,
+            justify: QuorumCert::genesis(epoch, Hash::ZERO),
+            payload_digest: payload.digest(),
+            payload_bytes: payload.len() as u64,
+            author: ValidatorIndex(0),
+        };
+        Block { header, payload }
+    }
+
+    /// The block id.
+    pub fn id(&self) -> Hash {
+        self.header.id()
+    }
+}
+
+/// Shared, immutable blocks: a block travels from the network to the tree, the host and
+/// the commit without being copied.
+pub type BlockRef = Arc<Block>;
+
+/// Proof that block `committed` is final: its child `child` (one round later, so the two
+/// form a 2-chain) is certified by `child_qc`. Anyone holding the validator set can
+/// check it without trusting the node that served it.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct CommitCertificate {
+    /// Id of the committed block (`child.justify.block_id()`).
+    pub committed: Hash,
+    /// Header of the committed block's child.
+    pub child: BlockHeader,
+    /// QC certifying the child.
+    pub child_qc: QuorumCert,
+}
+
+impl CommitCertificate {
+    /// Round of the committed block.
+    pub fn committed_round(&self) -> Round {
+        self.child.justify.round()
+    }
+
+    /// Height of the committed block.
+    pub fn committed_height(&self) -> Height {
+        self.child.justify.height()
+    }
+}

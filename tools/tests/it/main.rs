@@ -1,0 +1,3 @@
+//! Integration tests of the Panacea workspace, as one test binary (one link, one run).
+
+mod architecture;
