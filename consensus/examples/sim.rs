@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use panacea_consensus::sim::{Report, Scenario, Simulation};
@@ -105,14 +105,14 @@ fn main() -> ExitCode {
         .flat_map(|s| (args.start..args.start.saturating_add(args.seeds)).map(move |seed| (*s, seed)))
         .collect();
     let started = Instant::now();
-    let next = AtomicU64::new(0);
+    let next = AtomicUsize::new(0);
     let failures: Mutex<Vec<Report>> = Mutex::new(Vec::new());
     let totals = Mutex::new((0u64, 0u64, 0u64, 0usize)); // runs, blocks, virtual ms, evidence
     let per_scenario: Mutex<std::collections::BTreeMap<Scenario, (u64, u64)>> = Mutex::default();
     std::thread::scope(|scope| {
         for _ in 0..args.threads.min(jobs.len().max(1)) {
             scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((scenario, seed)) = jobs.get(i).copied() else { break };
                 let n = validators_for(seed, args.validators);
                 let report = Simulation::new(scenario, n, seed).with_tracing(args.trace).run();

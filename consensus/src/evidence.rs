@@ -18,7 +18,7 @@ pub enum Evidence {
         /// The conflicting header and its signature.
         second: (BlockHeader, Signature),
     },
-    /// A validator voted for two different blocks in one round.
+    /// A validator signed two different votes (block, or height) in one round.
     DoubleVote {
         /// The first vote seen.
         first: Vote,
@@ -60,7 +60,7 @@ impl Evidence {
                 if first.voter != second.voter
                     || first.data.round != second.data.round
                     || first.epoch != second.epoch
-                    || first.data.block_id == second.data.block_id
+                    || first.data == second.data
                 {
                     return Err(CertError::NotTwoChain("votes do not conflict"));
                 }

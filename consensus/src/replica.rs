@@ -76,6 +76,21 @@ impl Config {
 
 /// Most block ids being fetched at once.
 const WANTED_MAX: usize = 16;
+/// Rounds after which an unanswered fetch is sent again, to the next validator.
+const FETCH_RETRY_ROUNDS: u64 = 2;
+/// Attempts after which a fetch is dropped (it is asked again if still needed).
+const FETCH_ATTEMPTS_MAX: u32 = 32;
+
+/// A block being fetched.
+#[derive(Debug, Clone, Copy)]
+struct Want {
+    /// The validator asked last.
+    from: ValidatorIndex,
+    /// Requests sent so far.
+    attempts: u32,
+    /// The round of the last request.
+    requested: Round,
+}
 
 /// Why an input was not acted on. Counted in [`Stats`]; Byzantine input lands here,
 /// never in a panic.
@@ -155,6 +170,7 @@ pub struct Stats {
 
 /// Whether the replica votes.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant, reason = "built once per replica, never stored in bulk")]
 pub enum Role {
     /// A validator holding the key of one member of the set.
     Validator(Keypair),
@@ -205,7 +221,7 @@ pub struct Replica {
     /// This round's timeout, repeated while the round lasts.
     my_timeout: Option<Timeout>,
     /// Blocks being fetched: id -> (peer asked, attempts).
-    wanted: BTreeMap<Hash, (ValidatorIndex, u32)>,
+    wanted: BTreeMap<Hash, Want>,
     /// Sender of the input being handled: the first peer to ask for blocks it refers to.
     sender: Option<ValidatorIndex>,
     stats: Stats,
@@ -720,6 +736,9 @@ impl Replica {
         self.pending_proposal = self.pending_proposal.take().filter(|p| p.block.header.round >= round);
         self.keeper.prune_below(round.prev());
         self.begin_round(out);
+        if !self.wanted.is_empty() {
+            self.refetch(false, out);
+        }
     }
 
     fn begin_round(&mut self, out: &mut Vec<Output>) {
@@ -744,7 +763,7 @@ impl Replica {
             self.local_timeout(out);
         }
         out.push(Output::SetTimer { round, duration_ms: self.timeout_ms() });
-        self.refetch(out);
+        self.refetch(true, out);
     }
 
     fn local_timeout(&mut self, out: &mut Vec<Output>) {
@@ -821,7 +840,7 @@ impl Replica {
             return;
         }
         let from = if self.is_me(from) { self.leader(self.round.next()) } else { from };
-        self.wanted.insert(id, (from, 0));
+        self.wanted.insert(id, Want { from, attempts: 1, requested: self.round });
         out.push(Output::FetchBlocks { request: self.block_request(id), from });
     }
 
@@ -829,22 +848,30 @@ impl Replica {
         BlockRequest { block_id: id, count: self.config.fetch_blocks_max, above_height: self.tree.committed_height() }
     }
 
-    /// Asks again for blocks not yet received, each time from the next validator.
-    fn refetch(&mut self, out: &mut Vec<Output>) {
+    /// Asks again, each time from the next validator, for blocks not received: all of
+    /// them when the round timer fires (`all`), otherwise those asked for at least
+    /// `FETCH_RETRY_ROUNDS` rounds ago, so that lost answers are retried even while rounds
+    /// succeed and no timer fires.
+    fn refetch(&mut self, all: bool, out: &mut Vec<Output>) {
         let n = self.validators().len();
         let me = self.index();
+        let round = self.round;
+        self.wanted.retain(|id, want| !self.tree.contains(id) && want.attempts < FETCH_ATTEMPTS_MAX);
         let ids: Vec<Hash> = self.wanted.keys().copied().collect();
         for id in ids {
             let request = self.block_request(id);
-            if let Some((from, attempts)) = self.wanted.get_mut(&id) {
-                *attempts = attempts.saturating_add(1);
-                let mut next = (from.as_usize() + 1) % n;
-                if me.is_some_and(|m| m.as_usize() == next) {
-                    next = (next + 1) % n;
-                }
-                *from = ValidatorIndex(u16::try_from(next).unwrap_or(0));
-                out.push(Output::FetchBlocks { request, from: *from });
+            let Some(want) = self.wanted.get_mut(&id) else { continue };
+            if !all && round.0 < want.requested.0.saturating_add(FETCH_RETRY_ROUNDS) {
+                continue;
             }
+            want.attempts = want.attempts.saturating_add(1);
+            want.requested = round;
+            let mut next = (want.from.as_usize() + 1) % n;
+            if me.is_some_and(|m| m.as_usize() == next) {
+                next = (next + 1) % n;
+            }
+            want.from = ValidatorIndex(u16::try_from(next).unwrap_or(0));
+            out.push(Output::FetchBlocks { request, from: want.from });
         }
     }
 

@@ -187,7 +187,11 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    (panacea_primitives::ValidatorIndex(i as u16), Round(*r), panacea_primitives::Signature([0; 64]))
+                    (
+                        panacea_primitives::ValidatorIndex(u16::try_from(i).unwrap()),
+                        Round(*r),
+                        panacea_primitives::Signature([0; 64]),
+                    )
                 })
                 .collect(),
         }

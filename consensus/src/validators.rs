@@ -51,9 +51,9 @@ pub enum ValidatorSetError {
     /// More than a `ValidatorIndex` can address.
     #[error("{0} validators exceed the limit of 65535")]
     TooMany(usize),
-    /// The same key twice.
-    #[error("validator key {0} appears twice")]
-    DuplicateKey(PublicKey),
+    /// The same key twice (the later position is given).
+    #[error("validator key at position {0} appears twice")]
+    DuplicateKey(usize),
 }
 
 /// The validators of one epoch, in index order, with the signing domains of its messages.
@@ -79,10 +79,9 @@ impl ValidatorSet {
         if keys.len() > usize::from(u16::MAX) {
             return Err(ValidatorSetError::TooMany(keys.len()));
         }
-        let mut sorted = keys.clone();
-        sorted.sort();
-        if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(ValidatorSetError::DuplicateKey(pair[0]));
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(position) = keys.iter().position(|key| !seen.insert(*key)) {
+            return Err(ValidatorSetError::DuplicateKey(position));
         }
         let domain = |kind| Domain::new(chain_id.clone(), epoch, kind);
         Ok(ValidatorSet {

@@ -107,3 +107,91 @@ impl VoteKeeper {
         self.rounds.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use panacea_primitives::{ChainId, Epoch, Hash, Height, Keypair, Signature};
+    use proptest::prelude::*;
+
+    use crate::types::VoteData;
+
+    fn set(n: u8) -> ValidatorSet {
+        let keys = (0..n).map(|i| Keypair::from_seed([i + 1; 32]).public()).collect();
+        ValidatorSet::new(ChainId::new("test").unwrap(), Epoch(0), keys).unwrap()
+    }
+
+    fn vote(round: u64, block: u8, voter: u16) -> Vote {
+        Vote {
+            epoch: Epoch(0),
+            data: VoteData { round: Round(round), height: Height(round), block_id: Hash([block; 32]) },
+            voter: ValidatorIndex(voter),
+            signature: Signature([u8::try_from(voter).unwrap(); 64]),
+        }
+    }
+
+    #[test]
+    fn quorum_forms_one_qc() {
+        let validators = set(4);
+        let mut keeper = VoteKeeper::default();
+        assert_eq!(keeper.add_vote(vote(1, 7, 0), &validators), VoteOutcome::Counted);
+        assert_eq!(keeper.add_vote(vote(1, 7, 0), &validators), VoteOutcome::Duplicate);
+        assert_eq!(keeper.add_vote(vote(1, 7, 2), &validators), VoteOutcome::Counted);
+        let VoteOutcome::Certified(qc) = keeper.add_vote(vote(1, 7, 1), &validators) else { panic!("no QC") };
+        let signers: Vec<u16> = qc.signatures.iter().map(|(v, _)| v.0).collect();
+        assert_eq!(signers, vec![0, 1, 2]);
+        assert_eq!(keeper.add_vote(vote(1, 7, 3), &validators), VoteOutcome::Counted);
+    }
+
+    #[test]
+    fn conflicting_vote_is_reported_not_counted() {
+        let validators = set(4);
+        let mut keeper = VoteKeeper::default();
+        keeper.add_vote(vote(1, 7, 0), &validators);
+        assert!(matches!(keeper.add_vote(vote(1, 8, 0), &validators), VoteOutcome::Conflict(_)));
+        keeper.add_vote(vote(1, 8, 1), &validators);
+        // Voter 0's second vote did not count for block 8.
+        assert_eq!(keeper.add_vote(vote(1, 8, 2), &validators), VoteOutcome::Counted);
+    }
+
+    #[test]
+    fn pruning_bounds_rounds() {
+        let validators = set(4);
+        let mut keeper = VoteKeeper::default();
+        for round in 0..50 {
+            keeper.add_vote(vote(round, 1, 0), &validators);
+        }
+        keeper.prune_below(Round(45));
+        assert_eq!(keeper.rounds_held(), 5);
+    }
+
+    proptest! {
+        /// Whatever order votes arrive in, a QC forms exactly when some block first
+        /// reaches a quorum of distinct first votes, at most once per round, with sorted
+        /// distinct signers who all voted for that block first.
+        #[test]
+        fn vote_counting(n in 1u8..12, votes in proptest::collection::vec((0u16..12, 0u8..3), 0..60)) {
+            let validators = set(n);
+            let mut keeper = VoteKeeper::default();
+            let mut first: BTreeMap<u16, u8> = BTreeMap::new();
+            let mut qcs = Vec::new();
+            for (voter, block) in votes.into_iter().filter(|(v, _)| *v < u16::from(n)) {
+                let outcome = keeper.add_vote(vote(3, block, voter), &validators);
+                match first.get(&voter) {
+                    Some(b) if *b == block => prop_assert_eq!(&outcome, &VoteOutcome::Duplicate),
+                    Some(_) => prop_assert!(matches!(outcome, VoteOutcome::Conflict(_))),
+                    None => { first.insert(voter, block); }
+                }
+                if let VoteOutcome::Certified(qc) = outcome { qcs.push(qc); }
+            }
+            prop_assert!(qcs.len() <= 1);
+            let best = (0u8..3).map(|b| first.values().filter(|v| **v == b).count()).max().unwrap_or(0);
+            prop_assert_eq!(qcs.len() == 1, best >= validators.quorum());
+            if let Some(qc) = qcs.first() {
+                prop_assert!(qc.signatures.windows(2).all(|w| w[0].0 < w[1].0));
+                prop_assert!(qc.signatures.iter().all(|(v, _)| first[&v.0] == qc.data.block_id.0[0]));
+                prop_assert_eq!(qc.signatures.len(), validators.quorum());
+            }
+        }
+    }
+}

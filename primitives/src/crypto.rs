@@ -124,11 +124,16 @@ impl PartialEq for PublicKey {
 
 impl Eq for PublicKey {}
 
-/// Decompresses `bytes` and checks that they are the canonical encoding of the point.
+/// Decompresses `bytes` if they are a canonical encoding: the y coordinate below the
+/// field prime p = 2^255 - 19. (The other non-canonical form, x = 0 with the sign bit set,
+/// only encodes points of small order, which every caller rejects.) Checking the bytes
+/// saves the field inversion that re-compressing the point would cost.
 fn canonical_point(bytes: [u8; 32]) -> Option<EdwardsPoint> {
-    let compressed = CompressedEdwardsY(bytes);
-    let point = compressed.decompress()?;
-    (point.compress() == compressed).then_some(point)
+    let y_at_least_p = bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed;
+    if y_at_least_p {
+        return None;
+    }
+    CompressedEdwardsY(bytes).decompress()
 }
 
 impl PublicKey {
@@ -495,7 +500,7 @@ mod tests {
         let secret = key.0.to_scalar();
         for (t_index, torsion) in EIGHT_TORSION.iter().enumerate().skip(1) {
             for attempt in 0u8..8 {
-                let message = [attempt, t_index as u8];
+                let message = [attempt, u8::try_from(t_index).unwrap()];
                 let r = Scalar::from(u64::from(attempt) + 7);
                 let big_r = ED25519_BASEPOINT_POINT * r + torsion;
                 let r_bytes = big_r.compress().to_bytes();

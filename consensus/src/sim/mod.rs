@@ -175,8 +175,8 @@ impl Simulation {
         let genesis = Arc::new(Block::genesis(Epoch(0), Payload(b"panacea simulated genesis".to_vec())));
         let genesis_id = genesis.id();
         let mut config = Config::new(validators.clone(), genesis_id);
-        config.round_timeout_ms = 500;
-        config.round_timeout_max_ms = 4_000;
+        config.round_timeout_ms = 1_000;
+        config.round_timeout_max_ms = 8_000;
         let byzantine: BTreeMap<u16, Behaviour> = plan.byzantine.iter().copied().collect();
         let mut faulty: BTreeSet<ValidatorIndex> = byzantine.keys().map(|v| ValidatorIndex(*v)).collect();
         faulty.extend(plan.twins.iter().map(|v| ValidatorIndex(*v)));
@@ -241,6 +241,8 @@ impl Simulation {
 
     /// Runs to the end and reports.
     pub fn run(mut self) -> Report {
+        let (byzantine, twins, link) = (self.plan.byzantine.clone(), self.plan.twins.clone(), self.plan.link);
+        self.note(|| format!("plan: byzantine {byzantine:?}, twins {twins:?}, link {link:?}"));
         for (time, fault) in self.plan.faults.clone() {
             self.schedule(time, Event::Fault(fault));
         }
@@ -534,7 +536,7 @@ impl Simulation {
             Output::Evidence(evidence) => {
                 if self.nodes[node].honest {
                     self.checker.evidence(&evidence, &self.validators);
-                    self.note(|| format!("node {node} reports evidence against {}", evidence.culprit()));
+                    self.note(|| format!("node {node} reports evidence {evidence:?}"));
                 }
             }
         }
@@ -545,8 +547,8 @@ impl Simulation {
         let n = &mut self.nodes[node];
         n.payloads_built += 1;
         let mut bytes = codec::encode(&(node as u64, round.0, n.payloads_built));
-        let filler = self.rng.below(64) as usize;
-        bytes.extend((0..filler).map(|i| (i as u8).wrapping_mul(31)));
+        let filler = self.rng.below_u8(64);
+        bytes.extend((0..filler).map(|i| i.wrapping_mul(31)));
         let payload = Payload(bytes);
         if valid {
             self.checker.proposed(payload.digest());

@@ -17,15 +17,15 @@ pub struct LinkParams {
 }
 
 impl LinkParams {
-    /// Hospitals across a region: 20-60 ms one way, no loss.
+    /// Hospitals across a country: 40-120 ms one way, no loss.
     pub fn wan() -> LinkParams {
-        LinkParams { latency_ms: 20, jitter_ms: 40, loss_per_mille: 0, duplicate_per_mille: 0 }
+        LinkParams { latency_ms: 40, jitter_ms: 80, loss_per_mille: 0, duplicate_per_mille: 0 }
     }
 
     /// A bad network: up to 25 % loss, 10 % duplication, jitter up to 400 ms.
     pub fn lossy(rng: &mut Rng) -> LinkParams {
         LinkParams {
-            latency_ms: rng.range(5, 50),
+            latency_ms: rng.range(20, 80),
             jitter_ms: rng.range(50, 400),
             loss_per_mille: rng.range(20, 250),
             duplicate_per_mille: rng.range(0, 100),

@@ -48,6 +48,16 @@ impl Rng {
         low + self.below(high.saturating_sub(low).saturating_add(1))
     }
 
+    /// Uniform in `low..=high`, as a `usize` (for counts and indices).
+    pub fn range_usize(&mut self, low: usize, high: usize) -> usize {
+        usize::try_from(self.range(low as u64, high as u64)).unwrap_or(low)
+    }
+
+    /// Uniform small number in `0..bound`.
+    pub fn below_u8(&mut self, bound: u8) -> u8 {
+        u8::try_from(self.below(u64::from(bound))).unwrap_or(0)
+    }
+
     /// Uniform index into a collection of `len` elements.
     pub fn index(&mut self, len: usize) -> usize {
         usize::try_from(self.below(len as u64)).unwrap_or(0)
@@ -86,7 +96,7 @@ mod tests {
         assert_eq!(first, PINNED);
     }
 
-    const PINNED: [u64; 3] = [0, 0, 0];
+    const PINNED: [u64; 3] = [11_091_344_671_253_066_420, 13_793_997_310_169_335_082, 1_900_383_378_846_508_768];
 
     #[test]
     fn below_stays_below() {

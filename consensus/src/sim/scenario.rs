@@ -125,7 +125,7 @@ pub struct Plan {
 }
 
 /// Virtual time during which faults may happen.
-const FAULT_WINDOW_MS: u64 = 12_000;
+const FAULT_WINDOW_MS: u64 = 8_000;
 
 impl Plan {
     /// Draws the plan of `scenario` for `n` validators.
@@ -146,21 +146,21 @@ impl Plan {
             _ => None,
         };
         match scenario {
-            Scenario::Happy => plan.faults_end_ms = 2_000,
+            Scenario::Happy => plan.faults_end_ms = 3_000,
             Scenario::Lossy => plan.link = LinkParams::lossy(rng),
             Scenario::Partition => plan.faults = partitions(n, 0, rng),
             Scenario::Crash => plan.faults = crashes(n, rng),
             Scenario::Equivocation | Scenario::DoubleVote | Scenario::InvalidSignatures | Scenario::Flood => {
-                let count = rng.range(1, f as u64) as usize;
+                let count = rng.range_usize(1, f);
                 plan.byzantine =
                     pick(n, count, rng).into_iter().map(|v| (v, behaviour.unwrap_or(Behaviour::Silent))).collect();
             }
             Scenario::Twins => {
-                plan.twins = pick(n, rng.range(1, f as u64) as usize, rng);
+                plan.twins = pick(n, rng.range_usize(1, f), rng);
                 plan.faults = partitions(n + plan.twins.len(), 0, rng);
             }
             Scenario::Mixed => {
-                let count = rng.below(f as u64 + 1) as usize;
+                let count = rng.range_usize(0, f);
                 let all = [
                     Behaviour::Equivocate,
                     Behaviour::DoubleVote,
@@ -183,15 +183,17 @@ impl Plan {
             Scenario::TwinsBeyondF => {
                 // Twin f + 1 keys; put one copy of each on either side, with the honest
                 // validators split evenly, so that each side holds a quorum of keys.
-                plan.twins = (0..=f).map(|v| v as u16).collect();
+                plan.twins = (0..=f).filter_map(|v| u16::try_from(v).ok()).collect();
                 let mut groups = vec![0u8; n + plan.twins.len()];
                 for (i, group) in groups.iter_mut().enumerate().take(n).skip(f + 1) {
                     *group = u8::from((i - f - 1) % 2 == 1);
                 }
-                for slot in n..n + plan.twins.len() {
-                    groups[slot] = 1;
+                for group in groups.iter_mut().skip(n) {
+                    *group = 1;
                 }
-                plan.faults = vec![(0, Fault::Partition(groups)), (FAULT_WINDOW_MS, Fault::Heal)];
+                // Long enough for both sides to commit on their own.
+                plan.faults_end_ms = 4 * FAULT_WINDOW_MS;
+                plan.faults = vec![(0, Fault::Partition(groups)), (plan.faults_end_ms, Fault::Heal)];
             }
         }
         plan
@@ -215,8 +217,8 @@ fn partitions(slots: usize, start_ms: u64, rng: &mut Rng) -> Vec<(u64, Fault)> {
     let mut faults = Vec::new();
     let mut time = start_ms + rng.range(200, 2_000);
     while time < FAULT_WINDOW_MS - 1_000 {
-        let groups_count = rng.range(2, 3) as u8;
-        let groups: Vec<u8> = (0..slots).map(|_| rng.below(u64::from(groups_count)) as u8).collect();
+        let groups_count = if rng.chance(500) { 2 } else { 3 };
+        let groups: Vec<u8> = (0..slots).map(|_| rng.below_u8(groups_count)).collect();
         faults.push((time, Fault::Partition(groups)));
         time += rng.range(500, 4_000);
         faults.push((time.min(FAULT_WINDOW_MS), Fault::Heal));
@@ -229,7 +231,7 @@ fn partitions(slots: usize, start_ms: u64, rng: &mut Rng) -> Vec<(u64, Fault)> {
 fn crashes(n: usize, rng: &mut Rng) -> Vec<(u64, Fault)> {
     let mut faults = Vec::new();
     if rng.chance(200) {
-        let time = rng.range(1_000, 6_000);
+        let time = rng.range(1_000, FAULT_WINDOW_MS - 3_000);
         for node in 0..n {
             faults.push((time, Fault::Crash { node, after_outputs: rng.index(3), down_ms: rng.range(100, 2_000) }));
         }
