@@ -592,10 +592,17 @@ impl Simulation {
             (Behaviour::Equivocate, Message::Proposal(proposal)) => {
                 let payload = self.build_payload(node, proposal.block.header.round, true);
                 let other = byzantine::equivocate(proposal, payload, &key, &self.validators);
+                // Half the validators get one block, half the other, and one of them
+                // gets both (an equivocator cannot know who compares notes).
                 let mut out = Vec::new();
-                for v in self.validators.indices() {
-                    let pick = if self.rng.chance(500) { &message } else { &Message::Proposal(other.clone()) };
-                    out.push((Some(v), pick.clone()));
+                let both = self.rng.index(self.validators.len());
+                let other = Message::Proposal(other);
+                for (i, v) in self.validators.indices().enumerate() {
+                    let (first, second) = if self.rng.chance(500) { (&message, &other) } else { (&other, &message) };
+                    out.push((Some(v), first.clone()));
+                    if i == both {
+                        out.push((Some(v), second.clone()));
+                    }
                 }
                 out
             }

@@ -1,1 +1,5 @@
+//! Integration tests of the consensus crate: one binary (see STYLE.md).
 
+mod decode;
+mod replica_steps;
+mod simulation;
