@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use panacea_primitives::{Hash, Height, Round};
+use panacea_primitives::{Epoch, Hash, Height, Round};
 
 use crate::types::{BlockRef, CommitCertificate};
 
@@ -34,6 +34,8 @@ pub(crate) enum PathError {
 pub(crate) struct BlockTree {
     committed: CommittedTip,
     committed_id: Hash,
+    /// The epoch being ordered; a tip from an earlier epoch (the anchor) counts as round 0.
+    epoch: Epoch,
     blocks: BTreeMap<Hash, BlockRef>,
     bytes: usize,
     blocks_max: usize,
@@ -41,17 +43,20 @@ pub(crate) struct BlockTree {
 }
 
 impl BlockTree {
-    pub(crate) fn new(committed: CommittedTip, blocks_max: usize, bytes_max: usize) -> BlockTree {
+    pub(crate) fn new(committed: CommittedTip, epoch: Epoch, blocks_max: usize, bytes_max: usize) -> BlockTree {
         let committed_id = committed.block.id();
-        BlockTree { committed, committed_id, blocks: BTreeMap::new(), bytes: 0, blocks_max, bytes_max }
+        BlockTree { committed, committed_id, epoch, blocks: BTreeMap::new(), bytes: 0, blocks_max, bytes_max }
     }
 
     pub(crate) fn committed(&self) -> &CommittedTip {
         &self.committed
     }
 
+    /// Round of the committed tip in this epoch: rounds restart at every epoch, so the
+    /// anchor block of an earlier epoch counts as round 0.
     pub(crate) fn committed_round(&self) -> Round {
-        self.committed.block.header.round
+        let header = &self.committed.block.header;
+        if header.epoch == self.epoch { header.round } else { Round::ZERO }
     }
 
     pub(crate) fn committed_height(&self) -> Height {

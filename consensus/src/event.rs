@@ -9,6 +9,7 @@ use crate::types::{Block, BlockRef, CommitCertificate, Payload};
 
 /// An input to [`crate::Replica::handle`].
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant, reason = "moved once into `handle`; boxing would only add an allocation")]
 pub enum Input {
     /// A message from validator `from`. `from` is what the transport authenticated; the
     /// message is checked on its own signatures regardless.

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use panacea_primitives::{Hash, Keypair, Round, Signature, ValidatorIndex};
+use panacea_primitives::{Hash, Height, Keypair, Round, Signature, ValidatorIndex};
 
 use crate::block_tree::{BlockTree, CommittedTip, PathError};
 use crate::event::{Input, Output};
@@ -35,8 +35,11 @@ use crate::vote_keeper::{VoteKeeper, VoteOutcome};
 pub struct Config {
     /// The validators of the epoch, which also fixes the chain id and signing domains.
     pub validators: ValidatorSet,
-    /// Id of the genesis block; its round-0 QC needs no signatures.
+    /// Id of the block this epoch starts from (the chain's genesis block in epoch 0);
+    /// its round-0 QC needs no signatures.
     pub genesis_id: Hash,
+    /// Height of that block (0 for the chain's genesis).
+    pub genesis_height: Height,
     /// First round timeout.
     pub round_timeout_ms: u64,
     /// Ceiling of the exponential back-off.
@@ -62,6 +65,7 @@ impl Config {
         Config {
             validators,
             genesis_id,
+            genesis_height: Height::ZERO,
             round_timeout_ms: 1_000,
             round_timeout_max_ms: 30_000,
             rounds_ahead_max: 100,
@@ -71,6 +75,23 @@ impl Config {
             fetch_blocks_max: 64,
             leader_election: Arc::new(RoundRobin),
         }
+    }
+}
+
+impl Config {
+    /// The configuration of a later epoch: `validators` of the new epoch, anchored at
+    /// `anchor`, the last committed block of the previous epoch.
+    ///
+    /// Epoch change is deliberately simple: when the host commits the block that ends an
+    /// epoch (its payload says so; consensus does not look), it stops the old replica and
+    /// starts a new one with this configuration, `SafetyState::new(epoch,
+    /// QuorumCert::anchor(epoch, anchor.id(), anchor.header.height))` and the anchor as
+    /// committed tip. Rounds restart at 1; every message and certificate carries its epoch,
+    /// so nothing signed in one epoch counts in another.
+    pub fn for_epoch(validators: ValidatorSet, anchor: &Block) -> Config {
+        let mut config = Config::new(validators, anchor.id());
+        config.genesis_height = anchor.header.height;
+        config
     }
 }
 
@@ -259,7 +280,7 @@ impl Replica {
         let high_tc = safety.high_tc.clone();
         let tc_round = high_tc.as_ref().map_or(Round::ZERO, |tc| tc.round);
         let round = high_qc.round().max(tc_round).next();
-        let mut tree = BlockTree::new(tip, config.blocks_max, config.blocks_bytes_max);
+        let mut tree = BlockTree::new(tip, epoch, config.blocks_max, config.blocks_bytes_max);
         for block in blocks {
             tree.insert(block.id(), block, None);
         }
@@ -455,7 +476,7 @@ impl Replica {
         }
         self.verify_qc(&header.justify)?;
         if let Some(tc) = &proposal.tc {
-            self.validators().verify_tc(tc)?;
+            self.validators().verify_tc(tc, self.config.genesis_id)?;
         }
         if round <= self.window_end() {
             self.proposals_seen.insert(round, (header.clone(), proposal.signature));
@@ -610,7 +631,7 @@ impl Replica {
             self.process_qc(timeout.high_qc.clone(), out);
         }
         if advances_tc && let Some(tc) = &timeout.last_tc {
-            self.validators().verify_tc(tc)?;
+            self.validators().verify_tc(tc, self.config.genesis_id)?;
             self.process_tc(tc.clone(), out);
         }
         if timeout.round < self.round {
@@ -620,7 +641,7 @@ impl Replica {
             return Err(Rejection::TooFarAhead(timeout.round));
         }
         let round = timeout.round;
-        if let Some(tc) = self.keeper.add_timeout(timeout, &self.config.validators) {
+        if let Some(tc) = self.keeper.add_timeout(timeout, &self.config.validators, &self.high_qc) {
             self.process_tc(tc, out);
         } else if round == self.round
             && self.my_timeout.is_none()
@@ -641,7 +662,7 @@ impl Replica {
         if let Some(tc) = sync.high_tc
             && tc.round >= self.round
         {
-            self.validators().verify_tc(&tc)?;
+            self.validators().verify_tc(&tc, self.config.genesis_id)?;
             self.process_tc(tc, out);
         }
         Ok(())
@@ -653,6 +674,9 @@ impl Replica {
         // Our own high QC was verified (or built from verified votes) already.
         if *qc == self.high_qc {
             return Ok(());
+        }
+        if qc.round() == Round::ZERO && qc.height() != self.config.genesis_height {
+            return Err(Rejection::BadCertificate(CertError::NotGenesis));
         }
         self.validators().verify_qc(qc, self.config.genesis_id).map_err(Rejection::from)
     }
@@ -735,6 +759,12 @@ impl Replica {
         self.building = None;
         self.pending_proposal = self.pending_proposal.take().filter(|p| p.block.header.round >= round);
         self.keeper.prune_below(round.prev());
+        // Rounds advance by timeouts even when nothing commits, so proposals are pruned
+        // by round too, not only on commit: memory stays bounded by the window.
+        let oldest = Round(round.0.saturating_sub(self.config.rounds_ahead_max));
+        if self.proposals_seen.first_key_value().is_some_and(|(r, _)| *r < oldest) {
+            self.proposals_seen = self.proposals_seen.split_off(&oldest);
+        }
         self.begin_round(out);
         if !self.wanted.is_empty() {
             self.refetch(false, out);
@@ -794,7 +824,7 @@ impl Replica {
         out.push(Output::PersistSafety(self.safety.clone()));
         self.my_timeout = Some(timeout.clone());
         out.push(Output::Broadcast(Message::Timeout(timeout.clone())));
-        if let Some(tc) = self.keeper.add_timeout(timeout, &self.config.validators) {
+        if let Some(tc) = self.keeper.add_timeout(timeout, &self.config.validators, &self.high_qc) {
             self.process_tc(tc, out);
         }
     }

@@ -194,6 +194,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            high_qc: qc(high_qc_rounds.iter().copied().max().unwrap_or(0)),
         }
     }
 

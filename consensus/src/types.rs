@@ -76,6 +76,13 @@ impl QuorumCert {
         }
     }
 
+    /// The certificate an epoch starts from: round 0 of `epoch`, no signatures, for the
+    /// last block of the previous epoch (`block_id` at `height`). Valid only where the
+    /// replica was configured with that anchor (see [`crate::Config::for_epoch`]).
+    pub fn anchor(epoch: Epoch, block_id: Hash, height: Height) -> QuorumCert {
+        QuorumCert { epoch, data: VoteData { round: Round::ZERO, height, block_id }, signatures: Vec::new() }
+    }
+
     /// Round of the certified block.
     pub fn round(&self) -> Round {
         self.data.round
@@ -110,6 +117,11 @@ impl TimeoutData {
 
 /// A timeout certificate: 2f+1 validators gave up on `round`. Each signer signed the
 /// round of its own highest QC, so the next leader must extend a QC at least that high.
+///
+/// The certificate carries a QC at least as high as every round its signers report
+/// (Jolteon's "highest QC"): a signed round alone proves nothing, and without the QC one
+/// Byzantine signer could report a round no QC reached and make every proposal after the
+/// timeout unsafe to vote for.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
 pub struct TimeoutCert {
     /// The epoch whose validator set signed.
@@ -118,6 +130,8 @@ pub struct TimeoutCert {
     pub round: Round,
     /// `(signer, its highest QC round, signature over TimeoutData)`, sorted by signer.
     pub signatures: Vec<(ValidatorIndex, Round, Signature)>,
+    /// A QC whose round is at least every reported round.
+    pub high_qc: QuorumCert,
 }
 
 impl TimeoutCert {

@@ -79,9 +79,16 @@ impl VoteKeeper {
         VoteOutcome::Certified(QuorumCert { epoch: validators.epoch(), data, signatures })
     }
 
-    /// Adds a timeout whose signature and certificates the caller verified; returns the
-    /// TC when this timeout completes a quorum for its round.
-    pub(crate) fn add_timeout(&mut self, timeout: Timeout, validators: &ValidatorSet) -> Option<TimeoutCert> {
+    /// Adds a timeout whose signature the caller verified, and whose QC the caller
+    /// verified or found no higher than `high_qc`; returns the TC when this timeout
+    /// completes a quorum for its round. The TC carries `high_qc`, the caller's verified
+    /// highest QC, which is at least every round reported.
+    pub(crate) fn add_timeout(
+        &mut self,
+        timeout: Timeout,
+        validators: &ValidatorSet,
+        high_qc: &QuorumCert,
+    ) -> Option<TimeoutCert> {
         let round = self.rounds.entry(timeout.round).or_default();
         if round.timeouts.contains_key(&timeout.author) {
             return None;
@@ -93,7 +100,10 @@ impl VoteKeeper {
         }
         round.tc_formed = true;
         let signatures = round.timeouts.values().map(|t| (t.author, t.high_qc.round(), t.signature)).collect();
-        Some(TimeoutCert { epoch: validators.epoch(), round: number, signatures })
+        let tc = TimeoutCert { epoch: validators.epoch(), round: number, signatures, high_qc: high_qc.clone() };
+        // The caller adopted every reported QC higher than its own before counting it.
+        debug_assert!(tc.high_qc.round() >= tc.max_high_qc_round());
+        Some(tc)
     }
 
     /// Forgets every round below `round`.

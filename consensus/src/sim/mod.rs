@@ -80,6 +80,7 @@ impl Report {
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "simulator queue entries; clarity over a few hundred bytes")]
 enum Event {
     Deliver { to: usize, from: ValidatorIndex, message: Message },
     Timer { node: usize, round: Round, generation: u64 },

@@ -28,14 +28,20 @@ pub(crate) fn v(i: u16) -> ValidatorIndex {
 
 impl Net {
     pub(crate) fn new(n: u16) -> Net {
-        let keys: Vec<Keypair> = (0..n).map(|i| Keypair::from_seed([u8::try_from(i).unwrap() + 1; 32])).collect();
-        let validators =
-            ValidatorSet::new(ChainId::new("test").unwrap(), Epoch(0), keys.iter().map(Keypair::public).collect())
-                .unwrap();
         let genesis = Arc::new(Block::genesis(Epoch(0), Payload(b"genesis".to_vec())));
+        Net::for_epoch(n, 1, Epoch(0), genesis)
+    }
+
+    /// `n` validators (keys from seeds `first_seed..`) running `epoch` from `anchor`.
+    pub(crate) fn for_epoch(n: u16, first_seed: u8, epoch: Epoch, anchor: BlockRef) -> Net {
+        let keys: Vec<Keypair> =
+            (0..n).map(|i| Keypair::from_seed([u8::try_from(i).unwrap() + first_seed; 32])).collect();
+        let validators =
+            ValidatorSet::new(ChainId::new("test").unwrap(), epoch, keys.iter().map(Keypair::public).collect())
+                .unwrap();
         let mut net = Net {
             validators,
-            genesis: genesis.clone(),
+            genesis: anchor,
             replicas: Vec::new(),
             persisted: Vec::new(),
             stored: vec![Vec::new(); usize::from(n)],
@@ -44,7 +50,7 @@ impl Net {
             keys,
         };
         for i in 0..usize::from(n) {
-            let safety = SafetyState::new(Epoch(0), net.genesis_qc());
+            let safety = SafetyState::new(epoch, net.genesis_qc());
             let mut replica = net.replica(i, safety.clone(), vec![]);
             let outputs = replica.start();
             net.replicas.push(replica);
@@ -55,11 +61,11 @@ impl Net {
     }
 
     pub(crate) fn genesis_qc(&self) -> QuorumCert {
-        QuorumCert::genesis(Epoch(0), self.genesis.id())
+        QuorumCert::anchor(self.validators.epoch(), self.genesis.id(), self.genesis.header.height)
     }
 
     pub(crate) fn config(&self) -> Config {
-        Config::new(self.validators.clone(), self.genesis.id())
+        Config::for_epoch(self.validators.clone(), &self.genesis)
     }
 
     pub(crate) fn replica(&self, i: usize, safety: SafetyState, blocks: Vec<BlockRef>) -> Replica {
@@ -460,8 +466,32 @@ fn silent_leader_is_replaced_by_a_timeout_certificate() {
     let proposal = net.propose(2);
     let tc = proposal_of(&proposal).tc.expect("the proposal carries the TC");
     assert_eq!(tc.round, Round(1));
-    assert_eq!(net.validators.verify_tc(&tc), Ok(()));
+    assert_eq!(net.validators.verify_tc(&tc, net.genesis.id()), Ok(()));
     // A replica still in round 1 follows the TC and can vote in round 2.
     let outputs = net.deliver_to(3, v(2), proposal);
     assert!(outputs.iter().any(|o| matches!(o, Output::CheckPayload { .. })), "{outputs:?}");
+}
+
+#[test]
+fn a_new_epoch_continues_the_chain_with_a_new_validator_set() {
+    let mut old = Net::new(4);
+    old.pump(20_000);
+    let anchor = old.commits[0].last().cloned().expect("epoch 0 committed blocks");
+    let anchor_height = anchor.header.height;
+    // Epoch 1: one member left, two joined (keys from other seeds).
+    let mut new = Net::for_epoch(5, 3, Epoch(1), anchor.clone());
+    assert_eq!(new.replicas[0].round(), Round(1));
+    new.pump(20_000);
+    let chain = &new.commits[0];
+    let why: Vec<_> = new.replicas.iter().map(|r| (r.round(), r.stats(), r.last_rejection().cloned())).collect();
+    assert!(chain.len() >= 3, "epoch 1 commits: {why:?}");
+    assert_eq!(chain[0].header.justify.block_id(), anchor.id(), "epoch 1 extends the anchor");
+    assert_eq!(chain[0].header.height, anchor_height.next(), "heights continue across epochs");
+    assert!(chain.iter().all(|b| b.header.epoch == Epoch(1)));
+    // A vote signed for the old epoch is refused by the new set.
+    let data = VoteData { round: new.replicas[2].round(), height: Height(1), block_id: Hash([1; 32]) };
+    let signature = old.keys[0].sign(old.validators.vote_domain(), &data.signing_bytes());
+    let leader = usize::try_from((data.round.0 + 1) % 5).unwrap();
+    new.deliver_to(leader, v(0), Message::Vote(Vote { epoch: Epoch(0), data, voter: v(0), signature }));
+    assert_eq!(new.replicas[leader].last_rejection(), Some(&Rejection::WrongEpoch));
 }
