@@ -1,0 +1,131 @@
+use super::decision::{Decision, Request, decide};
+use super::errors::AccessError;
+use super::messages::{AccessCall, AccessDecision, BREAK_GLASS_MS, DecisionOutcome, Review, ReviewStatus};
+use super::state::{get_decision, get_review, put_decision, put_review};
+use crate::audit::{AuditAction, AuditAgent, AuditEntity, AuditKind, AuditOutcome, new_event_with_outcome};
+use crate::codes::{ConsentAction, Purpose, StaffRole};
+use crate::consent::current_consents;
+use crate::context::TxContext;
+use crate::error::ExecError;
+use crate::identity::Principal;
+use crate::ids::DecisionId;
+use crate::membership::{OrgStatus, organisation_in};
+use crate::state::BlockState;
+
+/// Executes an access call.
+pub(crate) fn execute(
+    state: &mut BlockState<'_>,
+    ctx: &TxContext,
+    who: &Principal,
+    call: AccessCall,
+) -> Result<(), ExecError> {
+    match call {
+        AccessCall::Request { patient, data_class, purpose, custodian, document, data_time, justification } => {
+            let Principal::Member { identity } = who else { return Err(AccessError::NotAnIdentity.into()) };
+            match organisation_in(state, &custodian)? {
+                Some(org) if org.status == OrgStatus::Active => {}
+                _ => return Err(AccessError::UnknownCustodian(custodian).into()),
+            }
+            let break_glass = justification.is_some();
+            if break_glass && purpose != Purpose::EmergencyTreatment {
+                return Err(AccessError::JustificationWithoutEmergency.into());
+            }
+            if break_glass && !matches!(identity.kind.role(), Some(StaffRole::Physician | StaffRole::Nurse)) {
+                return Err(AccessError::NotAClinician.into());
+            }
+            let request = Request {
+                requester: identity.id,
+                requester_org: identity.org.clone(),
+                requester_role: identity.kind.role(),
+                action: ConsentAction::Access,
+                purpose,
+                data_class,
+                data_time,
+                at: ctx.block.time,
+            };
+            let consents = current_consents(state, &patient)?;
+            let decision = decide(&consents, &request);
+            let (outcome, deciding, expires_at) = match decision {
+                Decision::Permit { consents } => (DecisionOutcome::Permit, consents, None),
+                Decision::Deny { .. } if break_glass => {
+                    (DecisionOutcome::BreakGlass, Vec::new(), Some(ctx.block.time.plus_millis(BREAK_GLASS_MS)))
+                }
+                Decision::Deny { reason, consents } => (DecisionOutcome::Deny(reason), consents, None),
+            };
+            let record = AccessDecision {
+                id: DecisionId(ctx.tx),
+                requester: identity.id,
+                requester_org: identity.org.clone(),
+                patient,
+                data_class,
+                purpose,
+                custodian: custodian.clone(),
+                document,
+                decided_at: ctx.block.time,
+                outcome,
+                consents: deciding,
+                expires_at,
+            };
+            put_decision(state, &record);
+            if outcome == DecisionOutcome::BreakGlass {
+                put_review(state, &Review { decision: record.id, custodian: custodian.clone(), status: ReviewStatus::Open });
+            }
+            // Exactly one audit event per decision.
+            let kind = if outcome == DecisionOutcome::BreakGlass { AuditKind::BreakGlass } else { AuditKind::AccessDecision };
+            let event_outcome =
+                if matches!(outcome, DecisionOutcome::Deny(_)) { AuditOutcome::Denied } else { AuditOutcome::Success };
+            let custodian_agent =
+                AuditAgent { identity: None, key: None, org: Some(custodian), role: None, requestor: false };
+            let entity = AuditEntity {
+                patient: Some(patient),
+                decision: Some(record.id),
+                document,
+                data_class: Some(data_class),
+                ..AuditEntity::default()
+            };
+            state.emit(new_event_with_outcome(
+                ctx,
+                kind,
+                AuditAction::Execute,
+                event_outcome,
+                vec![who.agent(), custodian_agent],
+                entity,
+                Some(purpose),
+            ));
+            Ok(())
+        }
+        AccessCall::CloseReview { decision, outcome, notes } => {
+            let mut review = get_review(state, &decision)?.ok_or(AccessError::UnknownReview(decision))?;
+            let auditor = match who {
+                Principal::Member { identity }
+                    if identity.org == review.custodian && identity.kind.role() == Some(StaffRole::Auditor) =>
+                {
+                    identity.id
+                }
+                _ => return Err(AccessError::NotCustodianAuditor(review.custodian).into()),
+            };
+            if review.status != ReviewStatus::Open {
+                return Err(AccessError::AlreadyClosed(decision).into());
+            }
+            review.status = ReviewStatus::Closed { outcome, auditor, at: ctx.block.time, notes };
+            put_review(state, &review);
+            let decided: Option<AccessDecision> = get_decision(state, &decision)?;
+            let entity = AuditEntity {
+                patient: decided.as_ref().map(|d| d.patient),
+                decision: Some(decision),
+                document: notes,
+                ..AuditEntity::default()
+            };
+            state.emit(new_event_with_outcome(
+                ctx,
+                AuditKind::ReviewClosed,
+                AuditAction::Update,
+                AuditOutcome::Success,
+                vec![who.agent()],
+                entity,
+                None,
+            ));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,135 @@
+use bincode::{Decode, Encode};
+use panacea_primitives::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::decision::DenyReason;
+use crate::codes::{DataClass, Purpose};
+use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
+
+/// How long a break-glass permit lasts: four hours of block time.
+pub const BREAK_GLASS_MS: u64 = 4 * 60 * 60 * 1000;
+
+/// Calls of the access module.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessCall {
+    /// Ask for a patient's data held by `custodian`. Signed by an active identity.
+    Request {
+        /// The patient.
+        patient: PatientRef,
+        /// Which data.
+        data_class: DataClass,
+        /// Why. `ETREAT` with a justification asks for break-glass access.
+        purpose: Purpose,
+        /// The organisation holding the data.
+        custodian: OrgId,
+        /// The document asked for, when known.
+        document: Option<DocumentHash>,
+        /// The data's own date, when known (for consents limited by data period).
+        data_time: Option<Timestamp>,
+        /// For break-glass: SHA-256 of the written justification, which the requesting
+        /// organisation keeps off chain (it may name the patient, so it never goes on chain).
+        justification: Option<DocumentHash>,
+    },
+    /// Close the review of a break-glass access. Signed by an auditor of the custodian.
+    CloseReview {
+        /// The break-glass decision.
+        decision: DecisionId,
+        /// The auditor's finding.
+        outcome: ReviewOutcome,
+        /// SHA-256 of the auditor's notes, kept off chain.
+        notes: Option<DocumentHash>,
+    },
+}
+
+/// The verdict recorded on chain.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionOutcome {
+    /// Permitted by consent.
+    Permit,
+    /// Permitted as emergency access, pending review.
+    BreakGlass,
+    /// Refused.
+    Deny(DenyReason),
+}
+
+/// An access decision, kept for the data plane and for audit.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct AccessDecision {
+    /// Its id (the request's transaction id).
+    pub id: DecisionId,
+    /// Who asked.
+    pub requester: IdentityId,
+    /// For which organisation.
+    pub requester_org: OrgId,
+    /// About whom.
+    pub patient: PatientRef,
+    /// Which data.
+    pub data_class: DataClass,
+    /// Why.
+    pub purpose: Purpose,
+    /// Who holds the data.
+    pub custodian: OrgId,
+    /// The document, when named.
+    pub document: Option<DocumentHash>,
+    /// Block time of the decision.
+    pub decided_at: Timestamp,
+    /// The verdict.
+    pub outcome: DecisionOutcome,
+    /// The consents that decided it.
+    pub consents: Vec<ConsentId>,
+    /// When a permit stops being valid (break-glass only).
+    pub expires_at: Option<Timestamp>,
+}
+
+impl AccessDecision {
+    /// True if the decision lets the custodian share the data at `time`.
+    pub fn grants_at(&self, time: Timestamp) -> bool {
+        match self.outcome {
+            DecisionOutcome::Permit => true,
+            DecisionOutcome::BreakGlass => self.expires_at.is_some_and(|end| time <= end),
+            DecisionOutcome::Deny(_) => false,
+        }
+    }
+}
+
+/// An auditor's finding on a break-glass access.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReviewOutcome {
+    /// The emergency was real.
+    Justified,
+    /// It was not: a matter for the organisation's privacy officer.
+    Unjustified,
+}
+
+/// Where a review stands.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReviewStatus {
+    /// Waiting for an auditor of the custodian.
+    Open,
+    /// Closed.
+    Closed {
+        /// The finding.
+        outcome: ReviewOutcome,
+        /// The auditor.
+        auditor: IdentityId,
+        /// When.
+        at: Timestamp,
+        /// SHA-256 of the notes.
+        notes: Option<DocumentHash>,
+    },
+}
+
+/// The review a break-glass access opens.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Review {
+    /// The decision reviewed.
+    pub decision: DecisionId,
+    /// The custodian whose auditors must close it.
+    pub custodian: OrgId,
+    /// Its status.
+    pub status: ReviewStatus,
+}

@@ -1,0 +1,21 @@
+//! Access requests decided on chain against the patient's consents at block time, and
+//! break-glass emergency access with its mandatory review.
+//!
+//! The decision rule is in [`decision`]; `docs/consent-and-access.md` explains it with
+//! examples.
+
+pub mod decision;
+mod errors;
+mod execution;
+mod messages;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use decision::{Decision, DenyReason, Request, decide};
+pub use errors::AccessError;
+pub(crate) use execution::execute;
+pub use messages::{
+    AccessCall, AccessDecision, BREAK_GLASS_MS, DecisionOutcome, Review, ReviewOutcome, ReviewStatus,
+};
+pub use state::{decision as access_decision, open_reviews, review};

@@ -1,0 +1,134 @@
+//! Audit events, shaped like FHIR R4 AuditEvent.
+
+use bincode::{Decode, Encode};
+use panacea_primitives::{Hash, Height, PublicKey, Timestamp, codec};
+use serde::{Deserialize, Serialize};
+
+use crate::codes::{DataClass, Purpose, StaffRole};
+use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
+
+/// What happened (AuditEvent.type / subtype).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditKind {
+    /// A consent was recorded.
+    ConsentRecorded,
+    /// A consent got a new version.
+    ConsentAmended,
+    /// A consent was revoked.
+    ConsentRevoked,
+    /// A patient's key was bound to their reference.
+    PatientKeyBound,
+    /// An identity was registered.
+    IdentityRegistered,
+    /// An identity was suspended.
+    IdentitySuspended,
+    /// An identity was reactivated.
+    IdentityReactivated,
+    /// An identity was revoked.
+    IdentityRevoked,
+    /// An identity's key was rotated.
+    IdentityKeyRotated,
+    /// An access request was decided.
+    AccessDecision,
+    /// Emergency (break-glass) access was granted.
+    BreakGlass,
+    /// An auditor closed the review of a break-glass access.
+    ReviewClosed,
+    /// A shared document was delivered (recorded by the data plane).
+    DocumentDelivered,
+}
+
+/// AuditEvent.action.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize)]
+pub enum AuditAction {
+    /// Create.
+    #[serde(rename = "C")]
+    Create,
+    /// Read/view/print.
+    #[serde(rename = "R")]
+    Read,
+    /// Update.
+    #[serde(rename = "U")]
+    Update,
+    /// Delete.
+    #[serde(rename = "D")]
+    Delete,
+    /// Execute (a decision).
+    #[serde(rename = "E")]
+    Execute,
+}
+
+/// AuditEvent.outcome.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditOutcome {
+    /// Done or permitted.
+    Success,
+    /// Refused by policy (an access request denied).
+    Denied,
+}
+
+/// One participant (AuditEvent.agent).
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct AuditAgent {
+    /// The identity, when the agent is a registered one.
+    pub identity: Option<IdentityId>,
+    /// The key that signed, when the agent signed.
+    pub key: Option<PublicKey>,
+    /// The organisation the agent acts for.
+    pub org: Option<OrgId>,
+    /// The agent's role.
+    pub role: Option<StaffRole>,
+    /// True for the agent that initiated the event.
+    pub requestor: bool,
+}
+
+/// What the event is about (AuditEvent.entity).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Encode, Decode, Serialize, Deserialize)]
+pub struct AuditEntity {
+    /// The patient concerned.
+    pub patient: Option<PatientRef>,
+    /// The consent concerned (and its version).
+    pub consent: Option<(ConsentId, u32)>,
+    /// The access decision concerned.
+    pub decision: Option<DecisionId>,
+    /// The document concerned.
+    pub document: Option<DocumentHash>,
+    /// The identity concerned.
+    pub identity: Option<IdentityId>,
+    /// The class of data concerned.
+    pub data_class: Option<DataClass>,
+}
+
+/// One entry of the append-only audit log.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// What happened.
+    pub kind: AuditKind,
+    /// The action.
+    pub action: AuditAction,
+    /// The outcome.
+    pub outcome: AuditOutcome,
+    /// Block time (AuditEvent.recorded).
+    pub recorded: Timestamp,
+    /// Block height.
+    pub height: Height,
+    /// Participants.
+    pub agents: Vec<AuditAgent>,
+    /// What it is about.
+    pub entity: AuditEntity,
+    /// Why (AuditEvent.purposeOfEvent).
+    pub purpose: Option<Purpose>,
+    /// Hash of the previous event (zero for the first): the log is a hash chain.
+    pub prev: Hash,
+}
+
+impl AuditEvent {
+    /// The event's hash, which the next event links to and the Merkle accumulator holds.
+    pub fn hash(&self) -> Hash {
+        Hash::digest_parts(&[b"panacea-audit-event-v1", &codec::encode(self)])
+    }
+}

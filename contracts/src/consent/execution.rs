@@ -1,0 +1,163 @@
+use super::errors::ConsentError;
+use super::messages::{
+    CONSENT_LIST_MAX, CONSENT_VERSIONS_MAX, Consent, ConsentCall, ConsentStatus, ConsentTerms, PROVISION_DEPTH_MAX,
+    PROVISION_LIST_MAX, PROVISIONS_MAX, Period, Provision, Recorder,
+};
+use super::state::{PATIENT_CONSENTS_MAX, get_consent, patient_consent_ids, put_patient_consent_ids, put_version};
+use crate::audit::{AuditAction, AuditEntity, AuditKind, new_event};
+use crate::context::TxContext;
+use crate::error::ExecError;
+use crate::identity::{IdentityKind, Principal};
+use crate::ids::{ConsentId, DocumentHash, PatientRef};
+use crate::membership::{KeyOwner, owner_key, put_key_owner};
+use crate::state::BlockState;
+
+/// Longest category code, in bytes.
+const CATEGORY_BYTES_MAX: usize = 64;
+
+fn check_period(period: &Option<Period>, what: &str) -> Result<(), ConsentError> {
+    if let Some(Period { start: Some(start), end: Some(end) }) = period
+        && start > end
+    {
+        return Err(ConsentError::Invalid(format!("{what} ends before it starts")));
+    }
+    Ok(())
+}
+
+fn check_provision(provision: &Provision) -> Result<(), ConsentError> {
+    let lists = [
+        provision.actors.len(),
+        provision.actions.len(),
+        provision.purposes.len(),
+        provision.data_classes.len(),
+        provision.exceptions.len(),
+    ];
+    if lists.iter().any(|len| *len > PROVISION_LIST_MAX) {
+        return Err(ConsentError::Invalid(format!("a provision list has more than {PROVISION_LIST_MAX} entries")));
+    }
+    check_period(&provision.period, "a provision period")?;
+    check_period(&provision.data_period, "a provision data period")?;
+    provision.exceptions.iter().try_for_each(check_provision)
+}
+
+/// Checks the limits and rules of a consent's terms.
+pub(crate) fn validate(terms: &ConsentTerms) -> Result<(), ConsentError> {
+    if terms.categories.len() > CONSENT_LIST_MAX || terms.verification.len() > CONSENT_LIST_MAX {
+        return Err(ConsentError::Invalid(format!("at most {CONSENT_LIST_MAX} categories and verifications")));
+    }
+    if terms.categories.iter().any(|c| c.is_empty() || c.len() > CATEGORY_BYTES_MAX) {
+        return Err(ConsentError::Invalid("a category code must be 1 to 64 bytes".into()));
+    }
+    if terms.patient.0 == panacea_primitives::Hash::ZERO {
+        return Err(ConsentError::BadPatient(terms.patient));
+    }
+    // Depth first (bounded by the decoder's size limit), so a deep tree is refused
+    // before it is walked in full.
+    let (size, depth) = terms.provision.size_and_depth();
+    if depth > PROVISION_DEPTH_MAX || size > PROVISIONS_MAX {
+        return Err(ConsentError::Invalid(format!(
+            "the provision tree has {size} provisions over {depth} levels; the limits are {PROVISIONS_MAX} and {PROVISION_DEPTH_MAX}"
+        )));
+    }
+    check_provision(&terms.provision)
+}
+
+/// Who records this version: the patient themself, or a custodian's staff with the form.
+fn recorder(who: &Principal, patient: &PatientRef, form_hash: Option<DocumentHash>) -> Result<Recorder, ConsentError> {
+    match who {
+        Principal::Patient { patient: own, key } if own == patient => Ok(Recorder::Patient { key: *key }),
+        Principal::Member { identity } if matches!(identity.kind, IdentityKind::Staff { .. }) => {
+            let form_hash = form_hash.ok_or(ConsentError::FormHashRequired)?;
+            Ok(Recorder::Custodian { org: identity.org.clone(), identity: identity.id, form_hash })
+        }
+        _ => Err(ConsentError::NotAuthorised),
+    }
+}
+
+fn entity(consent: &Consent) -> AuditEntity {
+    AuditEntity {
+        patient: Some(consent.terms.patient),
+        consent: Some((consent.id, consent.version)),
+        document: match &consent.recorder {
+            Recorder::Custodian { form_hash, .. } => Some(*form_hash),
+            Recorder::Patient { .. } => None,
+        },
+        ..AuditEntity::default()
+    }
+}
+
+/// Executes a consent call.
+pub(crate) fn execute(
+    state: &mut BlockState<'_>,
+    ctx: &TxContext,
+    who: &Principal,
+    call: ConsentCall,
+) -> Result<(), ExecError> {
+    let (kind, action, consent) = match call {
+        ConsentCall::Record { terms, form_hash } => {
+            validate(&terms)?;
+            let recorder = recorder(who, &terms.patient, form_hash)?;
+            let mut ids = patient_consent_ids(state, &terms.patient)?;
+            if ids.len() >= PATIENT_CONSENTS_MAX {
+                return Err(ConsentError::Limit(format!(
+                    "a patient may have at most {PATIENT_CONSENTS_MAX} consents; revoke or amend one instead"
+                ))
+                .into());
+            }
+            let consent = Consent { id: ConsentId(ctx.tx), version: 1, terms, recorder, recorded_at: ctx.block.time };
+            ids.push(consent.id);
+            put_patient_consent_ids(state, &consent.terms.patient, &ids);
+            (AuditKind::ConsentRecorded, AuditAction::Create, consent)
+        }
+        ConsentCall::Amend { consent, terms, form_hash } => {
+            let existing = get_consent(state, &consent)?.ok_or(ConsentError::Unknown(consent))?;
+            if terms.patient != existing.terms.patient {
+                return Err(ConsentError::PatientChanged.into());
+            }
+            validate(&terms)?;
+            let recorder = recorder(who, &terms.patient, form_hash)?;
+            (AuditKind::ConsentAmended, AuditAction::Update, next_version(existing, terms, recorder, ctx)?)
+        }
+        ConsentCall::Revoke { consent, form_hash } => {
+            let existing = get_consent(state, &consent)?.ok_or(ConsentError::Unknown(consent))?;
+            if existing.terms.status == ConsentStatus::Inactive {
+                return Err(ConsentError::AlreadyInactive(consent).into());
+            }
+            let recorder = recorder(who, &existing.terms.patient, form_hash)?;
+            let mut terms = existing.terms.clone();
+            terms.status = ConsentStatus::Inactive;
+            (AuditKind::ConsentRevoked, AuditAction::Update, next_version(existing, terms, recorder, ctx)?)
+        }
+        ConsentCall::BindPatientKey { patient, key } => {
+            let Principal::Member { identity } = who else { return Err(ConsentError::NotAuthorised.into()) };
+            if !matches!(identity.kind, IdentityKind::Staff { .. }) {
+                return Err(ConsentError::NotAuthorised.into());
+            }
+            if patient.0 == panacea_primitives::Hash::ZERO {
+                return Err(ConsentError::BadPatient(patient).into());
+            }
+            if state.get::<KeyOwner>(&owner_key(&key))?.is_some() {
+                return Err(ConsentError::KeyInUse.into());
+            }
+            put_key_owner(state, &key, &KeyOwner::Patient(patient));
+            let entity = AuditEntity { patient: Some(patient), ..AuditEntity::default() };
+            state.emit(new_event(ctx, AuditKind::PatientKeyBound, AuditAction::Create, vec![who.agent()], entity, None));
+            return Ok(());
+        }
+    };
+    put_version(state, &consent);
+    state.emit(new_event(ctx, kind, action, vec![who.agent()], entity(&consent), None));
+    Ok(())
+}
+
+fn next_version(
+    existing: Consent,
+    terms: ConsentTerms,
+    recorder: Recorder,
+    ctx: &TxContext,
+) -> Result<Consent, ConsentError> {
+    if existing.version >= CONSENT_VERSIONS_MAX {
+        return Err(ConsentError::Limit(format!("a consent may have at most {CONSENT_VERSIONS_MAX} versions")));
+    }
+    Ok(Consent { id: existing.id, version: existing.version + 1, terms, recorder, recorded_at: ctx.block.time })
+}

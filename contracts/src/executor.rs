@@ -1,0 +1,129 @@
+//! The state-transition function: a genesis, then blocks of transactions, each producing
+//! receipts, one write batch and a state root.
+
+use panacea_primitives::{BatchVerifier, Hash};
+
+use crate::context::{BlockContext, TxContext};
+use crate::error::{CallError, ErrorCode, ExecError};
+use crate::identity::principal;
+use crate::membership::{Genesis, MembershipError, apply_genesis};
+use crate::state::{BlockState, Meta, StateError, Store, WriteBatch, key};
+use crate::tx::{Call, Outcome, Receipt, SignedTransaction, Transaction};
+
+/// Most transactions in one block.
+pub const BLOCK_TRANSACTIONS_MAX: usize = 20_000;
+
+/// What a block did.
+#[derive(Debug)]
+pub struct BlockOutcome {
+    /// One receipt per transaction, in order.
+    pub receipts: Vec<Receipt>,
+    /// Everything to write, atomically, to commit the block.
+    pub writes: WriteBatch,
+    /// Bookkeeping after the block.
+    pub meta: Meta,
+    /// The state root after the block.
+    pub state_root: Hash,
+}
+
+/// A genesis that cannot start a chain.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// The document is invalid.
+    #[error("invalid genesis: {0}")]
+    Invalid(#[from] MembershipError),
+    /// The store already holds a chain.
+    #[error("the state store is not empty")]
+    NotEmpty,
+    /// Storage failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Writes the genesis state into an empty store.
+pub fn genesis(store: &dyn Store, genesis: &Genesis) -> Result<BlockOutcome, GenesisError> {
+    if Meta::load(store).map_err(StateError::from)?.tree_version.is_some() {
+        return Err(GenesisError::NotEmpty);
+    }
+    let mut state = BlockState::new(store)?;
+    apply_genesis(&mut state, genesis)?;
+    state.commit_tx();
+    let (writes, meta) = state.finish()?;
+    Ok(BlockOutcome { receipts: Vec::new(), writes, state_root: meta.state_root(), meta })
+}
+
+fn nonce_key(tx: &Transaction) -> Vec<u8> {
+    key("nonce", &[&tx.signer.to_bytes()])
+}
+
+/// Executes the transactions of one committed block on top of `store`.
+///
+/// Deterministic: the same store, block and transactions always give the same receipts,
+/// writes and root. Signatures are checked in one batch; a transaction for another chain,
+/// with a bad signature, from an unknown key or with a wrong nonce fails without touching
+/// state. Any other failed call consumes the signer's nonce (so the same transaction
+/// cannot be replayed) and changes nothing else.
+pub fn execute_block(store: &dyn Store, block: &BlockContext, txs: &[SignedTransaction]) -> Result<BlockOutcome, StateError> {
+    let mut state = BlockState::new(store)?;
+    let mut batch = BatchVerifier::with_capacity(txs.len());
+    let ids: Vec<Hash> = txs.iter().map(|t| t.tx.id()).collect();
+    for (signed, id) in txs.iter().zip(&ids) {
+        batch.push(&signed.tx.signer, &Transaction::domain(&signed.tx.chain_id), id.as_bytes(), &signed.signature);
+    }
+    let signatures_ok = batch.verify_each();
+    let mut receipts = Vec::with_capacity(txs.len());
+    for ((signed, id), signature_ok) in txs.iter().zip(ids).zip(signatures_ok) {
+        let outcome = execute_tx(&mut state, block, signed, id, signature_ok)?;
+        receipts.push(Receipt { tx: id, outcome });
+    }
+    let (writes, meta) = state.finish()?;
+    Ok(BlockOutcome { receipts, writes, state_root: meta.state_root(), meta })
+}
+
+fn failed(code: ErrorCode, message: impl Into<String>) -> Outcome {
+    Outcome::Failed { code, message: message.into() }
+}
+
+fn execute_tx(
+    state: &mut BlockState<'_>,
+    block: &BlockContext,
+    signed: &SignedTransaction,
+    id: Hash,
+    signature_ok: bool,
+) -> Result<Outcome, StateError> {
+    let tx = &signed.tx;
+    if tx.chain_id != block.chain_id {
+        return Ok(failed(ErrorCode::WrongChain, format!("transaction for chain {}, this is {}", tx.chain_id, block.chain_id)));
+    }
+    if !signature_ok {
+        return Ok(failed(ErrorCode::BadSignature, "the signature does not verify for this signer and transaction"));
+    }
+    let ctx = TxContext { block: block.clone(), signer: tx.signer, tx: id };
+    let who = match principal(state, &ctx) {
+        Ok(who) => who,
+        Err(ExecError::Call(e)) => return Ok(failed(e.code, e.message)),
+        Err(ExecError::State(e)) => return Err(e),
+    };
+    let expected = state.get::<u64>(&nonce_key(tx))?.unwrap_or(0).saturating_add(1);
+    if tx.nonce != expected {
+        return Ok(failed(ErrorCode::BadNonce, format!("nonce {} is not the signer's next one, {expected}", tx.nonce)));
+    }
+    let result = match tx.call.clone() {
+        Call::Identity(call) => crate::identity::execute(state, &ctx, &who, call),
+        Call::Consent(call) => crate::consent::execute(state, &ctx, &who, call),
+        Call::Access(call) => crate::access::execute(state, &ctx, &who, call),
+    };
+    match result {
+        Ok(()) => {
+            state.put(nonce_key(tx), &tx.nonce);
+            Ok(Outcome::Ok { events: state.commit_tx() })
+        }
+        Err(ExecError::Call(CallError { code, message })) => {
+            state.abort_tx();
+            state.put(nonce_key(tx), &tx.nonce);
+            state.commit_tx();
+            Ok(failed(code, message))
+        }
+        Err(ExecError::State(e)) => Err(e),
+    }
+}

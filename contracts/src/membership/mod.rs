@@ -1,0 +1,15 @@
+//! Consortium members: hospitals, health authorities and vendors, fixed at genesis
+//! (membership changes by vote come later).
+
+mod errors;
+mod execution;
+mod messages;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use errors::MembershipError;
+pub use execution::apply_genesis;
+pub use messages::{ADMIN_KEYS_MAX, Genesis, ORG_NAME_BYTES_MAX, ORGS_MAX, OrgStatus, Organisation};
+pub use state::{admin_org, organisation, organisations, KeyOwner, key_owner};
+pub(crate) use state::{organisation_in, owner_key, put_key_owner};

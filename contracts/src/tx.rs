@@ -1,0 +1,123 @@
+//! Signed transactions, their calls and their receipts.
+
+use bincode::{Decode, Encode};
+use panacea_primitives::{ChainId, Domain, Epoch, Hash, PublicKey, Signature, SignatureKind, codec};
+use serde::{Deserialize, Serialize};
+
+use crate::access::AccessCall;
+use crate::audit::AuditEvent;
+use crate::consent::ConsentCall;
+use crate::error::ErrorCode;
+use crate::identity::IdentityCall;
+
+/// Largest encoded transaction accepted, in bytes.
+pub const TRANSACTION_BYTES_MAX: usize = 64 * 1024;
+
+/// One call, grouped by module.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Call {
+    /// Staff, devices and services of an organisation.
+    Identity(IdentityCall),
+    /// Patients' consents.
+    Consent(ConsentCall),
+    /// Access requests and break-glass reviews.
+    Access(AccessCall),
+}
+
+/// What a signer asks the chain to do.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Transaction {
+    /// The chain it is for.
+    pub chain_id: ChainId,
+    /// The signing key: an organisation admin's, a registered identity's or a patient's.
+    pub signer: PublicKey,
+    /// The signer's next nonce (1 for its first transaction): replay protection.
+    pub nonce: u64,
+    /// The call.
+    pub call: Call,
+}
+
+/// The epoch transactions are signed in. Transactions are not tied to a validator epoch
+/// (a client should not have to follow consensus epochs): the nonce protects against
+/// replay, and the chain id against use on another chain.
+pub const TRANSACTION_EPOCH: Epoch = Epoch(0);
+
+impl Transaction {
+    /// The signing domain of transactions on `chain_id`.
+    pub fn domain(chain_id: &ChainId) -> Domain {
+        Domain::new(chain_id.clone(), TRANSACTION_EPOCH, SignatureKind::Transaction)
+    }
+
+    /// The transaction id: SHA-256 of its canonical encoding (without the signature, so
+    /// the id does not depend on how the signer's nonce was drawn).
+    pub fn id(&self) -> Hash {
+        Hash::digest_parts(&[b"panacea-tx-v1", &codec::encode(self)])
+    }
+
+    /// Signs with `key` (whose public half must be `self.signer`).
+    pub fn sign(self, key: &panacea_primitives::Keypair) -> SignedTransaction {
+        let signature = key.sign(&Transaction::domain(&self.chain_id), self.id().as_bytes());
+        SignedTransaction { tx: self, signature }
+    }
+}
+
+/// A transaction and its signature over the transaction id.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct SignedTransaction {
+    /// The transaction.
+    pub tx: Transaction,
+    /// The signer's signature over `tx.id()`.
+    pub signature: Signature,
+}
+
+impl SignedTransaction {
+    /// Decodes a transaction from the network or a client, with the size limit.
+    pub fn decode(bytes: &[u8]) -> Result<SignedTransaction, codec::CodecError> {
+        codec::decode::<SignedTransaction, TRANSACTION_BYTES_MAX>(bytes)
+    }
+
+    /// The canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Checks the signature (single); blocks check theirs in a batch.
+    pub fn verify(&self) -> bool {
+        self.tx.signer.verify(&Transaction::domain(&self.tx.chain_id), self.tx.id().as_bytes(), &self.signature).is_ok()
+    }
+}
+
+/// What happened to one transaction.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The transaction id.
+    pub tx: Hash,
+    /// The outcome.
+    pub outcome: Outcome,
+}
+
+/// Success with the audit events it logged, or a typed failure.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The call took effect.
+    Ok {
+        /// The audit events it appended.
+        events: Vec<AuditEvent>,
+    },
+    /// The call failed; state is unchanged.
+    Failed {
+        /// Stable code.
+        code: ErrorCode,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl Receipt {
+    /// True if the call took effect.
+    pub fn is_ok(&self) -> bool {
+        matches!(self.outcome, Outcome::Ok { .. })
+    }
+}
