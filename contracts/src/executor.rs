@@ -63,7 +63,11 @@ fn nonce_key(tx: &Transaction) -> Vec<u8> {
 /// with a bad signature, from an unknown key or with a wrong nonce fails without touching
 /// state. Any other failed call consumes the signer's nonce (so the same transaction
 /// cannot be replayed) and changes nothing else.
-pub fn execute_block(store: &dyn Store, block: &BlockContext, txs: &[SignedTransaction]) -> Result<BlockOutcome, StateError> {
+pub fn execute_block(
+    store: &dyn Store,
+    block: &BlockContext,
+    txs: &[SignedTransaction],
+) -> Result<BlockOutcome, StateError> {
     let mut state = BlockState::new(store)?;
     let mut batch = BatchVerifier::with_capacity(txs.len());
     let ids: Vec<Hash> = txs.iter().map(|t| t.tx.id()).collect();
@@ -93,7 +97,10 @@ fn execute_tx(
 ) -> Result<Outcome, StateError> {
     let tx = &signed.tx;
     if tx.chain_id != block.chain_id {
-        return Ok(failed(ErrorCode::WrongChain, format!("transaction for chain {}, this is {}", tx.chain_id, block.chain_id)));
+        return Ok(failed(
+            ErrorCode::WrongChain,
+            format!("transaction for chain {}, this is {}", tx.chain_id, block.chain_id),
+        ));
     }
     if !signature_ok {
         return Ok(failed(ErrorCode::BadSignature, "the signature does not verify for this signer and transaction"));

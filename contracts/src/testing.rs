@@ -115,7 +115,8 @@ impl Chain {
 
     /// Executes a block of `txs` one second after the last, without committing it.
     pub fn dry_run(&self, txs: &[SignedTransaction]) -> BlockOutcome {
-        let block = BlockContext { chain_id: chain_id(), height: self.height.next(), time: self.time.plus_millis(1_000) };
+        let block =
+            BlockContext { chain_id: chain_id(), height: self.height.next(), time: self.time.plus_millis(1_000) };
         execute_block(&self.store, &block, txs).unwrap()
     }
 
@@ -151,7 +152,10 @@ impl Chain {
     pub fn staff(&mut self, org_id: &str, role: StaffRole, label: &str) -> (Keypair, IdentityId) {
         let staff = key(label);
         let admin = self.admin(org_id);
-        self.ok(&admin, Call::Identity(IdentityCall::Register { key: staff.public(), kind: IdentityKind::Staff { role } }));
+        self.ok(
+            &admin,
+            Call::Identity(IdentityCall::Register { key: staff.public(), kind: IdentityKind::Staff { role } }),
+        );
         (staff.clone(), Identity::id_for(&org(org_id), &staff.public()))
     }
 }

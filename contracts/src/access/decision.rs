@@ -47,7 +47,9 @@ pub struct Request {
 }
 
 /// Why a request was denied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum DenyReason {
     /// No consent in force matches the request.
@@ -113,7 +115,11 @@ fn stronger(a: (ProvisionType, usize), b: (ProvisionType, usize)) -> (ProvisionT
         core::cmp::Ordering::Greater => a,
         core::cmp::Ordering::Less => b,
         core::cmp::Ordering::Equal => {
-            if a.0 == ProvisionType::Deny { a } else { b }
+            if a.0 == ProvisionType::Deny {
+                a
+            } else {
+                b
+            }
         }
     }
 }

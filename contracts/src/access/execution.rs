@@ -68,10 +68,14 @@ pub(crate) fn execute(
             };
             put_decision(state, &record);
             if outcome == DecisionOutcome::BreakGlass {
-                put_review(state, &Review { decision: record.id, custodian: custodian.clone(), status: ReviewStatus::Open });
+                put_review(
+                    state,
+                    &Review { decision: record.id, custodian: custodian.clone(), status: ReviewStatus::Open },
+                );
             }
             // Exactly one audit event per decision.
-            let kind = if outcome == DecisionOutcome::BreakGlass { AuditKind::BreakGlass } else { AuditKind::AccessDecision };
+            let kind =
+                if outcome == DecisionOutcome::BreakGlass { AuditKind::BreakGlass } else { AuditKind::AccessDecision };
             let event_outcome =
                 if matches!(outcome, DecisionOutcome::Deny(_)) { AuditOutcome::Denied } else { AuditOutcome::Success };
             let custodian_agent =

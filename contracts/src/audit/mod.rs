@@ -77,8 +77,9 @@ pub(crate) fn index_keys(event: &AuditEvent) -> Vec<Vec<u8>> {
     let mut keys = Vec::new();
     if let Some(patient) = &event.entity.patient {
         keys.push(index_key(BY_PATIENT, patient.0.as_bytes(), event.seq));
-        let disclosure = matches!(event.kind, AuditKind::AccessDecision | AuditKind::BreakGlass | AuditKind::DocumentDelivered)
-            && event.outcome == AuditOutcome::Success;
+        let disclosure =
+            matches!(event.kind, AuditKind::AccessDecision | AuditKind::BreakGlass | AuditKind::DocumentDelivered)
+                && event.outcome == AuditOutcome::Success;
         if disclosure {
             keys.push(index_key(DISCLOSURES, patient.0.as_bytes(), event.seq));
         }
@@ -98,4 +99,3 @@ pub(crate) fn index_keys(event: &AuditEvent) -> Vec<Vec<u8>> {
     }
     keys
 }
-

@@ -100,9 +100,9 @@ pub fn events<S: Store + ?Sized>(
 fn matches(filter: &AuditFilter, event: &AuditEvent) -> bool {
     filter.patient.is_none_or(|p| event.entity.patient == Some(p))
         && filter.org.as_ref().is_none_or(|o| event.agents.iter().any(|a| a.org.as_ref() == Some(o)))
-        && filter.identity.is_none_or(|i| {
-            event.entity.identity == Some(i) || event.agents.iter().any(|a| a.identity == Some(i))
-        })
+        && filter
+            .identity
+            .is_none_or(|i| event.entity.identity == Some(i) || event.agents.iter().any(|a| a.identity == Some(i)))
         && filter.kind.is_none_or(|k| event.kind == k)
         && filter.from.is_none_or(|t| event.recorded >= t)
         && filter.to.is_none_or(|t| event.recorded <= t)

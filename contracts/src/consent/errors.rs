@@ -5,7 +5,9 @@ use crate::ids::{ConsentId, PatientRef};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConsentError {
     /// The signer may not record consents for this patient.
-    #[error("only the patient's own key or a custodian's staff with the signed form may record this patient's consents")]
+    #[error(
+        "only the patient's own key or a custodian's staff with the signed form may record this patient's consents"
+    )]
     NotAuthorised,
     /// A custodian recorded a consent without the hash of the signed form.
     #[error("a custodian must attach the SHA-256 of the form the patient signed (form_hash)")]

@@ -141,7 +141,14 @@ pub(crate) fn execute(
             }
             put_key_owner(state, &key, &KeyOwner::Patient(patient));
             let entity = AuditEntity { patient: Some(patient), ..AuditEntity::default() };
-            state.emit(new_event(ctx, AuditKind::PatientKeyBound, AuditAction::Create, vec![who.agent()], entity, None));
+            state.emit(new_event(
+                ctx,
+                AuditKind::PatientKeyBound,
+                AuditAction::Create,
+                vec![who.agent()],
+                entity,
+                None,
+            ));
             return Ok(());
         }
     };

@@ -18,7 +18,6 @@ pub const CONSENT_LIST_MAX: usize = 8;
 /// Most versions one consent may have.
 pub const CONSENT_VERSIONS_MAX: u32 = 1_000;
 
-
 /// FHIR Consent.status.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

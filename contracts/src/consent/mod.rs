@@ -16,5 +16,5 @@ pub use messages::{
     PROVISION_DEPTH_MAX, PROVISION_LIST_MAX, PROVISIONS_MAX, Period, PolicyRule, Provision, ProvisionType, Recorder,
     Verification,
 };
-pub use state::{PATIENT_CONSENTS_MAX, consent, consent_history, consents_of_patient};
 pub(crate) use state::current_consents;
+pub use state::{PATIENT_CONSENTS_MAX, consent, consent_history, consents_of_patient};

@@ -144,7 +144,12 @@ pub(crate) fn execute(
             let mut identity = match who {
                 Principal::Admin { org, .. } => own_identity(state, org, identity)?,
                 Principal::Member { identity: me } if me.id == identity => me.clone(),
-                _ => return fail(ErrorCode::Unauthorized, "only the identity or an admin of its organisation may rotate its key"),
+                _ => {
+                    return fail(
+                        ErrorCode::Unauthorized,
+                        "only the identity or an admin of its organisation may rotate its key",
+                    );
+                }
             };
             if identity.status_at(next_height) == IdentityStatus::Revoked {
                 return Err(IdentityError::Revoked(identity.id).into());
@@ -188,4 +193,3 @@ fn change_status(mut identity: Identity, status: IdentityStatus, ctx: &TxContext
     identity.effective = next;
     Ok(identity)
 }
-

@@ -18,7 +18,7 @@ use bincode::{Decode, Encode};
 use panacea_primitives::{Hash, codec};
 
 use crate::audit::AuditEvent;
-pub use store::{MemoryStore, Store, StoreError, WriteBatch};
+pub use store::{Entries, MemoryStore, Store, StoreError, WriteBatch};
 
 /// Largest state value decoded, in bytes.
 pub const VALUE_BYTES_MAX: usize = 1024 * 1024;
@@ -229,10 +229,9 @@ pub fn key(module: &str, parts: &[&[u8]]) -> Vec<u8> {
 /// Reads committed state outside execution (queries), with the same decoding rules.
 pub fn read<T: Decode<()>, S: Store + ?Sized>(store: &S, key: &[u8]) -> Result<Option<T>, StateError> {
     match store.get(key)? {
-        Some(bytes) => codec::decode::<T, VALUE_BYTES_MAX>(&bytes).map(Some).map_err(|e| StateError::Corrupt {
-            key: String::from_utf8_lossy(key).into_owned(),
-            reason: e.to_string(),
-        }),
+        Some(bytes) => codec::decode::<T, VALUE_BYTES_MAX>(&bytes)
+            .map(Some)
+            .map_err(|e| StateError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() }),
         None => Ok(None),
     }
 }

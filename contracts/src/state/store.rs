@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 #[error("state storage failed: {0}")]
 pub struct StoreError(pub String);
 
+/// Entries returned by a scan: `(key, value)` in ascending key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Read access to committed state: a sorted key-value map of bytes.
 ///
 /// Implementors must return exactly what the last applied [`WriteBatch`] left (reads are
@@ -19,7 +22,7 @@ pub trait Store {
 
     /// Up to `limit` entries whose key starts with `prefix` and is greater than `after`
     /// (from the first when `None`), in ascending key order.
-    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Entries, StoreError>;
 }
 
 /// The writes of one block, to apply atomically (`None` deletes).
@@ -67,7 +70,7 @@ impl Store for MemoryStore {
         Ok(self.entries.get(key).cloned())
     }
 
-    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Entries, StoreError> {
         use std::ops::Bound;
         let start = match after {
             Some(after) => Bound::Excluded(after.to_vec()),

@@ -1,0 +1,3 @@
+//! Integration tests of the contracts: the state-transition function as a whole.
+
+mod transition;
