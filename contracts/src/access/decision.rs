@@ -1,14 +1,16 @@
 //! The access decision rule: a pure function of the patient's consents and the request.
 //!
-//! 1. Only consents in force count: status `active`, scope `patient-privacy` or
-//!    `research`, and the block time inside the root provision's period. Draft, proposed,
-//!    rejected, inactive (revoked), entered-in-error and expired consents never grant.
+//! 1. Only consents in force count: status `active`, scope `patient-privacy` (or
+//!    `research`, for requests whose purpose is research), and the block time inside the
+//!    root provision's period. Draft, proposed, rejected, inactive (revoked),
+//!    entered-in-error and expired consents never grant.
 //! 2. In each consent, a provision matches a request when each of its non-empty lists
 //!    contains the request's value (actor: the requester's organisation, identity or
 //!    role; action; purpose; data class), the block time is in its period and the data's
-//!    time is in its data period (a provision with a data period does not match a request
-//!    that gives no data time). A provision that does not match is skipped with all its
-//!    exceptions.
+//!    time is in its data period. When the request gives no data time, a provision with a
+//!    data period matches if it denies and not if it permits: an unknown date can neither
+//!    escape a deny nor earn a permit. A provision that does not match is skipped with all
+//!    its exceptions.
 //! 3. Within a matching provision, matching exceptions (nested provisions) override it:
 //!    the result of a consent is the deepest matching provision, its *specificity* being
 //!    its depth (the root is 1).
@@ -82,10 +84,15 @@ impl Decision {
     }
 }
 
-fn in_force(consent: &Consent, at: Timestamp) -> bool {
+fn in_force(consent: &Consent, request: &Request) -> bool {
+    let scope_applies = match consent.terms.scope {
+        ConsentScope::PatientPrivacy => true,
+        ConsentScope::Research => request.purpose == Purpose::Research,
+        ConsentScope::Treatment | ConsentScope::Adr => false,
+    };
     consent.terms.status == ConsentStatus::Active
-        && matches!(consent.terms.scope, ConsentScope::PatientPrivacy | ConsentScope::Research)
-        && consent.terms.provision.period.is_none_or(|p| p.contains(at))
+        && scope_applies
+        && consent.terms.provision.period.is_none_or(|p| p.contains(request.at))
 }
 
 fn actor_matches(actor: &ActorRef, request: &Request) -> bool {
@@ -105,7 +112,8 @@ fn matches(provision: &Provision, request: &Request) -> bool {
         && match (provision.data_period, request.data_time) {
             (None, _) => true,
             (Some(period), Some(time)) => period.contains(time),
-            (Some(_), None) => false,
+            // An unknown data date cannot escape a deny, and cannot earn a permit.
+            (Some(_), None) => provision.kind == ProvisionType::Deny,
         }
 }
 
@@ -143,7 +151,7 @@ fn evaluate(provision: &Provision, request: &Request, depth: usize) -> Option<(P
 pub fn decide(consents: &[Consent], request: &Request) -> Decision {
     let mut best: Option<(ProvisionType, usize)> = None;
     let mut deciding: Vec<(ProvisionType, usize, ConsentId)> = Vec::new();
-    for consent in consents.iter().filter(|c| in_force(c, request.at)) {
+    for consent in consents.iter().filter(|c| in_force(c, request)) {
         if let Some(result) = evaluate(&consent.terms.provision, request, 1) {
             best = Some(best.map_or(result, |b| stronger(b, result)));
             deciding.push((result.0, result.1, consent.id));

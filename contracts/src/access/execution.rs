@@ -1,6 +1,6 @@
 use super::decision::{Decision, Request, decide};
 use super::errors::AccessError;
-use super::messages::{AccessCall, AccessDecision, BREAK_GLASS_MS, DecisionOutcome, Review, ReviewStatus};
+use super::messages::{AccessCall, AccessDecision, BREAK_GLASS_MS, DecisionOutcome, PERMIT_MS, Review, ReviewStatus};
 use super::state::{get_decision, get_review, put_decision, put_review};
 use crate::audit::{AuditAction, AuditAgent, AuditEntity, AuditKind, AuditOutcome, new_event_with_outcome};
 use crate::codes::{ConsentAction, Purpose, StaffRole};
@@ -46,11 +46,18 @@ pub(crate) fn execute(
             let consents = current_consents(state, &patient)?;
             let decision = decide(&consents, &request);
             let (outcome, deciding, expires_at) = match decision {
-                Decision::Permit { consents } => (DecisionOutcome::Permit, consents, None),
-                Decision::Deny { .. } if break_glass => {
-                    (DecisionOutcome::BreakGlass, Vec::new(), Some(ctx.block.time.plus_millis(BREAK_GLASS_MS)))
+                Decision::Permit { consents } => {
+                    (DecisionOutcome::Permit, consents, Some(ctx.block.time.plus_millis(PERMIT_MS)))
+                }
+                Decision::Deny { consents: overridden, .. } if break_glass => {
+                    (DecisionOutcome::BreakGlass, overridden, Some(ctx.block.time.plus_millis(BREAK_GLASS_MS)))
                 }
                 Decision::Deny { reason, consents } => (DecisionOutcome::Deny(reason), consents, None),
+            };
+            let versions = |ids: Vec<crate::ids::ConsentId>| -> Vec<(crate::ids::ConsentId, u32)> {
+                ids.into_iter()
+                    .filter_map(|id| consents.iter().find(|c| c.id == id).map(|c| (c.id, c.version)))
+                    .collect()
             };
             let record = AccessDecision {
                 id: DecisionId(ctx.tx),
@@ -63,8 +70,9 @@ pub(crate) fn execute(
                 document,
                 decided_at: ctx.block.time,
                 outcome,
-                consents: deciding,
+                consents: versions(deciding),
                 expires_at,
+                justification,
             };
             put_decision(state, &record);
             if outcome == DecisionOutcome::BreakGlass {
@@ -85,6 +93,7 @@ pub(crate) fn execute(
                 decision: Some(record.id),
                 document,
                 data_class: Some(data_class),
+                attachment: justification,
                 ..AuditEntity::default()
             };
             state.emit(new_event_with_outcome(
@@ -117,7 +126,8 @@ pub(crate) fn execute(
             let entity = AuditEntity {
                 patient: decided.as_ref().map(|d| d.patient),
                 decision: Some(decision),
-                document: notes,
+                attachment: notes,
+                finding: Some(outcome),
                 ..AuditEntity::default()
             };
             state.emit(new_event_with_outcome(

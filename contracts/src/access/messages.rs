@@ -8,6 +8,9 @@ use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, Patient
 
 /// How long a break-glass permit lasts: four hours of block time.
 pub const BREAK_GLASS_MS: u64 = 4 * 60 * 60 * 1000;
+/// How long an ordinary permit lasts: the custodian must share within a day, or the
+/// requester asks again (and the consents of that moment decide).
+pub const PERMIT_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Calls of the access module.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
@@ -77,18 +80,20 @@ pub struct AccessDecision {
     pub decided_at: Timestamp,
     /// The verdict.
     pub outcome: DecisionOutcome,
-    /// The consents that decided it.
-    pub consents: Vec<ConsentId>,
-    /// When a permit stops being valid (break-glass only).
+    /// The consents (and versions) that decided it; for break-glass, the consents it
+    /// overrode.
+    pub consents: Vec<(ConsentId, u32)>,
+    /// When a permit stops being valid.
     pub expires_at: Option<Timestamp>,
+    /// For break-glass, SHA-256 of the written justification kept off chain.
+    pub justification: Option<DocumentHash>,
 }
 
 impl AccessDecision {
     /// True if the decision lets the custodian share the data at `time`.
     pub fn grants_at(&self, time: Timestamp) -> bool {
         match self.outcome {
-            DecisionOutcome::Permit => true,
-            DecisionOutcome::BreakGlass => self.expires_at.is_some_and(|end| time <= end),
+            DecisionOutcome::Permit | DecisionOutcome::BreakGlass => self.expires_at.is_some_and(|end| time <= end),
             DecisionOutcome::Deny(_) => false,
         }
     }

@@ -15,5 +15,7 @@ mod tests;
 pub use decision::{Decision, DenyReason, Request, decide};
 pub use errors::AccessError;
 pub(crate) use execution::execute;
-pub use messages::{AccessCall, AccessDecision, BREAK_GLASS_MS, DecisionOutcome, Review, ReviewOutcome, ReviewStatus};
+pub use messages::{
+    AccessCall, AccessDecision, BREAK_GLASS_MS, DecisionOutcome, PERMIT_MS, Review, ReviewOutcome, ReviewStatus,
+};
 pub use state::{decision as access_decision, open_reviews, review};

@@ -167,6 +167,36 @@ fn decision_rule_table() {
             false,
         ),
         (
+            "an unknown data date cannot escape a deny",
+            vec![consent(
+                1,
+                ConsentStatus::Active,
+                with_exception(Provision { data_period: period(0, 900), ..Provision::all(ProvisionType::Deny) }),
+            )],
+            |r| r.data_time = None,
+            false,
+        ),
+        (
+            "a research consent does not govern treatment",
+            vec![{
+                let mut c = consent(1, ConsentStatus::Active, permit_all());
+                c.terms.scope = ConsentScope::Research;
+                c
+            }],
+            |_| {},
+            false,
+        ),
+        (
+            "a research consent governs research",
+            vec![{
+                let mut c = consent(1, ConsentStatus::Active, permit_all());
+                c.terms.scope = ConsentScope::Research;
+                c
+            }],
+            |r| r.purpose = Purpose::Research,
+            true,
+        ),
+        (
             "role-based permit: nurses only",
             vec![consent(
                 1,
@@ -334,6 +364,11 @@ fn every_decision_appends_exactly_one_audit_event() {
         assert_eq!(event.outcome == crate::audit::AuditOutcome::Success, permitted);
         let decision = access_decision(&chain.store, &event.entity.decision.unwrap()).unwrap().unwrap();
         assert_eq!(decision.grants_at(chain.time), permitted);
+        assert!(!decision.grants_at(chain.time.plus_millis(PERMIT_MS + 1)), "permits expire");
+        if permitted {
+            assert_eq!(decision.consents.len(), 1);
+            assert_eq!(decision.consents[0].1, 1, "the deciding version is recorded");
+        }
     }
 }
 
@@ -366,6 +401,8 @@ fn break_glass_is_granted_time_boxed_flagged_and_reviewed_by_the_custodian_audit
     assert_eq!(decision.outcome, DecisionOutcome::BreakGlass);
     assert!(decision.grants_at(chain.time));
     assert!(!decision.grants_at(chain.time.plus_millis(BREAK_GLASS_MS + 1)), "time-boxed");
+    assert_eq!(decision.justification, justification, "the justification's hash is kept");
+    assert_eq!(events[0].entity.attachment, justification);
     assert_eq!(open_reviews(&chain.store, &org("hospital-a"), 10).unwrap().len(), 1);
     // Only the custodian's auditor may close it.
     let (other_auditor, _) = chain.staff("hospital-b", StaffRole::Auditor, "auditor-b");
@@ -373,7 +410,8 @@ fn break_glass_is_granted_time_boxed_flagged_and_reviewed_by_the_custodian_audit
         Call::Access(AccessCall::CloseReview { decision: decision_id, outcome: ReviewOutcome::Justified, notes: None });
     assert!(!chain.submit(&other_auditor, close.clone()).is_ok());
     let (auditor, _) = chain.staff("hospital-a", StaffRole::Auditor, "auditor-a");
-    chain.ok(&auditor, close.clone());
+    let closed = chain.ok(&auditor, close.clone());
+    assert_eq!(closed[0].entity.finding, Some(ReviewOutcome::Justified));
     assert!(open_reviews(&chain.store, &org("hospital-a"), 10).unwrap().is_empty());
     assert!(matches!(review(&chain.store, &decision_id).unwrap().unwrap().status, ReviewStatus::Closed { .. }));
     assert!(!chain.submit(&auditor, close).is_ok(), "closed once");

@@ -99,6 +99,11 @@ pub struct AuditEntity {
     pub identity: Option<IdentityId>,
     /// The class of data concerned.
     pub data_class: Option<DataClass>,
+    /// The off-chain record behind the event, by SHA-256: the signed consent form, the
+    /// break-glass justification, or the auditor's review notes.
+    pub attachment: Option<DocumentHash>,
+    /// An auditor's finding, for closed break-glass reviews.
+    pub finding: Option<crate::access::ReviewOutcome>,
 }
 
 /// One entry of the append-only audit log.

@@ -6,7 +6,7 @@ use crate::ids::{ConsentId, PatientRef};
 pub enum ConsentError {
     /// The signer may not record consents for this patient.
     #[error(
-        "only the patient's own key or a custodian's staff with the signed form may record this patient's consents"
+        "only the patient's own key, or a physician, nurse or administrative staff member with the signed form, may record this patient's consents"
     )]
     NotAuthorised,
     /// A custodian recorded a consent without the hash of the signed form.

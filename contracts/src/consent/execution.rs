@@ -4,7 +4,8 @@ use super::messages::{
     PROVISION_LIST_MAX, PROVISIONS_MAX, Period, Provision, Recorder,
 };
 use super::state::{PATIENT_CONSENTS_MAX, get_consent, patient_consent_ids, put_patient_consent_ids, put_version};
-use crate::audit::{AuditAction, AuditEntity, AuditKind, new_event};
+use crate::audit::{AuditAction, AuditAgent, AuditEntity, AuditKind, new_event};
+use crate::codes::StaffRole;
 use crate::context::TxContext;
 use crate::error::ExecError;
 use crate::identity::{IdentityKind, Principal};
@@ -62,11 +63,16 @@ pub(crate) fn validate(terms: &ConsentTerms) -> Result<(), ConsentError> {
     check_provision(&terms.provision)
 }
 
+/// Staff who take patients' consent forms: clinicians and administrative staff.
+fn may_record(kind: &IdentityKind) -> bool {
+    matches!(kind.role(), Some(StaffRole::Physician | StaffRole::Nurse | StaffRole::Administrative))
+}
+
 /// Who records this version: the patient themself, or a custodian's staff with the form.
 fn recorder(who: &Principal, patient: &PatientRef, form_hash: Option<DocumentHash>) -> Result<Recorder, ConsentError> {
     match who {
         Principal::Patient { patient: own, key } if own == patient => Ok(Recorder::Patient { key: *key }),
-        Principal::Member { identity } if matches!(identity.kind, IdentityKind::Staff { .. }) => {
+        Principal::Member { identity } if may_record(&identity.kind) => {
             let form_hash = form_hash.ok_or(ConsentError::FormHashRequired)?;
             Ok(Recorder::Custodian { org: identity.org.clone(), identity: identity.id, form_hash })
         }
@@ -78,7 +84,7 @@ fn entity(consent: &Consent) -> AuditEntity {
     AuditEntity {
         patient: Some(consent.terms.patient),
         consent: Some((consent.id, consent.version)),
-        document: match &consent.recorder {
+        attachment: match &consent.recorder {
             Recorder::Custodian { form_hash, .. } => Some(*form_hash),
             Recorder::Patient { .. } => None,
         },
@@ -100,7 +106,7 @@ pub(crate) fn execute(
             let mut ids = patient_consent_ids(state, &terms.patient)?;
             if ids.len() >= PATIENT_CONSENTS_MAX {
                 return Err(ConsentError::Limit(format!(
-                    "a patient may have at most {PATIENT_CONSENTS_MAX} consents; revoke or amend one instead"
+                    "a patient may have at most {PATIENT_CONSENTS_MAX} consents, revoked ones included; amend an active one instead"
                 ))
                 .into());
             }
@@ -111,6 +117,10 @@ pub(crate) fn execute(
         }
         ConsentCall::Amend { consent, terms, form_hash } => {
             let existing = get_consent(state, &consent)?.ok_or(ConsentError::Unknown(consent))?;
+            // Revocation is final: a patient who consents again gets a new consent.
+            if existing.terms.status == ConsentStatus::Inactive {
+                return Err(ConsentError::AlreadyInactive(consent).into());
+            }
             if terms.patient != existing.terms.patient {
                 return Err(ConsentError::PatientChanged.into());
             }
@@ -130,7 +140,7 @@ pub(crate) fn execute(
         }
         ConsentCall::BindPatientKey { patient, key } => {
             let Principal::Member { identity } = who else { return Err(ConsentError::NotAuthorised.into()) };
-            if !matches!(identity.kind, IdentityKind::Staff { .. }) {
+            if !may_record(&identity.kind) {
                 return Err(ConsentError::NotAuthorised.into());
             }
             if patient.0 == panacea_primitives::Hash::ZERO {
@@ -145,7 +155,10 @@ pub(crate) fn execute(
                 ctx,
                 AuditKind::PatientKeyBound,
                 AuditAction::Create,
-                vec![who.agent()],
+                vec![
+                    who.agent(),
+                    AuditAgent { identity: None, key: Some(key), org: None, role: None, requestor: false },
+                ],
                 entity,
                 None,
             ));

@@ -65,6 +65,14 @@ fn patients_record_and_revoke_their_own_consents_only() {
     chain.ok(&alice, Call::Consent(ConsentCall::Revoke { consent: id, form_hash: None }));
     let receipt = chain.submit(&alice, Call::Consent(ConsentCall::Revoke { consent: id, form_hash: None }));
     assert_eq!(failed(&receipt.outcome), Some(ErrorCode::Conflict));
+    // Revocation is final: amending cannot bring the consent back.
+    let receipt =
+        chain.submit(&alice, Call::Consent(ConsentCall::Amend { consent: id, terms: terms("alice"), form_hash: None }));
+    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::Conflict));
+    // Staff who do not take consent forms cannot record consents.
+    let (it, _) = chain.staff("hospital-a", StaffRole::It, "it");
+    let receipt = chain.submit(&it, Call::Consent(ConsentCall::Record { terms: terms("alice"), form_hash: form() }));
+    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::Unauthorized));
     // Admin keys cannot record consents.
     let admin = chain.admin("hospital-a");
     let receipt = chain.submit(&admin, Call::Consent(ConsentCall::Record { terms: terms("alice"), form_hash: form() }));

@@ -215,6 +215,14 @@ proptest! {
         }
         let count = chain.meta().audit_count;
         prop_assert_eq!(panacea_contracts::audit::verify_chain(&chain.store).unwrap(), Ok(count));
+        // No organisation acted for another: every identity change was made by the
+        // identity's own organisation (or the identity itself).
+        for seq in 0..count {
+            let event = panacea_contracts::audit::event(&chain.store, seq).unwrap().unwrap();
+            if event.entity.identity.is_some() && event.agents.len() == 2 {
+                prop_assert_eq!(&event.agents[0].org, &event.agents[1].org, "event {}", seq);
+            }
+        }
         let _: Option<IdentityId> = None;
     }
 }
