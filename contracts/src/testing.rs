@@ -71,6 +71,14 @@ pub fn try_genesis(genesis: &Genesis) -> Result<MemoryStore, MembershipError> {
     }
 }
 
+/// The error code of a failed outcome, `None` for success.
+pub fn error_code(outcome: &Outcome) -> Option<crate::ErrorCode> {
+    match outcome {
+        Outcome::Failed { code, .. } => Some(*code),
+        Outcome::Ok { .. } => None,
+    }
+}
+
 /// An in-memory chain.
 pub struct Chain {
     /// Committed state.

@@ -2,8 +2,8 @@ use super::*;
 use crate::ErrorCode;
 use crate::codes::StaffRole;
 use crate::ids::DocumentHash;
-use crate::testing::{Chain, key, patient};
-use crate::tx::{Call, Outcome};
+use crate::testing::{Chain, error_code, key, patient};
+use crate::tx::Call;
 
 fn terms(label: &str) -> ConsentTerms {
     ConsentTerms {
@@ -21,19 +21,12 @@ fn form() -> Option<DocumentHash> {
     Some(DocumentHash(panacea_primitives::Hash([3; 32])))
 }
 
-fn failed(outcome: &Outcome) -> Option<ErrorCode> {
-    match outcome {
-        Outcome::Failed { code, .. } => Some(*code),
-        Outcome::Ok { .. } => None,
-    }
-}
-
 #[test]
 fn custodian_records_with_the_signed_form_and_every_version_is_kept() {
     let mut chain = Chain::new();
     let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
     let receipt = chain.submit(&clerk, Call::Consent(ConsentCall::Record { terms: terms("p"), form_hash: None }));
-    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::InvalidArgument), "form hash required");
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::InvalidArgument), "form hash required");
     let receipt = chain.submit(&clerk, Call::Consent(ConsentCall::Record { terms: terms("p"), form_hash: form() }));
     assert!(receipt.is_ok());
     let id = crate::ids::ConsentId(receipt.tx);
@@ -47,7 +40,7 @@ fn custodian_records_with_the_signed_form_and_every_version_is_kept() {
     // An amendment may not move a consent to another patient.
     let receipt =
         chain.submit(&clerk, Call::Consent(ConsentCall::Amend { consent: id, terms: terms("q"), form_hash: form() }));
-    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::InvalidArgument));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::InvalidArgument));
 }
 
 #[test]
@@ -61,22 +54,22 @@ fn patients_record_and_revoke_their_own_consents_only() {
     let id = crate::ids::ConsentId(receipt.tx);
     // Not for someone else.
     let receipt = chain.submit(&alice, Call::Consent(ConsentCall::Record { terms: terms("bob"), form_hash: None }));
-    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::Unauthorized));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Unauthorized));
     chain.ok(&alice, Call::Consent(ConsentCall::Revoke { consent: id, form_hash: None }));
     let receipt = chain.submit(&alice, Call::Consent(ConsentCall::Revoke { consent: id, form_hash: None }));
-    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::Conflict));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
     // Revocation is final: amending cannot bring the consent back.
     let receipt =
         chain.submit(&alice, Call::Consent(ConsentCall::Amend { consent: id, terms: terms("alice"), form_hash: None }));
-    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::Conflict));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
     // Staff who do not take consent forms cannot record consents.
     let (it, _) = chain.staff("hospital-a", StaffRole::It, "it");
     let receipt = chain.submit(&it, Call::Consent(ConsentCall::Record { terms: terms("alice"), form_hash: form() }));
-    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::Unauthorized));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Unauthorized));
     // Admin keys cannot record consents.
     let admin = chain.admin("hospital-a");
     let receipt = chain.submit(&admin, Call::Consent(ConsentCall::Record { terms: terms("alice"), form_hash: form() }));
-    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::Unauthorized));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Unauthorized));
 }
 
 #[test]
@@ -90,12 +83,12 @@ fn provision_limits_are_enforced() {
     let mut t = terms("p");
     t.provision = deep;
     let receipt = chain.submit(&clerk, Call::Consent(ConsentCall::Record { terms: t, form_hash: form() }));
-    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::InvalidArgument));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::InvalidArgument));
     let mut t = terms("p");
     t.provision.period =
         Some(Period { start: Some(panacea_primitives::Timestamp(10)), end: Some(panacea_primitives::Timestamp(5)) });
     let receipt = chain.submit(&clerk, Call::Consent(ConsentCall::Record { terms: t, form_hash: form() }));
-    assert_eq!(failed(&receipt.outcome), Some(ErrorCode::InvalidArgument));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::InvalidArgument));
 }
 
 #[test]
@@ -107,5 +100,5 @@ fn a_patient_has_a_bounded_number_of_consents() {
         .collect();
     let outcome = chain.block(&txs);
     assert!(outcome.receipts[..PATIENT_CONSENTS_MAX].iter().all(|r| r.is_ok()));
-    assert_eq!(failed(&outcome.receipts[PATIENT_CONSENTS_MAX].outcome), Some(ErrorCode::LimitExceeded));
+    assert_eq!(error_code(&outcome.receipts[PATIENT_CONSENTS_MAX].outcome), Some(ErrorCode::LimitExceeded));
 }

@@ -1,15 +1,8 @@
 use super::*;
 use crate::ErrorCode;
 use crate::codes::StaffRole;
-use crate::testing::{Chain, key, org};
-use crate::tx::{Call, Outcome};
-
-fn code(outcome: &Outcome) -> Option<ErrorCode> {
-    match outcome {
-        Outcome::Failed { code, .. } => Some(*code),
-        Outcome::Ok { .. } => None,
-    }
-}
+use crate::testing::{Chain, error_code, key, org};
+use crate::tx::Call;
 
 #[test]
 fn register_and_resolve_staff() {
@@ -32,13 +25,13 @@ fn no_organisation_acts_for_another() {
         IdentityCall::RotateKey { identity: id, new_key: key("new").public() },
     ] {
         let receipt = chain.submit(&other_admin, Call::Identity(call));
-        assert_eq!(code(&receipt.outcome), Some(ErrorCode::Unauthorized));
+        assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Unauthorized));
     }
     assert_eq!(identity(&chain.store, &id).unwrap().unwrap().status, IdentityStatus::Active);
     // Staff cannot manage identities either, not even in their own organisation.
     let (nurse2, _) = chain.staff("hospital-a", StaffRole::Nurse, "nurse2");
     let receipt = chain.submit(&nurse2, Call::Identity(IdentityCall::Revoke { identity: id }));
-    assert_eq!(code(&receipt.outcome), Some(ErrorCode::Unauthorized));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Unauthorized));
 }
 
 #[test]
@@ -52,14 +45,14 @@ fn revocation_takes_effect_from_the_next_block() {
         chain.sign(&nurse, Call::Identity(IdentityCall::RotateKey { identity: id, new_key: key("n2").public() }));
     let outcome = chain.block(&[revoke, rotate]);
     assert!(outcome.receipts[0].is_ok());
-    assert_eq!(code(&outcome.receipts[1].outcome), Some(ErrorCode::Conflict), "rotating a key being revoked");
+    assert_eq!(error_code(&outcome.receipts[1].outcome), Some(ErrorCode::Conflict), "rotating a key being revoked");
     // From the next block, the revoked identity cannot act.
     let receipt =
         chain.submit(&nurse, Call::Identity(IdentityCall::RotateKey { identity: id, new_key: key("n3").public() }));
-    assert_eq!(code(&receipt.outcome), Some(ErrorCode::Unauthorized));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Unauthorized));
     // And revocation is final.
     let receipt = chain.submit(&admin, Call::Identity(IdentityCall::Reactivate { identity: id }));
-    assert_eq!(code(&receipt.outcome), Some(ErrorCode::Conflict));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
 }
 
 #[test]
@@ -70,7 +63,7 @@ fn rotation_retires_the_old_key() {
     chain.ok(&nurse, Call::Identity(IdentityCall::RotateKey { identity: id, new_key: new_key.public() }));
     let receipt =
         chain.submit(&nurse, Call::Identity(IdentityCall::RotateKey { identity: id, new_key: key("x").public() }));
-    assert_eq!(code(&receipt.outcome), Some(ErrorCode::UnknownSigner));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::UnknownSigner));
     assert_eq!(identity(&chain.store, &id).unwrap().unwrap().key, new_key.public());
 }
 
@@ -91,11 +84,11 @@ fn devices_are_registered_with_firmware_and_sbom_hashes() {
     let IdentityKind::Device { manufacturer, model, firmware_hash, sbom_hash, .. } = kind else { unreachable!() };
     let bad = IdentityKind::Device { device_type: String::new(), manufacturer, model, firmware_hash, sbom_hash };
     let receipt = chain.submit(&admin, Call::Identity(IdentityCall::Register { key: key("p2").public(), kind: bad }));
-    assert_eq!(code(&receipt.outcome), Some(ErrorCode::InvalidArgument));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::InvalidArgument));
     // A key is registered once.
     let receipt = chain.submit(
         &admin,
         Call::Identity(IdentityCall::Register { key: pump.public(), kind: IdentityKind::Service { name: "x".into() } }),
     );
-    assert_eq!(code(&receipt.outcome), Some(ErrorCode::Conflict));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
 }
