@@ -36,6 +36,7 @@ pub mod consent;
 pub mod context;
 pub mod error;
 pub mod executor;
+pub mod fhir;
 pub mod identity;
 pub mod ids;
 pub mod membership;
