@@ -12,5 +12,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/panacea-target}"
 
+"$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 exec cargo run --release --locked -p panacea-consensus --example sim -- \
     --scenario happy --validators 4 --seed 1 --trace "$@"

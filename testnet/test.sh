@@ -9,22 +9,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Builds go outside the clone, so a fresh clone reuses every compiled dependency.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/panacea-target}"
 
-# Fails with a clear message when a tool is missing. $1 is the command, $2 how to get it.
-need() {
-    if ! command -v "$1" >/dev/null 2>&1; then
-        echo "error: '$1' is not installed. Install it with: $2" >&2
-        exit 1
-    fi
-}
-
-need cargo "https://rustup.rs (the toolchain itself is pinned by rust-toolchain.toml)"
-need cargo-nextest "cargo install --locked cargo-nextest (or see https://nexte.st)"
-
-# RocksDB (arrives with the node) needs libclang for its bindgen, which a fresh machine
-# lacks. When it lands, install it here:
-# if ! ldconfig -p | grep -q libclang; then
-#     sudo apt-get update && sudo apt-get install -y libclang-dev
-# fi
+"$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+if ! command -v cargo-nextest >/dev/null 2>&1; then
+    echo "error: 'cargo-nextest' is not installed. Install it with: cargo install --locked cargo-nextest" >&2
+    exit 1
+fi
 
 cargo nextest run --workspace --locked --profile ci
 # nextest does not run doctests; the examples in the docs are tests too.

@@ -1,0 +1,298 @@
+//! The node's durable storage: one RocksDB database, a column family per kind of record.
+//!
+//! | column family | key | value |
+//! |---|---|---|
+//! | `state` | contract state keys (`s/`, `a/`, `i/`, `j/`, `m/`) | contract values |
+//! | `blocks` | height (big-endian) | block |
+//! | `block-ids` | block id | height |
+//! | `certificates` | height | the commit certificate that made the block final |
+//! | `transactions` | transaction id | height and position |
+//! | `receipts` | transaction id | receipt |
+//! | `consensus` | `safety`, `height`, `pending/<id>` | safety state, committed height, stored uncommitted blocks |
+//!
+//! Every committed block is one write batch with sync: block, certificate, state writes,
+//! transaction index and receipts land together or not at all, and a client is told
+//! "committed" only after [`Storage::commit_block`] returns.
+
+use std::path::Path;
+
+use panacea_consensus::{Block, CommitCertificate, MESSAGE_BYTES_MAX, SafetyState};
+use panacea_contracts::Receipt;
+use panacea_contracts::state::{Entries, Store, StoreError, WriteBatch};
+use panacea_primitives::{Hash, Height, codec};
+use rocksdb::{ColumnFamily, DB, Direction, IteratorMode, Options, WriteOptions};
+
+const CF_STATE: &str = "state";
+const CF_BLOCKS: &str = "blocks";
+const CF_BLOCK_IDS: &str = "block-ids";
+const CF_CERTIFICATES: &str = "certificates";
+const CF_TRANSACTIONS: &str = "transactions";
+const CF_RECEIPTS: &str = "receipts";
+const CF_CONSENSUS: &str = "consensus";
+const COLUMN_FAMILIES: [&str; 7] =
+    [CF_STATE, CF_BLOCKS, CF_BLOCK_IDS, CF_CERTIFICATES, CF_TRANSACTIONS, CF_RECEIPTS, CF_CONSENSUS];
+
+const KEY_SAFETY: &[u8] = b"safety";
+const KEY_HEIGHT: &[u8] = b"height";
+const PENDING_PREFIX: &[u8] = b"pending/";
+
+/// Largest receipt or certificate read back, in bytes.
+const RECORD_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Most uncommitted blocks kept across restarts.
+pub const PENDING_BLOCKS_MAX: usize = 1_024;
+
+/// Storage failed. The node stops on any of these: it never carries on over state it
+/// could not read or write.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// RocksDB reported an error.
+    #[error("database error while {doing}: {source}")]
+    Db {
+        /// What was being done.
+        doing: &'static str,
+        /// The error.
+        source: rocksdb::Error,
+    },
+    /// A stored record does not decode: the database is corrupt or from another version.
+    #[error("stored {what} does not decode ({reason}); the database is corrupt or from an incompatible version")]
+    Corrupt {
+        /// Which record.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A block that does not follow the committed tip.
+    #[error("block at height {got} does not follow the committed height {committed}")]
+    NotNext {
+        /// The block's height.
+        got: Height,
+        /// The committed height.
+        committed: Height,
+    },
+}
+
+fn db_error(doing: &'static str) -> impl FnOnce(rocksdb::Error) -> StorageError {
+    move |source| StorageError::Db { doing, source }
+}
+
+fn decode<T: codec::Decode<()>, const LIMIT: usize>(what: &'static str, bytes: &[u8]) -> Result<T, StorageError> {
+    codec::decode::<T, LIMIT>(bytes).map_err(|e| StorageError::Corrupt { what, reason: e.to_string() })
+}
+
+/// Everything a committed block writes.
+#[derive(Debug)]
+pub struct BlockCommit<'a> {
+    /// The block.
+    pub block: &'a Block,
+    /// The proof that it is final (`None` only for genesis).
+    pub certificate: Option<&'a CommitCertificate>,
+    /// The contracts' writes.
+    pub state: &'a WriteBatch,
+    /// The receipts of its transactions, in order.
+    pub receipts: &'a [Receipt],
+}
+
+/// The node's database.
+pub struct Storage {
+    db: DB,
+}
+
+impl core::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Storage").field("path", &self.db.path()).finish()
+    }
+}
+
+impl Storage {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: &Path) -> Result<Storage, StorageError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let db = DB::open_cf(&options, path, COLUMN_FAMILIES).map_err(db_error("opening the database"))?;
+        Ok(Storage { db })
+    }
+
+    fn cf(&self, name: &'static str) -> &ColumnFamily {
+        // Every column family is created at open, so a missing handle is a programming bug.
+        #[allow(clippy::panic, reason = "column families are created when the database opens")]
+        self.db.cf_handle(name).unwrap_or_else(|| panic!("column family {name} exists"))
+    }
+
+    fn get(&self, cf: &'static str, key: &[u8], doing: &'static str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.db.get_cf(self.cf(cf), key).map_err(db_error(doing))
+    }
+
+    fn synced() -> WriteOptions {
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        options
+    }
+
+    /// Height of the last committed block (`None` before genesis).
+    pub fn committed_height(&self) -> Result<Option<Height>, StorageError> {
+        match self.get(CF_CONSENSUS, KEY_HEIGHT, "reading the committed height")? {
+            Some(bytes) => Ok(Some(decode::<Height, 8>("committed height", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a committed block and everything it changed, atomically and synced.
+    pub fn commit_block(&self, commit: &BlockCommit<'_>) -> Result<(), StorageError> {
+        let height = commit.block.header.height;
+        let expected = self.committed_height()?.map_or(Height::ZERO, Height::next);
+        if height != expected {
+            return Err(StorageError::NotNext { got: height, committed: expected.prev() });
+        }
+        let key = height.0.to_be_bytes();
+        let id = commit.block.id();
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.put_cf(self.cf(CF_BLOCKS), key, codec::encode(commit.block));
+        batch.put_cf(self.cf(CF_BLOCK_IDS), id.as_bytes(), key);
+        if let Some(certificate) = commit.certificate {
+            batch.put_cf(self.cf(CF_CERTIFICATES), key, codec::encode(certificate));
+        }
+        for (state_key, value) in commit.state {
+            match value {
+                Some(value) => batch.put_cf(self.cf(CF_STATE), state_key, value),
+                None => batch.delete_cf(self.cf(CF_STATE), state_key),
+            }
+        }
+        for (position, receipt) in commit.receipts.iter().enumerate() {
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            batch.put_cf(self.cf(CF_TRANSACTIONS), receipt.tx.as_bytes(), codec::encode(&(height, position)));
+            batch.put_cf(self.cf(CF_RECEIPTS), receipt.tx.as_bytes(), codec::encode(receipt));
+        }
+        for pending in self.pending_blocks()? {
+            if pending.header.height <= height {
+                batch.delete_cf(self.cf(CF_CONSENSUS), pending_key(&pending.id()));
+            }
+        }
+        batch.put_cf(self.cf(CF_CONSENSUS), KEY_HEIGHT, codec::encode(&height));
+        self.db.write_opt(batch, &Self::synced()).map_err(db_error("committing a block"))
+    }
+
+    /// The committed block at `height`.
+    pub fn block(&self, height: Height) -> Result<Option<Block>, StorageError> {
+        match self.get(CF_BLOCKS, &height.0.to_be_bytes(), "reading a block")? {
+            Some(bytes) => Ok(Some(decode::<Block, MESSAGE_BYTES_MAX>("block", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The height of the committed block `id`.
+    pub fn height_of(&self, id: &Hash) -> Result<Option<Height>, StorageError> {
+        match self.get(CF_BLOCK_IDS, id.as_bytes(), "reading a block id")? {
+            Some(bytes) => {
+                let raw: [u8; 8] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StorageError::Corrupt { what: "block id index", reason: "not 8 bytes".into() })?;
+                Ok(Some(Height(u64::from_be_bytes(raw))))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The certificate that made the block at `height` final.
+    pub fn certificate(&self, height: Height) -> Result<Option<CommitCertificate>, StorageError> {
+        match self.get(CF_CERTIFICATES, &height.0.to_be_bytes(), "reading a certificate")? {
+            Some(bytes) => Ok(Some(decode::<CommitCertificate, RECORD_BYTES_MAX>("certificate", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The receipt of transaction `tx` and the height of its block.
+    pub fn receipt(&self, tx: &Hash) -> Result<Option<(Height, Receipt)>, StorageError> {
+        let Some(place) = self.get(CF_TRANSACTIONS, tx.as_bytes(), "reading the transaction index")? else {
+            return Ok(None);
+        };
+        let (height, _position): (Height, u32) = decode::<_, 16>("transaction index", &place)?;
+        match self.get(CF_RECEIPTS, tx.as_bytes(), "reading a receipt")? {
+            Some(bytes) => Ok(Some((height, decode::<Receipt, RECORD_BYTES_MAX>("receipt", &bytes)?))),
+            None => {
+                Err(StorageError::Corrupt { what: "receipt", reason: "indexed transaction without receipt".into() })
+            }
+        }
+    }
+
+    /// Writes the safety state, synced: call before the vote it protects leaves.
+    pub fn save_safety(&self, safety: &SafetyState) -> Result<(), StorageError> {
+        self.db
+            .put_cf_opt(self.cf(CF_CONSENSUS), KEY_SAFETY, safety.encode(), &Self::synced())
+            .map_err(db_error("writing the safety state"))
+    }
+
+    /// The safety state persisted last.
+    pub fn load_safety(&self) -> Result<Option<SafetyState>, StorageError> {
+        match self.get(CF_CONSENSUS, KEY_SAFETY, "reading the safety state")? {
+            Some(bytes) => SafetyState::decode(&bytes)
+                .map(Some)
+                .map_err(|e| StorageError::Corrupt { what: "safety state", reason: e.to_string() }),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores an uncommitted block, synced (before the vote for it leaves).
+    pub fn save_pending_block(&self, block: &Block) -> Result<(), StorageError> {
+        self.db
+            .put_cf_opt(self.cf(CF_CONSENSUS), pending_key(&block.id()), codec::encode(block), &Self::synced())
+            .map_err(db_error("storing an uncommitted block"))
+    }
+
+    /// The stored uncommitted blocks (at most [`PENDING_BLOCKS_MAX`]).
+    pub fn pending_blocks(&self) -> Result<Vec<Block>, StorageError> {
+        let mode = IteratorMode::From(PENDING_PREFIX, Direction::Forward);
+        let mut out = Vec::new();
+        for entry in self.db.iterator_cf(self.cf(CF_CONSENSUS), mode) {
+            let (key, value) = entry.map_err(db_error("reading uncommitted blocks"))?;
+            if !key.starts_with(PENDING_PREFIX) || out.len() >= PENDING_BLOCKS_MAX {
+                break;
+            }
+            out.push(decode::<Block, MESSAGE_BYTES_MAX>("uncommitted block", &value)?);
+        }
+        Ok(out)
+    }
+
+    /// The contract state, as the contracts read it.
+    pub fn state(&self) -> StateStore<'_> {
+        StateStore { storage: self }
+    }
+}
+
+fn pending_key(id: &Hash) -> Vec<u8> {
+    [PENDING_PREFIX, id.as_bytes()].concat()
+}
+
+/// The contract state inside [`Storage`], behind the contracts' [`Store`] trait.
+#[derive(Debug, Clone, Copy)]
+pub struct StateStore<'a> {
+    storage: &'a Storage,
+}
+
+impl Store for StateStore<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.storage.get(CF_STATE, key, "reading contract state").map_err(|e| StoreError(e.to_string()))
+    }
+
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Entries, StoreError> {
+        let start = after.unwrap_or(prefix);
+        let mode = IteratorMode::From(start, Direction::Forward);
+        let mut out = Vec::new();
+        for entry in self.storage.db.iterator_cf(self.storage.cf(CF_STATE), mode) {
+            let (key, value) = entry.map_err(|e| StoreError(format!("scanning contract state: {e}")))?;
+            if after.is_some_and(|after| *key == *after) {
+                continue;
+            }
+            if !key.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,155 @@
+use panacea_consensus::{Block, Payload, QuorumCert, SafetyState};
+use panacea_contracts::codes::StaffRole;
+use panacea_contracts::identity::{IdentityCall, IdentityKind};
+use panacea_contracts::state::{MemoryStore, Meta};
+use panacea_contracts::testing::{chain_id, genesis, key};
+use panacea_contracts::{BlockContext, Call, Transaction, execute_block};
+use panacea_primitives::{Epoch, Round, Timestamp};
+
+use super::*;
+
+fn open() -> (tempfile::TempDir, Storage) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    (dir, storage)
+}
+
+/// Genesis, then one block registering a nurse, committed into `storage`.
+fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
+    let outcome = panacea_contracts::genesis(&storage.state(), &genesis()).unwrap();
+    let block0 = Block::genesis(Epoch(0), Payload(b"genesis".to_vec()));
+    storage
+        .commit_block(&BlockCommit { block: &block0, certificate: None, state: &outcome.writes, receipts: &[] })
+        .unwrap();
+    let admin = key("hospital-a/admin");
+    let tx = Transaction {
+        chain_id: chain_id(),
+        signer: admin.public(),
+        nonce: 1,
+        call: Call::Identity(IdentityCall::Register {
+            key: key("nurse").public(),
+            kind: IdentityKind::Staff { role: StaffRole::Nurse },
+        }),
+    }
+    .sign(&admin);
+    let context = BlockContext { chain_id: chain_id(), height: Height(1), time: Timestamp(1_700_000_001_000) };
+    let outcome = execute_block(&storage.state(), &context, std::slice::from_ref(&tx)).unwrap();
+    let justify = QuorumCert::genesis(Epoch(0), block0.id());
+    let block1 = Block::new(Epoch(0), Round(1), justify, Payload(tx.encode()), panacea_primitives::ValidatorIndex(1));
+    storage
+        .commit_block(&BlockCommit {
+            block: &block1,
+            certificate: None,
+            state: &outcome.writes,
+            receipts: &outcome.receipts,
+        })
+        .unwrap();
+    (block0, block1, outcome.receipts[0].clone())
+}
+
+#[test]
+fn committed_blocks_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (block0, block1, receipt) = {
+        let storage = Storage::open(dir.path()).unwrap();
+        two_blocks(&storage)
+    };
+    let storage = Storage::open(dir.path()).unwrap();
+    assert_eq!(storage.committed_height().unwrap(), Some(Height(1)));
+    assert_eq!(storage.block(Height(0)).unwrap(), Some(block0));
+    assert_eq!(storage.block(Height(1)).unwrap().map(|b| b.id()), Some(block1.id()));
+    assert_eq!(storage.height_of(&block1.id()).unwrap(), Some(Height(1)));
+    assert_eq!(storage.receipt(&receipt.tx).unwrap(), Some((Height(1), receipt)));
+    let meta = Meta::load(&storage.state()).unwrap();
+    assert_eq!(meta.audit_count, 1);
+    assert_eq!(panacea_contracts::audit::verify_chain(&storage.state()).unwrap(), Ok(1));
+}
+
+#[test]
+fn rocksdb_state_computes_the_same_roots_as_memory() {
+    let (_dir, storage) = open();
+    two_blocks(&storage);
+    // The same two blocks on the in-memory store give the same state root.
+    let mut memory = MemoryStore::new();
+    let outcome = panacea_contracts::genesis(&memory, &genesis()).unwrap();
+    memory.apply(&outcome.writes);
+    let admin = key("hospital-a/admin");
+    let tx = Transaction {
+        chain_id: chain_id(),
+        signer: admin.public(),
+        nonce: 1,
+        call: Call::Identity(IdentityCall::Register {
+            key: key("nurse").public(),
+            kind: IdentityKind::Staff { role: StaffRole::Nurse },
+        }),
+    }
+    .sign(&admin);
+    let context = BlockContext { chain_id: chain_id(), height: Height(1), time: Timestamp(1_700_000_001_000) };
+    let outcome = execute_block(&memory, &context, &[tx]).unwrap();
+    memory.apply(&outcome.writes);
+    assert_eq!(Meta::load(&storage.state()).unwrap().state_root(), Meta::load(&memory).unwrap().state_root());
+    // And scans agree, including `after` cursors.
+    let rocks = storage.state().scan(b"s/", None, 1_000).unwrap();
+    assert_eq!(rocks, memory.scan(b"s/", None, 1_000).unwrap());
+    let after = rocks[1].0.clone();
+    assert_eq!(storage.state().scan(b"s/", Some(&after), 2).unwrap(), memory.scan(b"s/", Some(&after), 2).unwrap());
+}
+
+#[test]
+fn blocks_commit_in_height_order_only() {
+    let (_dir, storage) = open();
+    two_blocks(&storage);
+    let stray = Block::genesis(Epoch(0), Payload(vec![1]));
+    let error = storage.commit_block(&BlockCommit {
+        block: &stray,
+        certificate: None,
+        state: &WriteBatch::new(),
+        receipts: &[],
+    });
+    assert!(matches!(error, Err(StorageError::NotNext { got: Height(0), committed: Height(1) })));
+}
+
+#[test]
+fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis_block = Block::genesis(Epoch(0), Payload(b"g".to_vec()));
+    let pending = Block::new(
+        Epoch(0),
+        Round(1),
+        QuorumCert::genesis(Epoch(0), genesis_block.id()),
+        Payload(vec![7; 100]),
+        panacea_primitives::ValidatorIndex(1),
+    );
+    let mut safety = SafetyState::new(Epoch(0), QuorumCert::genesis(Epoch(0), genesis_block.id()));
+    safety.last_voted_round = Round(1);
+    {
+        let storage = Storage::open(dir.path()).unwrap();
+        storage.save_safety(&safety).unwrap();
+        storage.save_pending_block(&pending).unwrap();
+    }
+    let storage = Storage::open(dir.path()).unwrap();
+    assert_eq!(storage.load_safety().unwrap(), Some(safety));
+    assert_eq!(storage.pending_blocks().unwrap(), vec![pending.clone()]);
+    storage
+        .commit_block(&BlockCommit {
+            block: &genesis_block,
+            certificate: None,
+            state: &WriteBatch::new(),
+            receipts: &[],
+        })
+        .unwrap();
+    assert_eq!(storage.pending_blocks().unwrap().len(), 1, "height 1 is above the committed height");
+    storage
+        .commit_block(&BlockCommit { block: &pending, certificate: None, state: &WriteBatch::new(), receipts: &[] })
+        .unwrap();
+    assert!(storage.pending_blocks().unwrap().is_empty(), "committed blocks leave the pending set");
+}
+
+#[test]
+fn a_corrupt_record_is_an_error_not_a_panic() {
+    let (_dir, storage) = open();
+    storage.db.put_cf(storage.cf(CF_BLOCKS), 5u64.to_be_bytes(), b"garbage").unwrap();
+    storage.db.put_cf(storage.cf(CF_CONSENSUS), KEY_SAFETY, [1u8; 3]).unwrap();
+    assert!(matches!(storage.block(Height(5)), Err(StorageError::Corrupt { what: "block", .. })));
+    assert!(matches!(storage.load_safety(), Err(StorageError::Corrupt { what: "safety state", .. })));
+}
