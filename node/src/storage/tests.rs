@@ -14,6 +14,16 @@ fn open() -> (tempfile::TempDir, Storage) {
     (dir, storage)
 }
 
+/// Hospital A's admin registers a nurse.
+fn register_nurse() -> panacea_contracts::SignedTransaction {
+    let admin = key("hospital-a/admin");
+    let call = Call::Identity(IdentityCall::Register {
+        key: key("nurse").public(),
+        kind: IdentityKind::Staff { role: StaffRole::Nurse },
+    });
+    Transaction { chain_id: chain_id(), signer: admin.public(), nonce: 1, call }.sign(&admin)
+}
+
 /// Genesis, then one block registering a nurse, committed into `storage`.
 fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
     let outcome = panacea_contracts::genesis(&storage.state(), &genesis()).unwrap();
@@ -21,17 +31,7 @@ fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
     storage
         .commit_block(&BlockCommit { block: &block0, certificate: None, state: &outcome.writes, receipts: &[] })
         .unwrap();
-    let admin = key("hospital-a/admin");
-    let tx = Transaction {
-        chain_id: chain_id(),
-        signer: admin.public(),
-        nonce: 1,
-        call: Call::Identity(IdentityCall::Register {
-            key: key("nurse").public(),
-            kind: IdentityKind::Staff { role: StaffRole::Nurse },
-        }),
-    }
-    .sign(&admin);
+    let tx = register_nurse();
     let context = BlockContext { chain_id: chain_id(), height: Height(1), time: Timestamp(1_700_000_001_000) };
     let outcome = execute_block(&storage.state(), &context, std::slice::from_ref(&tx)).unwrap();
     let justify = QuorumCert::genesis(Epoch(0), block0.id());
@@ -73,17 +73,7 @@ fn rocksdb_state_computes_the_same_roots_as_memory() {
     let mut memory = MemoryStore::new();
     let outcome = panacea_contracts::genesis(&memory, &genesis()).unwrap();
     memory.apply(&outcome.writes);
-    let admin = key("hospital-a/admin");
-    let tx = Transaction {
-        chain_id: chain_id(),
-        signer: admin.public(),
-        nonce: 1,
-        call: Call::Identity(IdentityCall::Register {
-            key: key("nurse").public(),
-            kind: IdentityKind::Staff { role: StaffRole::Nurse },
-        }),
-    }
-    .sign(&admin);
+    let tx = register_nurse();
     let context = BlockContext { chain_id: chain_id(), height: Height(1), time: Timestamp(1_700_000_001_000) };
     let outcome = execute_block(&memory, &context, &[tx]).unwrap();
     memory.apply(&outcome.writes);
