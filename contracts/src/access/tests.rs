@@ -241,14 +241,7 @@ fn arb_provision() -> impl Strategy<Value = Provision> {
 }
 
 fn arb_status() -> impl Strategy<Value = ConsentStatus> {
-    prop::sample::select(vec![
-        ConsentStatus::Draft,
-        ConsentStatus::Proposed,
-        ConsentStatus::Active,
-        ConsentStatus::Rejected,
-        ConsentStatus::Inactive,
-        ConsentStatus::EnteredInError,
-    ])
+    prop::sample::select(ConsentStatus::ALL.to_vec())
 }
 
 fn arb_request() -> impl Strategy<Value = Request> {

@@ -37,6 +37,16 @@ pub enum ConsentStatus {
 }
 
 impl ConsentStatus {
+    /// Every status, in FHIR's order.
+    pub const ALL: [ConsentStatus; 6] = [
+        ConsentStatus::Draft,
+        ConsentStatus::Proposed,
+        ConsentStatus::Active,
+        ConsentStatus::Rejected,
+        ConsentStatus::Inactive,
+        ConsentStatus::EnteredInError,
+    ];
+
     /// The FHIR code.
     pub fn code(self) -> &'static str {
         match self {

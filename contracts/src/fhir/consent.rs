@@ -261,14 +261,7 @@ fn check_contained(consent: &Object<'_>) -> Result<(), FhirError> {
     Ok(())
 }
 
-const STATUSES: [ConsentStatus; 6] = [
-    ConsentStatus::Draft,
-    ConsentStatus::Proposed,
-    ConsentStatus::Active,
-    ConsentStatus::Rejected,
-    ConsentStatus::Inactive,
-    ConsentStatus::EnteredInError,
-];
+const STATUSES: [ConsentStatus; 6] = ConsentStatus::ALL;
 
 fn status_from_code(code: &str) -> Option<ConsentStatus> {
     STATUSES.into_iter().find(|status| status.code() == code)
