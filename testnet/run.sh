@@ -1,17 +1,90 @@
 #!/usr/bin/env bash
-# The run command of the README.
+# The run command of the README: a local consortium of real node processes on this
+# machine — four hospital validators and one regional health authority's observer, each
+# with its own embedded RocksDB under one data folder, from a generated genesis.
 #
-# The node arrives with issue 4; until then this runs the deterministic consortium
-# simulator: four validators in one process, virtual time, and a trace of every step.
-# When the node lands, this script starts a local consortium of real node processes.
+# Prints each node's API address; Ctrl-C stops every node cleanly.
 #
-# Extra arguments go to the simulator after the defaults, for example:
-#   ./testnet/run.sh --seed 7
+# Environment:
+#   PANACEA_DATA  the data folder (default: .panacea-local in the repository)
+#   P2P_PORT      first peer-to-peer port (default 26656; node i uses P2P_PORT + i)
+#   API_PORT      first API port (default 8645; node i uses API_PORT + i)
+#   VALIDATORS, OBSERVERS  the consortium's shape (default 4 and 1)
+# Pass --fresh to delete the data folder and generate a new consortium.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/panacea-target}"
+DATA="${PANACEA_DATA:-$PWD/.panacea-local}"
+P2P_PORT="${P2P_PORT:-26656}"
+API_PORT="${API_PORT:-8645}"
+VALIDATORS="${VALIDATORS:-4}"
+OBSERVERS="${OBSERVERS:-1}"
 
 "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-exec cargo run --release --locked -p panacea-consensus --example sim -- \
-    --scenario happy --validators 4 --seed 1 --trace "$@"
+# The same build as the test command (one RocksDB build serves both).
+echo "==> building panacea-node"
+cargo test --workspace --locked --no-run --quiet 2>&1 | grep -v '^  Executable' || true
+NODE="$CARGO_TARGET_DIR/debug/panacea-node"
+if [ ! -x "$NODE" ]; then
+    echo "error: the build did not produce $NODE" >&2
+    exit 1
+fi
+
+if [ "${1:-}" = "--fresh" ]; then
+    rm -rf "$DATA"
+fi
+if [ ! -d "$DATA/node0" ]; then
+    echo "==> generating a consortium of $VALIDATORS hospitals and $OBSERVERS health authorities in $DATA"
+    "$NODE" testnet --out "$DATA" --validators "$VALIDATORS" --observers "$OBSERVERS" \
+        --p2p-port "$P2P_PORT" --api-port "$API_PORT"
+fi
+
+total=$(find "$DATA" -maxdepth 1 -name 'node*' -type d | wc -l)
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    if [ "${#pids[@]}" -gt 0 ]; then
+        echo
+        echo "==> stopping ${#pids[@]} nodes"
+        kill -TERM "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
+    fi
+    echo "==> stopped; data kept in $DATA (./testnet/run.sh --fresh starts over)"
+}
+trap stop INT TERM EXIT
+
+for ((i = 0; i < total; i++)); do
+    home="$DATA/node$i"
+    rm -f "$home/addresses.json"
+    "$NODE" start --home "$home" >>"$home/node.log" 2>&1 &
+    pids+=("$!")
+done
+
+echo "==> waiting for $total nodes"
+for ((i = 0; i < total; i++)); do
+    home="$DATA/node$i"
+    for _ in $(seq 1 600); do
+        [ -f "$home/addresses.json" ] && break
+        if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+            echo "error: node $i exited; its log ends with:" >&2
+            tail -n 20 "$home/node.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+done
+
+echo
+printf '%-6s %-22s %-10s %s\n' NODE ORGANISATION ROLE API
+for ((i = 0; i < total; i++)); do
+    home="$DATA/node$i"
+    moniker=$(sed -n 's/^moniker = "\(.*\)"/\1/p' "$home/config.toml")
+    role=$(sed -n 's/^role = "\(.*\)"/\1/p' "$home/config.toml")
+    api=$(sed -n 's/.*"api": "\(.*\)".*/\1/p' "$home/addresses.json")
+    printf '%-6s %-22s %-10s %s\n' "node$i" "$moniker" "$role" "$api"
+done
+echo
+echo "Try:  curl -s $(sed -n 's/.*"api": "\(.*\)".*/\1/p' "$DATA/node0/addresses.json")/v1/status"
+echo "Logs: $DATA/node*/node.log    Ctrl-C stops every node."
+wait

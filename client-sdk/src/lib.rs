@@ -1,4 +1,24 @@
-//! Typed Rust client for the Panacea API: builds and signs transactions, queries, and
-//! verifies certified headers and state proofs.
+//! Typed Rust client for the Panacea node API.
 //!
-//! This crate is reserved by the workspace layout; the SDK arrives with the API issue.
+//! [`types`] holds the API's wire types, shared with the node that serves them. With the
+//! `http` feature (default), [`Client`] submits signed transactions, waits for their
+//! commit and reads blocks, receipts and status.
+//!
+//! # Example
+//! ```no_run
+//! # async fn example() -> Result<(), panacea_client_sdk::ClientError> {
+//! let client = panacea_client_sdk::Client::new("http://127.0.0.1:8645")?;
+//! let status = client.status().await?;
+//! println!("height {}", status.height);
+//! # Ok(())
+//! # }
+//! ```
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
+
+pub mod types;
+
+#[cfg(feature = "http")]
+mod client;
+
+#[cfg(feature = "http")]
+pub use client::{Client, ClientError};

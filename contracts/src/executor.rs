@@ -53,7 +53,17 @@ pub fn genesis(store: &dyn Store, genesis: &Genesis) -> Result<BlockOutcome, Gen
 }
 
 fn nonce_key(tx: &Transaction) -> Vec<u8> {
-    key("nonce", &[&tx.signer.to_bytes()])
+    signer_nonce_key(&tx.signer)
+}
+
+fn signer_nonce_key(signer: &panacea_primitives::PublicKey) -> Vec<u8> {
+    key("nonce", &[&signer.to_bytes()])
+}
+
+/// The nonce `signer`'s next transaction must carry in committed state `store` (1 for a
+/// key that never signed). Mempools use it to admit and order transactions.
+pub fn next_nonce(store: &dyn Store, signer: &panacea_primitives::PublicKey) -> Result<u64, StateError> {
+    Ok(crate::state::read::<u64, _>(store, &signer_nonce_key(signer))?.unwrap_or(0).saturating_add(1))
 }
 
 /// Executes the transactions of one committed block on top of `store`.

@@ -46,5 +46,5 @@ pub mod tx;
 
 pub use context::{BlockContext, TxContext};
 pub use error::{CallError, ErrorCode};
-pub use executor::{BLOCK_TRANSACTIONS_MAX, BlockOutcome, GenesisError, execute_block, genesis};
+pub use executor::{BLOCK_TRANSACTIONS_MAX, BlockOutcome, GenesisError, execute_block, genesis, next_nonce};
 pub use tx::{Call, Outcome, Receipt, SignedTransaction, Transaction};

@@ -56,6 +56,16 @@ pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
     out
 }
 
+/// Length of the canonical encoding of `value`, without allocating it.
+pub fn encoded_len<T: Encode + ?Sized>(value: &T) -> usize {
+    let mut size = bincode::enc::write::SizeWriter::default();
+    match bincode::encode_into_writer(value, &mut size, encode_config()) {
+        Ok(()) => size.bytes_written,
+        // Unreachable for our types (see `encode`); fall back to the allocating path.
+        Err(_) => encode(value).len(),
+    }
+}
+
 /// Decodes one `T` that must fill `bytes` exactly, refusing input longer than `LIMIT`
 /// bytes and any length prefix that claims more than `LIMIT` bytes.
 pub fn decode<T: Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> Result<T, CodecError> {

@@ -8,6 +8,7 @@
 //! | `certificates` | height | the commit certificate that made the block final |
 //! | `transactions` | transaction id | height and position |
 //! | `receipts` | transaction id | receipt |
+//! | `roots` | height | state root after the block |
 //! | `consensus` | `safety`, `height`, `pending/<id>` | safety state, committed height, stored uncommitted blocks |
 //!
 //! Every committed block is one write batch with sync: block, certificate, state writes,
@@ -29,8 +30,9 @@ const CF_CERTIFICATES: &str = "certificates";
 const CF_TRANSACTIONS: &str = "transactions";
 const CF_RECEIPTS: &str = "receipts";
 const CF_CONSENSUS: &str = "consensus";
-const COLUMN_FAMILIES: [&str; 7] =
-    [CF_STATE, CF_BLOCKS, CF_BLOCK_IDS, CF_CERTIFICATES, CF_TRANSACTIONS, CF_RECEIPTS, CF_CONSENSUS];
+const CF_ROOTS: &str = "roots";
+const COLUMN_FAMILIES: [&str; 8] =
+    [CF_STATE, CF_BLOCKS, CF_BLOCK_IDS, CF_CERTIFICATES, CF_TRANSACTIONS, CF_RECEIPTS, CF_CONSENSUS, CF_ROOTS];
 
 const KEY_SAFETY: &[u8] = b"safety";
 const KEY_HEIGHT: &[u8] = b"height";
@@ -90,6 +92,8 @@ pub struct BlockCommit<'a> {
     pub state: &'a WriteBatch,
     /// The receipts of its transactions, in order.
     pub receipts: &'a [Receipt],
+    /// The state root after the block.
+    pub state_root: Hash,
 }
 
 /// The node's database.
@@ -150,6 +154,7 @@ impl Storage {
         let mut batch = rocksdb::WriteBatch::default();
         batch.put_cf(self.cf(CF_BLOCKS), key, codec::encode(commit.block));
         batch.put_cf(self.cf(CF_BLOCK_IDS), id.as_bytes(), key);
+        batch.put_cf(self.cf(CF_ROOTS), key, commit.state_root.as_bytes());
         if let Some(certificate) = commit.certificate {
             batch.put_cf(self.cf(CF_CERTIFICATES), key, codec::encode(certificate));
         }
@@ -201,6 +206,25 @@ impl Storage {
             Some(bytes) => Ok(Some(decode::<CommitCertificate, RECORD_BYTES_MAX>("certificate", &bytes)?)),
             None => Ok(None),
         }
+    }
+
+    /// The state root after the committed block at `height`.
+    pub fn state_root(&self, height: Height) -> Result<Option<Hash>, StorageError> {
+        match self.get(CF_ROOTS, &height.0.to_be_bytes(), "reading a state root")? {
+            Some(bytes) => {
+                let raw: [u8; 32] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StorageError::Corrupt { what: "state root", reason: "not 32 bytes".into() })?;
+                Ok(Some(Hash(raw)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// True if transaction `tx` is in a committed block.
+    pub fn has_transaction(&self, tx: &Hash) -> Result<bool, StorageError> {
+        Ok(self.get(CF_TRANSACTIONS, tx.as_bytes(), "reading the transaction index")?.is_some())
     }
 
     /// The receipt of transaction `tx` and the height of its block.

@@ -1,0 +1,129 @@
+//! The HTTP client.
+
+use std::time::Duration;
+
+use panacea_contracts::SignedTransaction;
+use panacea_primitives::{Hash, Height, PublicKey};
+
+use crate::types::{BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxStatus};
+
+/// A request that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The base URL is not usable.
+    #[error("invalid node URL {0:?}")]
+    BadUrl(String),
+    /// The node could not be reached or answered garbage.
+    #[error("request to the node failed: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The node refused the request.
+    #[error("the node answered {status}: {} ({})", .body.message, .body.code)]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error.
+        body: ErrorBody,
+    },
+}
+
+impl ClientError {
+    /// The API's error code, if the node answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { body, .. } => Some(&body.code),
+            _ => None,
+        }
+    }
+}
+
+/// A client of one node.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client of the node at `base_url` (for example `http://127.0.0.1:8645`).
+    pub fn new(base_url: &str) -> Result<Client, ClientError> {
+        let base = base_url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::BadUrl(base_url.to_string()));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(120))
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(Client { base, http })
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn parse<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response.json::<T>().await?);
+        }
+        let text = response.text().await?;
+        let body = serde_json::from_str::<ErrorBody>(&text)
+            .unwrap_or(ErrorBody { code: "http_error".into(), message: text.chars().take(512).collect() });
+        Err(ClientError::Api { status: status.as_u16(), body })
+    }
+
+    /// Submits a signed transaction; returns once it is in the node's pool.
+    pub async fn submit(&self, tx: &SignedTransaction) -> Result<TxStatus, ClientError> {
+        let body = SubmitRequest { tx: hex::encode(tx.encode()) };
+        let response = self.http.post(format!("{}/v1/transactions", self.base)).json(&body).send().await?;
+        Self::parse(response).await
+    }
+
+    /// Submits a signed transaction and waits up to `timeout` for its commit. The status
+    /// says `committed` (with the receipt) or, if the time ran out, `pending`.
+    pub async fn submit_and_wait(&self, tx: &SignedTransaction, timeout: Duration) -> Result<TxStatus, ClientError> {
+        let body = SubmitRequest { tx: hex::encode(tx.encode()) };
+        let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let response = self
+            .http
+            .post(format!("{}/v1/transactions?wait=true&timeout_ms={millis}", self.base))
+            .timeout(timeout + Duration::from_secs(10))
+            .json(&body)
+            .send()
+            .await?;
+        Self::parse(response).await
+    }
+
+    /// A transaction's status and receipt.
+    pub async fn transaction(&self, id: &Hash) -> Result<TxStatus, ClientError> {
+        Self::parse(self.http.get(format!("{}/v1/transactions/{id}", self.base)).send().await?).await
+    }
+
+    /// The committed block at `height`, with its certificate.
+    pub async fn block(&self, height: Height) -> Result<BlockView, ClientError> {
+        Self::parse(self.http.get(format!("{}/v1/blocks/{}", self.base, height.0)).send().await?).await
+    }
+
+    /// The nonce `key`'s next transaction must carry, from committed state.
+    pub async fn next_nonce(&self, key: &PublicKey) -> Result<u64, ClientError> {
+        let url = format!("{}/v1/accounts/{}/nonce", self.base, hex::encode(key.to_bytes()));
+        let view: NonceView = Self::parse(self.http.get(url).send().await?).await?;
+        Ok(view.next_nonce)
+    }
+
+    /// The node's status.
+    pub async fn status(&self) -> Result<StatusView, ClientError> {
+        Self::parse(self.http.get(format!("{}/v1/status", self.base)).send().await?).await
+    }
+
+    /// The node's Prometheus metrics, as text.
+    pub async fn metrics(&self) -> Result<String, ClientError> {
+        let response = self.http.get(format!("{}/metrics", self.base)).send().await?;
+        if !response.status().is_success() {
+            return Self::parse(response).await;
+        }
+        Ok(response.text().await?)
+    }
+}

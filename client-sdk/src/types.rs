@@ -1,0 +1,121 @@
+//! The JSON the node's API speaks. The node serves exactly these types.
+
+use panacea_contracts::Receipt;
+use panacea_primitives::{Hash, Height};
+use serde::{Deserialize, Serialize};
+
+/// Every API error: a stable code and a message that says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable, machine-readable code (for example `mempool_full`).
+    pub code: String,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+/// `POST /v1/transactions` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    /// The signed transaction's canonical encoding, in hex.
+    pub tx: String,
+}
+
+/// Where a transaction is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxState {
+    /// In a committed block; the receipt says whether it took effect.
+    Committed,
+    /// In the pool, waiting for a block.
+    Pending,
+    /// Neither committed nor held by this node.
+    Unknown,
+}
+
+/// A transaction's status and, once committed, its receipt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TxStatus {
+    /// The transaction id.
+    pub id: Hash,
+    /// Where it is.
+    pub status: TxState,
+    /// The height of its block, once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<Height>,
+    /// Its receipt, once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+/// A committed block.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockView {
+    /// Height.
+    pub height: Height,
+    /// Block id.
+    pub id: Hash,
+    /// Parent id.
+    pub parent: Hash,
+    /// Epoch of its validator set.
+    pub epoch: u64,
+    /// Round it was proposed in.
+    pub round: u64,
+    /// Its proposer's validator index.
+    pub author: u16,
+    /// Its time, in milliseconds since the Unix epoch.
+    pub time: u64,
+    /// State root after it.
+    pub state_root: Option<Hash>,
+    /// Ids of its transactions, in order.
+    pub transactions: Vec<Hash>,
+    /// The commit certificate that made it final, canonical encoding in hex. Blocks
+    /// committed together share the certificate of the last one; `null` for the others
+    /// and for genesis.
+    pub certificate: Option<String>,
+    /// The whole block, canonical encoding in hex, to check against the certificate.
+    pub block: String,
+}
+
+/// A node's status.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusView {
+    /// The chain.
+    pub chain_id: String,
+    /// The node's name.
+    pub moniker: String,
+    /// Its libp2p peer id.
+    pub node_id: String,
+    /// `validator` or `observer`.
+    pub role: String,
+    /// Its validator index.
+    pub validator_index: Option<u16>,
+    /// Committed height.
+    pub height: Height,
+    /// Committed block id.
+    pub block_id: Hash,
+    /// Its time (ms since the Unix epoch).
+    pub block_time: u64,
+    /// State root after it.
+    pub state_root: Hash,
+    /// Consensus round.
+    pub round: u64,
+    /// Highest height seen from peers.
+    pub best_seen_height: Height,
+    /// True while catching up.
+    pub catching_up: bool,
+    /// Connected peers.
+    pub peers: Vec<String>,
+    /// Transactions in the pool.
+    pub mempool_transactions: usize,
+    /// Bytes in the pool.
+    pub mempool_bytes: usize,
+    /// Software version.
+    pub version: String,
+}
+
+/// `GET /v1/accounts/{key}/nonce`: the nonce a key's next transaction must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NonceView {
+    /// The next nonce, from committed state (transactions still pending are not counted).
+    pub next_nonce: u64,
+}

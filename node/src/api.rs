@@ -1,0 +1,337 @@
+//! The node's HTTP API (minimal, for the node issue; the full query API is versioned
+//! beside it): submit a signed transaction and optionally wait for its commit, read a
+//! transaction's status and receipt, a block with its certificate, the node's status,
+//! `/metrics` and `/health`.
+//!
+//! Every error is JSON `{"code": ..., "message": ...}` with a stable code and a message
+//! that says what to do.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use libp2p::PeerId;
+use panacea_contracts::SignedTransaction;
+use panacea_primitives::{Hash, Height, codec};
+use panacea_client_sdk::types::{BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxState, TxStatus};
+use serde::Deserialize;
+
+use crate::config::ApiConfig;
+use crate::mempool::{AdmitError, Mempool};
+use crate::payload::BlockBody;
+use crate::shared::Shared;
+
+/// The API's state.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    shared: Arc<Shared>,
+    config: ApiConfig,
+    role: &'static str,
+}
+
+/// An error answer: an HTTP status and a JSON [`ErrorBody`].
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status, body: ErrorBody { code: code.into(), message: message.into() } }
+    }
+
+    fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %e, "API request failed on a storage error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the node could not read its storage")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<AdmitError> for ApiError {
+    fn from(e: AdmitError) -> ApiError {
+        let (status, code) = match &e {
+            AdmitError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "transaction_too_large"),
+            AdmitError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_transaction"),
+            AdmitError::WrongChain { .. } => (StatusCode::BAD_REQUEST, "wrong_chain"),
+            AdmitError::BadSignature => (StatusCode::BAD_REQUEST, "bad_signature"),
+            AdmitError::NonceUsed { .. } => (StatusCode::CONFLICT, "nonce_used"),
+            AdmitError::NonceTooFar { .. } => (StatusCode::BAD_REQUEST, "nonce_too_far"),
+            AdmitError::NonceTaken(_) => (StatusCode::CONFLICT, "nonce_taken"),
+            AdmitError::Duplicate => (StatusCode::CONFLICT, "duplicate"),
+            AdmitError::Full => (StatusCode::TOO_MANY_REQUESTS, "mempool_full"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+fn bad_request(code: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
+}
+
+/// `POST /v1/transactions` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct SubmitQuery {
+    /// Wait until the transaction commits (or `timeout_ms` passes).
+    #[serde(default)]
+    pub wait: bool,
+    /// How long to wait, in milliseconds (capped by the node's configuration).
+    pub timeout_ms: Option<u64>,
+}
+
+/// The routes.
+pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Router {
+    let body_limit = config.body_bytes_max;
+    let state = ApiState { shared, config, role };
+    Router::new()
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{id}", get(transaction))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/accounts/{key}/nonce", get(nonce))
+        .route("/v1/status", get(status))
+        .route("/metrics", get(metrics))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see docs/node.md for the API")
+}
+
+fn committed_status(shared: &Shared, id: Hash) -> Result<Option<TxStatus>, ApiError> {
+    Ok(shared.storage.receipt(&id).map_err(ApiError::internal)?.map(|(height, receipt)| TxStatus {
+        id,
+        status: TxState::Committed,
+        height: Some(height),
+        receipt: Some(receipt),
+    }))
+}
+
+fn pending(id: Hash) -> TxStatus {
+    TxStatus { id, status: TxState::Pending, height: None, receipt: None }
+}
+
+/// Admits a checked transaction to the pool and queues it for gossip. Already pending
+/// is not an error: submission is idempotent.
+fn admit(shared: &Shared, tx: SignedTransaction, bytes: Vec<u8>) -> Result<Hash, AdmitError> {
+    let next = panacea_contracts::next_nonce(&shared.storage.state(), &tx.tx.signer).map_err(|e| {
+        tracing::error!(error = %e, "cannot read a nonce");
+        AdmitError::Full
+    })?;
+    let size = bytes.len();
+    let result = match shared.mempool.lock() {
+        Ok(mut pool) => pool.insert(tx, size, next, Instant::now()),
+        Err(_) => Err(AdmitError::Full),
+    };
+    match result {
+        Ok((id, _)) => {
+            shared.mempool_notify.notify_one();
+            if shared.gossip.try_send(bytes).is_err() {
+                tracing::debug!("gossip queue full; the transaction stays in this node's pool");
+            }
+            Ok(id)
+        }
+        Err(AdmitError::Full) => {
+            shared.metrics.mempool_full.inc();
+            Err(AdmitError::Full)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Admits transactions gossiped by `from` (on the admission task).
+pub fn admit_gossiped(shared: &Shared, from: PeerId, transactions: Vec<Vec<u8>>) {
+    let chain_id = shared.chain.chain_id();
+    for bytes in transactions {
+        let tx = match Mempool::check_stateless(&bytes, chain_id) {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::debug!(peer = %from, error = %e, "gossiped transaction refused");
+                continue;
+            }
+        };
+        let next = match panacea_contracts::next_nonce(&shared.storage.state(), &tx.tx.signer) {
+            Ok(next) => next,
+            Err(_) => continue,
+        };
+        if let Ok(mut pool) = shared.mempool.lock()
+            && pool.insert(tx, bytes.len(), next, Instant::now()).is_ok()
+        {
+            shared.mempool_notify.notify_one();
+        }
+    }
+}
+
+async fn submit(
+    State(api): State<ApiState>,
+    query: Result<Query<SubmitQuery>, QueryRejection>,
+    body: Result<Json<SubmitRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
+    let Json(body) = body.map_err(|e| bad_request("bad_json", e.body_text()))?;
+    let bytes = hex::decode(body.tx.trim()).map_err(|e| bad_request("bad_hex", format!("tx must be hex: {e}")))?;
+    let shared = api.shared.clone();
+    let chain_id = shared.chain.chain_id().clone();
+    // Signature checks are CPU work: keep them off the async workers.
+    let checked = tokio::task::spawn_blocking(move || {
+        let tx = Mempool::check_stateless(&bytes, &chain_id)?;
+        Ok::<_, AdmitError>((tx, bytes))
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let (tx, bytes) = checked?;
+    let id = tx.tx.id();
+    if let Some(done) = committed_status(&shared, id)? {
+        return Ok((StatusCode::OK, Json(done)).into_response());
+    }
+    let waiter = if query.wait {
+        Some(shared.waiters.register(id).map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?)
+    } else {
+        None
+    };
+    match admit(&shared, tx, bytes) {
+        // Submission is idempotent: a transaction already pending is simply waited for.
+        Ok(_) | Err(AdmitError::Duplicate) => {}
+        Err(e @ AdmitError::NonceUsed { .. }) => {
+            // It may have committed between the first check and admission.
+            return match committed_status(&shared, id)? {
+                Some(done) => Ok((StatusCode::OK, Json(done)).into_response()),
+                None => Err(e.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let Some(waiter) = waiter else {
+        return Ok((StatusCode::ACCEPTED, Json(pending(id))).into_response());
+    };
+    let cap = api.config.wait_timeout_ms_max;
+    let timeout = Duration::from_millis(query.timeout_ms.unwrap_or(cap).min(cap));
+    if committed_status(&shared, id)?.is_none() {
+        let _ = tokio::time::timeout(timeout, waiter).await;
+    }
+    match committed_status(&shared, id)? {
+        Some(done) => Ok((StatusCode::OK, Json(done)).into_response()),
+        None => Ok((StatusCode::ACCEPTED, Json(pending(id))).into_response()),
+    }
+}
+
+async fn nonce(
+    State(api): State<ApiState>,
+    key: Result<Path<String>, PathRejection>,
+) -> Result<Json<NonceView>, ApiError> {
+    let Path(key) = key.map_err(|e| bad_request("bad_path", e))?;
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(key.trim(), &mut bytes)
+        .map_err(|e| bad_request("bad_key", format!("a public key is 64 hex digits: {e}")))?;
+    let key = panacea_primitives::PublicKey::from_bytes(bytes).map_err(|e| bad_request("bad_key", e))?;
+    let next_nonce =
+        panacea_contracts::next_nonce(&api.shared.storage.state(), &key).map_err(ApiError::internal)?;
+    Ok(Json(NonceView { next_nonce }))
+}
+
+async fn transaction(
+    State(api): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<TxStatus>, ApiError> {
+    let Path(id) = id.map_err(|e| bad_request("bad_path", e))?;
+    let id = Hash::from_hex(&id).map_err(|e| bad_request("bad_id", format!("a transaction id is 64 hex digits: {e}")))?;
+    if let Some(done) = committed_status(&api.shared, id)? {
+        return Ok(Json(done));
+    }
+    let held = api.shared.mempool.lock().is_ok_and(|p| p.contains(&id));
+    if held {
+        Ok(Json(pending(id)))
+    } else {
+        Ok(Json(TxStatus { id, status: TxState::Unknown, height: None, receipt: None }))
+    }
+}
+
+async fn block(
+    State(api): State<ApiState>,
+    height: Result<Path<String>, PathRejection>,
+) -> Result<Json<BlockView>, ApiError> {
+    let Path(height) = height.map_err(|e| bad_request("bad_path", e))?;
+    let storage = &api.shared.storage;
+    let height = if height == "latest" {
+        storage.committed_height().map_err(ApiError::internal)?.unwrap_or(Height::ZERO)
+    } else {
+        Height(height.parse::<u64>().map_err(|_| bad_request("bad_height", "height must be a number or `latest`"))?)
+    };
+    let Some(block) = storage.block(height).map_err(ApiError::internal)? else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_block", format!("no committed block at height {height}")));
+    };
+    let certificate = storage.certificate(height).map_err(ApiError::internal)?;
+    let (time, transactions) = if height == Height::ZERO {
+        (api.shared.chain.genesis.time.as_millis(), Vec::new())
+    } else {
+        let body = codec::decode::<BlockBody, { 16 * 1024 * 1024 }>(&block.payload.0).map_err(ApiError::internal)?;
+        (body.time.as_millis(), body.transactions.iter().map(|t| t.tx.id()).collect())
+    };
+    Ok(Json(BlockView {
+        height,
+        id: block.id(),
+        parent: block.header.parent(),
+        epoch: block.header.epoch.0,
+        round: block.header.round.0,
+        author: block.header.author.0,
+        time,
+        state_root: storage.state_root(height).map_err(ApiError::internal)?,
+        transactions,
+        certificate: certificate.map(|c| hex::encode(codec::encode(&c))),
+        block: hex::encode(codec::encode(&block)),
+    }))
+}
+
+async fn status(State(api): State<ApiState>) -> Result<Json<StatusView>, ApiError> {
+    let shared = &api.shared;
+    let status = shared.status().ok_or_else(|| ApiError::internal("status lock poisoned"))?;
+    let pool = shared.mempool.lock().map(|p| p.stats()).unwrap_or_default();
+    Ok(Json(StatusView {
+        chain_id: shared.chain.chain_id().to_string(),
+        moniker: shared.moniker.clone(),
+        node_id: shared.peer_id.to_string(),
+        role: api.role.into(),
+        validator_index: status.validator_index.map(|i| i.0),
+        height: status.height,
+        block_id: status.block_id,
+        block_time: status.block_time.as_millis(),
+        state_root: status.state_root,
+        round: status.round.0,
+        best_seen_height: status.best_seen_height,
+        catching_up: status.catching_up,
+        peers: shared.peers().iter().map(ToString::to_string).collect(),
+        mempool_transactions: pool.transactions,
+        mempool_bytes: pool.bytes,
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
+}
+
+async fn metrics(State(api): State<ApiState>) -> Response {
+    let pool = api.shared.mempool.lock().map(|p| p.stats()).unwrap_or_default();
+    api.shared.metrics.mempool_transactions.set(i64::try_from(pool.transactions).unwrap_or(i64::MAX));
+    api.shared.metrics.mempool_bytes.set(i64::try_from(pool.bytes).unwrap_or(i64::MAX));
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        api.shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn health(State(api): State<ApiState>) -> Response {
+    match api.shared.status() {
+        Some(status) => (StatusCode::OK, Json(serde_json::json!({"status": "ok", "height": status.height}))).into_response(),
+        None => ApiError::internal("status lock poisoned").into_response(),
+    }
+}

@@ -1,0 +1,385 @@
+//! `config.toml`: how one node runs. Every field has a default, so a file may name only
+//! what it changes; [`TEMPLATE`] is the commented file `init` writes.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Largest configuration file read, in bytes.
+const CONFIG_BYTES_MAX: u64 = 1024 * 1024;
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    #[error("config file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("config file {path} is not valid: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Whether the node votes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeRole {
+    /// Holds a validator key of the consortium and votes.
+    Validator,
+    /// Follows and verifies the chain and serves queries (a health authority's node).
+    Observer,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// A name for humans and logs (an organisation's node name, never a person's).
+    pub moniker: String,
+    /// Validator or observer.
+    pub role: NodeRole,
+    /// Peer-to-peer networking.
+    pub p2p: P2pConfig,
+    /// The HTTP API.
+    pub api: ApiConfig,
+    /// Consensus timing.
+    pub consensus: ConsensusConfig,
+    /// The transaction pool.
+    pub mempool: MempoolConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Peer-to-peer networking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct P2pConfig {
+    /// Listen address (a multiaddr); port 0 lets the system choose.
+    pub listen: String,
+    /// Peers to dial, as multiaddrs ending in `/p2p/<peer id>`.
+    pub peers: Vec<String>,
+    /// Largest consensus or sync message accepted, in bytes.
+    pub message_bytes_max: usize,
+}
+
+/// The HTTP API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Listen address; port 0 lets the system choose.
+    pub listen: SocketAddr,
+    /// Largest request body, in bytes.
+    pub body_bytes_max: usize,
+    /// Longest a submit-and-wait request waits for its commit, in milliseconds.
+    pub wait_timeout_ms_max: u64,
+    /// Most requests waiting for a commit at once.
+    pub waiters_max: usize,
+}
+
+/// Consensus timing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsensusConfig {
+    /// First round timeout, in milliseconds (doubles while rounds keep failing).
+    pub round_timeout_ms: u64,
+    /// Ceiling of the round timeout, in milliseconds.
+    pub round_timeout_max_ms: u64,
+    /// How long a leader with nothing to order waits before proposing an empty block,
+    /// in milliseconds. Must stay well below `round_timeout_ms`.
+    pub empty_block_interval_ms: u64,
+    /// Most transactions in one block.
+    pub block_transactions_max: usize,
+    /// Most payload bytes in one block.
+    pub block_bytes_max: usize,
+}
+
+/// The transaction pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MempoolConfig {
+    /// Most transactions held.
+    pub transactions_max: usize,
+    /// Most bytes held.
+    pub bytes_max: usize,
+    /// How far ahead of a signer's next nonce a transaction may be.
+    pub nonce_window: u64,
+    /// Seconds after which a transaction that could not be included is dropped.
+    pub ttl_secs: u64,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `info,panacea_node=debug` (`RUST_LOG` wins).
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            moniker: "panacea-node".into(),
+            role: NodeRole::Validator,
+            p2p: P2pConfig::default(),
+            api: ApiConfig::default(),
+            consensus: ConsensusConfig::default(),
+            mempool: MempoolConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for P2pConfig {
+    fn default() -> P2pConfig {
+        P2pConfig {
+            listen: "/ip4/0.0.0.0/tcp/26656".into(),
+            peers: Vec::new(),
+            message_bytes_max: panacea_consensus::MESSAGE_BYTES_MAX,
+        }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> ApiConfig {
+        ApiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8645)),
+            body_bytes_max: 256 * 1024,
+            wait_timeout_ms_max: 60_000,
+            waiters_max: 100_000,
+        }
+    }
+}
+
+impl Default for ConsensusConfig {
+    fn default() -> ConsensusConfig {
+        ConsensusConfig {
+            round_timeout_ms: 1_500,
+            round_timeout_max_ms: 10_000,
+            empty_block_interval_ms: 500,
+            block_transactions_max: 10_000,
+            block_bytes_max: 8 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for MempoolConfig {
+    fn default() -> MempoolConfig {
+        MempoolConfig { transactions_max: 100_000, bytes_max: 128 * 1024 * 1024, nonce_window: 1_000, ttl_secs: 600 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig { format: LogFormat::Human, filter: "info".into() }
+    }
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
+        let invalid = |reason: String| ConfigError::Invalid { path: shown.clone(), reason };
+        if meta.len() > CONFIG_BYTES_MAX {
+            return Err(invalid("larger than 1 MiB".into()));
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
+        let config: Config = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        config.check().map_err(invalid)?;
+        Ok(config)
+    }
+
+    /// Checks the values against each other.
+    pub fn check(&self) -> Result<(), String> {
+        let c = &self.consensus;
+        if c.round_timeout_ms == 0 || c.round_timeout_max_ms < c.round_timeout_ms {
+            return Err("consensus.round_timeout_ms must be positive and at most round_timeout_max_ms".into());
+        }
+        if c.empty_block_interval_ms.saturating_mul(2) > c.round_timeout_ms {
+            return Err("consensus.empty_block_interval_ms must be at most half of round_timeout_ms".into());
+        }
+        if c.block_transactions_max == 0 || c.block_transactions_max > panacea_contracts::BLOCK_TRANSACTIONS_MAX {
+            return Err(format!(
+                "consensus.block_transactions_max must be between 1 and {}",
+                panacea_contracts::BLOCK_TRANSACTIONS_MAX
+            ));
+        }
+        if c.block_bytes_max < 64 * 1024 || c.block_bytes_max > 16 * 1024 * 1024 {
+            return Err("consensus.block_bytes_max must be between 64 KiB and 16 MiB".into());
+        }
+        if self.p2p.message_bytes_max < c.block_bytes_max + 64 * 1024
+            || self.p2p.message_bytes_max > panacea_consensus::MESSAGE_BYTES_MAX
+        {
+            return Err("p2p.message_bytes_max must exceed block_bytes_max and be at most 32 MiB".into());
+        }
+        if self.mempool.transactions_max == 0 || self.mempool.bytes_max < 64 * 1024 {
+            return Err("mempool.transactions_max must be positive and mempool.bytes_max at least 64 KiB".into());
+        }
+        if self.api.waiters_max == 0 || self.api.body_bytes_max < 1024 {
+            return Err("api.waiters_max must be positive and api.body_bytes_max at least 1 KiB".into());
+        }
+        self.p2p.listen.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.listen: {e}"))?;
+        for peer in &self.p2p.peers {
+            peer.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.peers entry {peer:?}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The commented file `init` writes.
+    pub fn to_template(&self) -> Result<String, String> {
+        let role = match self.role {
+            NodeRole::Validator => "validator",
+            NodeRole::Observer => "observer",
+        };
+        let peers_line = toml::Value::try_from(&self.p2p.peers).map_err(|e| e.to_string())?.to_string();
+        Ok(TEMPLATE
+            .replace("{moniker}", &toml::Value::String(self.moniker.clone()).to_string())
+            .replace("{role}", role)
+            .replace("{p2p_listen}", &toml::Value::String(self.p2p.listen.clone()).to_string())
+            .replace("{p2p_peers}", &peers_line)
+            .replace("{api_listen}", &toml::Value::String(self.api.listen.to_string()).to_string()))
+    }
+
+    /// Writes the commented file to `path`.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let shown = path.display().to_string();
+        let text = self.to_template().map_err(|reason| ConfigError::Invalid { path: shown.clone(), reason })?;
+        std::fs::write(path, text).map_err(|source| ConfigError::Io { path: shown, source })
+    }
+}
+
+/// Where a node keeps its files.
+#[derive(Debug, Clone)]
+pub struct Home(pub PathBuf);
+
+impl Home {
+    /// `config.toml`.
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.toml")
+    }
+    /// `genesis.json`.
+    pub fn genesis(&self) -> PathBuf {
+        self.0.join("genesis.json")
+    }
+    /// The network key.
+    pub fn node_key(&self) -> PathBuf {
+        self.0.join("keys").join("node_key.json")
+    }
+    /// The validator key.
+    pub fn validator_key(&self) -> PathBuf {
+        self.0.join("keys").join("validator_key.json")
+    }
+    /// The organisation admin key (signs the organisation's transactions in a dev chain).
+    pub fn admin_key(&self) -> PathBuf {
+        self.0.join("keys").join("admin_key.json")
+    }
+    /// The RocksDB database.
+    pub fn data(&self) -> PathBuf {
+        self.0.join("data")
+    }
+    /// Where a running node writes the addresses it listens on.
+    pub fn addresses(&self) -> PathBuf {
+        self.0.join("addresses.json")
+    }
+}
+
+/// The configuration file `init` writes, with every option explained.
+pub const TEMPLATE: &str = r#"# Panacea node configuration.
+# Every option has a default; delete a line to use it.
+
+# A name for logs and status (the organisation's node name, never a person's).
+moniker = {moniker}
+# "validator" (holds a consensus key of the consortium and votes) or "observer"
+# (a health authority's node: follows and verifies the chain, serves queries).
+role = "{role}"
+
+[p2p]
+# Where to accept peers (a libp2p multiaddr over TCP). Port 0 lets the system choose.
+listen = {p2p_listen}
+# Nodes to dial: "/ip4/ADDRESS/tcp/PORT/p2p/PEER_ID". Only nodes whose network key is
+# registered on chain for a member organisation are admitted, in either direction.
+peers = {p2p_peers}
+# Largest consensus or block-sync message accepted from a peer, in bytes.
+message_bytes_max = 33554432
+
+[api]
+# The HTTP API (and /metrics, /health). Keep it on a private interface or behind a proxy.
+listen = {api_listen}
+# Largest request body, in bytes.
+body_bytes_max = 262144
+# Longest a submit-and-wait request waits for its commit, in milliseconds.
+wait_timeout_ms_max = 60000
+# Most requests waiting for a commit at once.
+waiters_max = 100000
+
+[consensus]
+# First round timeout; doubles while rounds keep failing, up to round_timeout_max_ms.
+round_timeout_ms = 1500
+round_timeout_max_ms = 10000
+# How long a leader with nothing to order waits before proposing an empty block.
+empty_block_interval_ms = 500
+# Most transactions and payload bytes in one block.
+block_transactions_max = 10000
+block_bytes_max = 8388608
+
+[mempool]
+# Bounds of the transaction pool; when full, clients are told to try later.
+transactions_max = 100000
+bytes_max = 134217728
+# How far ahead of a signer's next nonce a transaction is accepted.
+nonce_window = 1000
+# Seconds after which a transaction that could not be included is dropped.
+ttl_secs = 600
+
+[log]
+# "human" or "json" (one object per line). RUST_LOG overrides the filter.
+format = "human"
+filter = "info"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_parses_back_to_the_same_config() {
+        let mut config = Config { moniker: "hospital-a".into(), ..Config::default() };
+        config.p2p.peers = vec!["/ip4/127.0.0.1/tcp/1/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".into()];
+        let text = config.to_template().unwrap();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, config);
+        back.check().unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_option_named() {
+        let mut config = Config::default();
+        config.consensus.empty_block_interval_ms = 10_000;
+        assert!(config.check().unwrap_err().contains("empty_block_interval_ms"));
+        let unknown = toml::from_str::<Config>("[p2p]\nlisten_typo = 1\n").unwrap_err().to_string();
+        assert!(unknown.contains("listen_typo"), "{unknown}");
+    }
+}

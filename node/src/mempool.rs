@@ -1,0 +1,338 @@
+//! The transaction pool: bounded in count and bytes, deduplicated, and ordered so that a
+//! signer's transactions reach a block in nonce order.
+//!
+//! Admission ([`Mempool::admit`]) checks what can be checked before ordering: size,
+//! encoding, chain id, signature and nonce against committed state. A full pool refuses
+//! with [`AdmitError::Full`], which the API turns into "try later": nothing is dropped
+//! silently.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use panacea_contracts::SignedTransaction;
+use panacea_contracts::tx::TRANSACTION_BYTES_MAX;
+use panacea_primitives::{ChainId, Hash, PublicKey};
+
+use crate::config::MempoolConfig;
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    /// Larger than a transaction may be.
+    #[error("the transaction is {0} bytes; the limit is {TRANSACTION_BYTES_MAX}")]
+    TooLarge(usize),
+    /// Not a signed transaction.
+    #[error("the transaction does not decode: {0}")]
+    Malformed(String),
+    /// For another chain.
+    #[error("the transaction is for chain {got}; this node runs {expected}")]
+    WrongChain {
+        /// The transaction's chain.
+        got: ChainId,
+        /// This node's.
+        expected: ChainId,
+    },
+    /// The signature does not verify.
+    #[error("the signature does not verify for this signer and transaction")]
+    BadSignature,
+    /// The nonce was used already.
+    #[error("nonce {nonce} was already used; the signer's next nonce is {next}")]
+    NonceUsed {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The next one.
+        next: u64,
+    },
+    /// The nonce is too far ahead.
+    #[error("nonce {nonce} is too far ahead of the signer's next nonce {next}")]
+    NonceTooFar {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The next one.
+        next: u64,
+    },
+    /// Already held (or already committed).
+    #[error("the transaction is already known")]
+    Duplicate,
+    /// Another transaction of the same signer holds this nonce.
+    #[error("another pending transaction of this signer uses nonce {0}")]
+    NonceTaken(u64),
+    /// The pool is full.
+    #[error("the transaction pool is full; try again later")]
+    Full,
+}
+
+/// A transaction in the pool.
+#[derive(Debug, Clone)]
+struct Entry {
+    tx: Arc<SignedTransaction>,
+    bytes: usize,
+    seq: u64,
+    added: Instant,
+}
+
+/// Counters for metrics and status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MempoolStats {
+    /// Transactions held.
+    pub transactions: usize,
+    /// Bytes held.
+    pub bytes: usize,
+}
+
+/// The pool. Not thread-safe by itself; the node keeps it behind a mutex held briefly.
+#[derive(Debug)]
+pub struct Mempool {
+    config: MempoolConfig,
+    by_id: BTreeMap<Hash, Entry>,
+    by_signer: BTreeMap<([u8; 32], u64), Hash>,
+    arrival: BTreeMap<u64, Hash>,
+    next_seq: u64,
+    bytes: usize,
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(config: MempoolConfig) -> Mempool {
+        Mempool {
+            config,
+            by_id: BTreeMap::new(),
+            by_signer: BTreeMap::new(),
+            arrival: BTreeMap::new(),
+            next_seq: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Counts.
+    pub fn stats(&self) -> MempoolStats {
+        MempoolStats { transactions: self.by_id.len(), bytes: self.bytes }
+    }
+
+    /// True if `id` is held.
+    pub fn contains(&self, id: &Hash) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// When `id` was admitted, if it is held.
+    pub fn admitted_at(&self, id: &Hash) -> Option<Instant> {
+        self.by_id.get(id).map(|e| e.added)
+    }
+
+    /// Decodes and checks a transaction from a client or a peer, without the nonce.
+    pub fn check_stateless(bytes: &[u8], chain_id: &ChainId) -> Result<SignedTransaction, AdmitError> {
+        if bytes.len() > TRANSACTION_BYTES_MAX {
+            return Err(AdmitError::TooLarge(bytes.len()));
+        }
+        let tx = SignedTransaction::decode(bytes).map_err(|e| AdmitError::Malformed(e.to_string()))?;
+        if tx.tx.chain_id != *chain_id {
+            return Err(AdmitError::WrongChain { got: tx.tx.chain_id.clone(), expected: chain_id.clone() });
+        }
+        if !tx.verify() {
+            return Err(AdmitError::BadSignature);
+        }
+        Ok(tx)
+    }
+
+    /// Adds a checked transaction whose signer's next committed nonce is `next_nonce`.
+    pub fn insert(
+        &mut self,
+        tx: SignedTransaction,
+        bytes: usize,
+        next_nonce: u64,
+        now: Instant,
+    ) -> Result<(Hash, Arc<SignedTransaction>), AdmitError> {
+        let id = tx.tx.id();
+        let nonce = tx.tx.nonce;
+        if self.by_id.contains_key(&id) {
+            return Err(AdmitError::Duplicate);
+        }
+        if nonce < next_nonce {
+            return Err(AdmitError::NonceUsed { nonce, next: next_nonce });
+        }
+        if nonce - next_nonce >= self.config.nonce_window {
+            return Err(AdmitError::NonceTooFar { nonce, next: next_nonce });
+        }
+        let signer = tx.tx.signer.to_bytes();
+        if self.by_signer.contains_key(&(signer, nonce)) {
+            return Err(AdmitError::NonceTaken(nonce));
+        }
+        if self.by_id.len() >= self.config.transactions_max || self.bytes.saturating_add(bytes) > self.config.bytes_max {
+            return Err(AdmitError::Full);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let tx = Arc::new(tx);
+        self.by_signer.insert((signer, nonce), id);
+        self.arrival.insert(seq, id);
+        self.by_id.insert(id, Entry { tx: tx.clone(), bytes, seq, added: now });
+        self.bytes += bytes;
+        Ok((id, tx))
+    }
+
+    fn remove(&mut self, id: &Hash) -> Option<Entry> {
+        let entry = self.by_id.remove(id)?;
+        self.by_signer.remove(&(entry.tx.tx.signer.to_bytes(), entry.tx.tx.nonce));
+        self.arrival.remove(&entry.seq);
+        self.bytes -= entry.bytes;
+        Some(entry)
+    }
+
+    /// Picks transactions for a block: oldest signers first, each signer's transactions
+    /// in consecutive nonce order from its next nonce, skipping those already in a block
+    /// on the way to the committed tip (`in_flight`). `next_nonce` reads committed state.
+    pub fn select(
+        &self,
+        transactions_max: usize,
+        bytes_max: usize,
+        in_flight: &BTreeSet<Hash>,
+        mut next_nonce: impl FnMut(&PublicKey) -> u64,
+    ) -> Vec<Arc<SignedTransaction>> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut seen = BTreeSet::new();
+        'signers: for id in self.arrival.values() {
+            let Some(entry) = self.by_id.get(id) else { continue };
+            let signer = entry.tx.tx.signer;
+            if !seen.insert(signer.to_bytes()) {
+                continue;
+            }
+            let mut expected = next_nonce(&signer);
+            let key = signer.to_bytes();
+            for ((_, nonce), id) in self.by_signer.range((key, expected)..=(key, u64::MAX)) {
+                if *nonce != expected {
+                    break;
+                }
+                expected += 1;
+                if in_flight.contains(id) {
+                    continue;
+                }
+                let Some(entry) = self.by_id.get(id) else { break };
+                if out.len() >= transactions_max || bytes + entry.bytes > bytes_max {
+                    break 'signers;
+                }
+                bytes += entry.bytes;
+                out.push(entry.tx.clone());
+            }
+        }
+        out
+    }
+
+    /// Forgets committed transactions and every pending one of their signers whose
+    /// nonce is now used (`next_nonce` reads the new committed state).
+    pub fn on_commit(&mut self, committed: &[Hash], signers: &[PublicKey], mut next_nonce: impl FnMut(&PublicKey) -> u64) {
+        for id in committed {
+            self.remove(id);
+        }
+        let signers: BTreeSet<[u8; 32]> = signers.iter().map(PublicKey::to_bytes).collect();
+        for signer in signers {
+            let Ok(key) = PublicKey::from_bytes(signer) else { continue };
+            let next = next_nonce(&key);
+            let stale: Vec<Hash> = self.by_signer.range((signer, 0)..(signer, next)).map(|(_, id)| *id).collect();
+            for id in stale {
+                self.remove(&id);
+            }
+        }
+    }
+
+    /// Drops transactions older than the configured time to live; returns how many.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let ttl = Duration::from_secs(self.config.ttl_secs);
+        let old: Vec<Hash> = self
+            .arrival
+            .values()
+            .take_while(|id| self.by_id.get(*id).is_some_and(|e| now.duration_since(e.added) > ttl))
+            .copied()
+            .collect();
+        for id in &old {
+            self.remove(id);
+        }
+        old.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use panacea_contracts::codes::StaffRole;
+    use panacea_contracts::identity::{IdentityCall, IdentityKind};
+    use panacea_contracts::tx::{Call, Transaction};
+    use panacea_primitives::Keypair;
+
+    use super::*;
+
+    fn chain() -> ChainId {
+        ChainId::new("test-chain").unwrap()
+    }
+
+    fn tx(key: &Keypair, nonce: u64) -> SignedTransaction {
+        let staff = Keypair::from_seed([nonce as u8; 32]).public();
+        let call = Call::Identity(IdentityCall::Register { key: staff, kind: IdentityKind::Staff { role: StaffRole::Physician } });
+        Transaction { chain_id: chain(), signer: key.public(), nonce, call }.sign(key)
+    }
+
+    fn pool(max: usize) -> Mempool {
+        Mempool::new(MempoolConfig { transactions_max: max, bytes_max: 1 << 20, nonce_window: 10, ttl_secs: 60 })
+    }
+
+    #[test]
+    fn admission_checks_chain_signature_and_size() {
+        let key = Keypair::from_seed([1; 32]);
+        let good = tx(&key, 1);
+        assert!(Mempool::check_stateless(&good.encode(), &chain()).is_ok());
+        let other = ChainId::new("other").unwrap();
+        assert!(matches!(Mempool::check_stateless(&good.encode(), &other), Err(AdmitError::WrongChain { .. })));
+        let mut forged = good.clone();
+        forged.tx.nonce = 2;
+        assert_eq!(Mempool::check_stateless(&forged.encode(), &chain()), Err(AdmitError::BadSignature));
+        assert!(matches!(Mempool::check_stateless(&[1, 2, 3], &chain()), Err(AdmitError::Malformed(_))));
+        let huge = vec![0u8; TRANSACTION_BYTES_MAX + 1];
+        assert!(matches!(Mempool::check_stateless(&huge, &chain()), Err(AdmitError::TooLarge(_))));
+    }
+
+    #[test]
+    fn full_pool_refuses_and_duplicates_are_refused() {
+        let mut pool = pool(2);
+        let now = Instant::now();
+        let key = Keypair::from_seed([2; 32]);
+        pool.insert(tx(&key, 1), 100, 1, now).unwrap();
+        assert_eq!(pool.insert(tx(&key, 1), 100, 1, now).unwrap_err(), AdmitError::Duplicate);
+        pool.insert(tx(&key, 2), 100, 1, now).unwrap();
+        assert_eq!(pool.insert(tx(&key, 3), 100, 1, now).unwrap_err(), AdmitError::Full);
+        assert!(matches!(pool.insert(tx(&key, 0), 100, 1, now).unwrap_err(), AdmitError::NonceUsed { .. }));
+        assert!(matches!(pool.insert(tx(&key, 50), 100, 1, now).unwrap_err(), AdmitError::NonceTooFar { .. }));
+        assert_eq!(pool.stats(), MempoolStats { transactions: 2, bytes: 200 });
+    }
+
+    #[test]
+    fn selection_follows_nonces_and_skips_in_flight() {
+        let mut pool = pool(100);
+        let now = Instant::now();
+        let a = Keypair::from_seed([3; 32]);
+        let b = Keypair::from_seed([4; 32]);
+        // a's nonce 2 arrives before 1; b has a gap after 1.
+        let (a2, _) = pool.insert(tx(&a, 2), 10, 1, now).unwrap();
+        let (a1, _) = pool.insert(tx(&a, 1), 10, 1, now).unwrap();
+        let (b1, _) = pool.insert(tx(&b, 1), 10, 1, now).unwrap();
+        pool.insert(tx(&b, 3), 10, 1, now).unwrap();
+        let ids = |txs: Vec<Arc<SignedTransaction>>| txs.iter().map(|t| t.tx.id()).collect::<Vec<_>>();
+        assert_eq!(ids(pool.select(10, 1000, &BTreeSet::new(), |_| 1)), vec![a1, a2, b1]);
+        let in_flight: BTreeSet<Hash> = [a1].into();
+        assert_eq!(ids(pool.select(10, 1000, &in_flight, |_| 1)), vec![a2, b1]);
+        assert_eq!(ids(pool.select(1, 1000, &BTreeSet::new(), |_| 1)), vec![a1]);
+        // a's nonce 1 commits: it and nothing else of a's goes.
+        pool.on_commit(&[a1], &[a.public()], |_| 2);
+        assert_eq!(ids(pool.select(10, 1000, &BTreeSet::new(), |k| if *k == a.public() { 2 } else { 1 })), vec![a2, b1]);
+    }
+
+    #[test]
+    fn old_transactions_expire() {
+        let mut pool = pool(10);
+        let then = Instant::now();
+        let key = Keypair::from_seed([5; 32]);
+        pool.insert(tx(&key, 1), 10, 1, then).unwrap();
+        assert_eq!(pool.expire(then), 0);
+        assert_eq!(pool.expire(then + Duration::from_secs(61)), 1);
+        assert_eq!(pool.stats().transactions, 0);
+    }
+}

@@ -1,0 +1,123 @@
+//! Prometheus metrics, served at `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Every metric the node exports.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Committed height.
+    pub height: Gauge,
+    /// Current consensus round.
+    pub round: Gauge,
+    /// Transactions in the pool.
+    pub mempool_transactions: Gauge,
+    /// Bytes in the pool.
+    pub mempool_bytes: Gauge,
+    /// Connected peers.
+    pub peers: Gauge,
+    /// Blocks committed.
+    pub committed_blocks: Counter,
+    /// Transactions executed in committed blocks.
+    pub executed_transactions: Counter,
+    /// Transactions refused by the pool because it was full.
+    pub mempool_full: Counter,
+    /// Seconds from a block's time (its proposer's clock) to its commit here.
+    pub block_commit_latency: Histogram,
+    /// Seconds from admission to this node's pool to commit, for transactions it admitted.
+    pub tx_commit_latency: Histogram,
+    /// Consensus rounds that ended by timeout here.
+    pub round_timeouts: Counter,
+    /// Consensus inputs rejected.
+    pub consensus_rejected: Counter,
+    /// Frames from peers that did not decode.
+    pub bad_messages: Counter,
+    /// Connections refused because the peer is not a member.
+    pub connections_denied: Counter,
+    /// Peers banned for bad messages.
+    pub peers_banned: Counter,
+    /// Network events dropped because the shell's queue was full.
+    pub dropped_events: Counter,
+    /// Blocks applied by catch-up.
+    pub synced_blocks: Counter,
+}
+
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0].into_iter()
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("panacea");
+        let m = Metrics {
+            height: Gauge::default(),
+            round: Gauge::default(),
+            mempool_transactions: Gauge::default(),
+            mempool_bytes: Gauge::default(),
+            peers: Gauge::default(),
+            committed_blocks: Counter::default(),
+            executed_transactions: Counter::default(),
+            mempool_full: Counter::default(),
+            block_commit_latency: Histogram::new(latency_buckets()),
+            tx_commit_latency: Histogram::new(latency_buckets()),
+            round_timeouts: Counter::default(),
+            consensus_rejected: Counter::default(),
+            bad_messages: Counter::default(),
+            connections_denied: Counter::default(),
+            peers_banned: Counter::default(),
+            dropped_events: Counter::default(),
+            synced_blocks: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register("height", "Committed block height", m.height.clone());
+        registry.register("round", "Current consensus round", m.round.clone());
+        registry.register("mempool_transactions", "Transactions in the pool", m.mempool_transactions.clone());
+        registry.register("mempool_bytes", "Bytes in the pool", m.mempool_bytes.clone());
+        registry.register("peers", "Connected peers", m.peers.clone());
+        registry.register("committed_blocks", "Blocks committed", m.committed_blocks.clone());
+        registry.register("executed_transactions", "Transactions executed", m.executed_transactions.clone());
+        registry.register("mempool_full", "Transactions refused because the pool was full", m.mempool_full.clone());
+        registry.register(
+            "block_commit_latency_seconds",
+            "From a block's time to its commit on this node",
+            m.block_commit_latency.clone(),
+        );
+        registry.register(
+            "tx_commit_latency_seconds",
+            "From admission to this node's pool to commit",
+            m.tx_commit_latency.clone(),
+        );
+        registry.register("round_timeouts", "Rounds that ended by timeout", m.round_timeouts.clone());
+        registry.register("consensus_rejected", "Consensus inputs rejected", m.consensus_rejected.clone());
+        registry.register("p2p_bad_messages", "Peer frames that did not decode", m.bad_messages.clone());
+        registry.register(
+            "p2p_connections_denied",
+            "Connections refused: peer not a member",
+            m.connections_denied.clone(),
+        );
+        registry.register("p2p_peers_banned", "Peers banned for bad messages", m.peers_banned.clone());
+        registry.register("p2p_dropped_events", "Network events dropped: node overloaded", m.dropped_events.clone());
+        registry.register("synced_blocks", "Blocks applied by catch-up", m.synced_blocks.clone());
+        Metrics { registry, ..m }
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}

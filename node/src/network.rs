@@ -1,0 +1,630 @@
+//! The peer-to-peer network: libp2p over TCP with Noise and Yamux.
+//!
+//! - Connection gating: only the nodes of member organisations (their network keys as
+//!   registered on chain) may connect, in either direction; the list follows committed
+//!   state, so a removed member is cut off after the block that removes it.
+//! - Consensus messages travel as direct requests on `/panacea/consensus/1`; blocks are
+//!   fetched on `/panacea/sync/1`; transactions are gossiped in batches.
+//! - Every frame has a length limit checked before it is read, and is decoded with
+//!   limits. A peer whose frames do not decode is scored, and disconnected and banned for
+//!   a while once its score passes a threshold.
+//!
+//! The network task owns the swarm; the rest of the node talks to it through a bounded
+//! command channel and hears from it through the shell's event channel.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bincode::{Decode, Encode};
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, gossipsub, identify, noise, tcp, yamux};
+use panacea_consensus::{Block, BlockRequest, CommitCertificate, Message};
+use panacea_primitives::{Height, codec};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::Metrics;
+
+/// Consensus protocol name.
+pub const CONSENSUS_PROTOCOL: &str = "/panacea/consensus/1";
+/// Block sync protocol name.
+pub const SYNC_PROTOCOL: &str = "/panacea/sync/1";
+/// Largest gossiped transaction batch, in bytes.
+pub const TX_BATCH_BYTES_MAX: usize = 2 * 1024 * 1024;
+/// Score at which a peer is disconnected and banned.
+const BAN_SCORE: u32 = 30;
+/// How long a ban lasts.
+const BAN_DURATION: Duration = Duration::from_secs(60);
+/// Score added for a frame that does not decode.
+const GARBAGE_SCORE: u32 = 10;
+/// Most block-sync requests served at once.
+const SERVING_MAX: usize = 64;
+/// Most commands queued for the network task.
+pub const COMMANDS_MAX: usize = 8_192;
+/// Most blocks in one sync response.
+pub const SYNC_BLOCKS_MAX: u32 = 64;
+
+/// A block-sync request.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum SyncRequest {
+    /// Blocks by id, walking parents (consensus's own fetch).
+    Blocks(BlockRequest),
+    /// Committed blocks from `from` upwards, ending with one that carries a certificate.
+    Committed {
+        /// The first height wanted.
+        from: Height,
+        /// Most blocks wanted.
+        count: u32,
+    },
+}
+
+/// The answer to a [`SyncRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum SyncResponse {
+    /// The blocks asked for, newest first.
+    Blocks(Vec<Block>),
+    /// Committed blocks, lowest first; the certificate proves the last one final.
+    Committed {
+        /// The blocks.
+        blocks: Vec<Block>,
+        /// The certificate of the last block.
+        certificate: Option<CommitCertificate>,
+    },
+}
+
+/// What the network tells the shell.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// A consensus message from a peer, decoded with limits.
+    Consensus {
+        /// The sender.
+        from: PeerId,
+        /// The message.
+        message: Message,
+    },
+    /// A peer asks for blocks; answer on `reply`.
+    SyncRequested {
+        /// The request.
+        request: SyncRequest,
+        /// Where the answer goes.
+        reply: oneshot::Sender<SyncResponse>,
+    },
+    /// The answer to our [`NetCommand::Sync`].
+    SyncAnswered {
+        /// Who answered.
+        from: PeerId,
+        /// The answer (`None` if the request failed).
+        response: Option<SyncResponse>,
+    },
+    /// A batch of gossiped transactions (encoded), for the mempool.
+    Transactions {
+        /// The forwarding peer.
+        from: PeerId,
+        /// Encoded signed transactions.
+        transactions: Vec<Vec<u8>>,
+    },
+}
+
+/// What the node asks of the network.
+#[derive(Debug)]
+pub enum NetCommand {
+    /// Send an encoded consensus message to one peer.
+    Send {
+        /// The peer.
+        to: PeerId,
+        /// The encoded message.
+        bytes: Arc<Vec<u8>>,
+    },
+    /// Send an encoded consensus message to every connected peer.
+    Broadcast {
+        /// The encoded message.
+        bytes: Arc<Vec<u8>>,
+    },
+    /// Ask a peer for blocks; the answer comes back as [`NetEvent::SyncAnswered`].
+    Sync {
+        /// The peer.
+        to: PeerId,
+        /// The request.
+        request: SyncRequest,
+    },
+    /// Gossip a batch of encoded transactions.
+    PublishTransactions(Vec<Vec<u8>>),
+    /// Replace the set of peers allowed to connect.
+    SetMembers(Vec<PeerId>),
+}
+
+/// A length-prefixed bincode frame codec with a size limit checked before reading.
+#[derive(Debug, Clone)]
+pub struct FrameCodec<Req, Resp> {
+    limit: usize,
+    _types: std::marker::PhantomData<fn() -> (Req, Resp)>,
+}
+
+impl<Req, Resp> FrameCodec<Req, Resp> {
+    /// A codec refusing frames over `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        FrameCodec { limit, _types: std::marker::PhantomData }
+    }
+}
+
+/// Reads one frame of at most `limit` bytes.
+pub async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = usize::try_from(u32::from_be_bytes(len)).unwrap_or(usize::MAX);
+    if len > limit {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes exceeds {limit}")));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+/// Writes one frame.
+pub async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(bytes.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+    io.write_all(&len.to_be_bytes()).await?;
+    io.write_all(bytes).await?;
+    io.flush().await
+}
+
+fn decode_frame<T: codec::Decode<()>>(bytes: &[u8]) -> io::Result<T> {
+    codec::decode::<T, { panacea_consensus::MESSAGE_BYTES_MAX }>(bytes)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+}
+
+/// Consensus requests are encoded messages, decoded by the network task (so that a
+/// garbage frame is attributed to its peer); the response is an empty acknowledgement.
+impl request_response::Codec for FrameCodec<Vec<u8>, ()> {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = ();
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>> {
+        read_frame(io, self.limit).await
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<()> {
+        let mut ack = [0u8; 1];
+        io.read_exact(&mut ack).await
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Vec<u8>,
+    ) -> io::Result<()> {
+        write_frame(io, &req).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, (): ()) -> io::Result<()> {
+        io.write_all(&[1]).await?;
+        io.flush().await
+    }
+}
+
+impl request_response::Codec for FrameCodec<SyncRequest, SyncResponse> {
+    type Protocol = StreamProtocol;
+    type Request = SyncRequest;
+    type Response = SyncResponse;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<SyncRequest> {
+        decode_frame(&read_frame(io, 1024).await?)
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<SyncResponse> {
+        decode_frame(&read_frame(io, self.limit).await?)
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: SyncRequest,
+    ) -> io::Result<()> {
+        write_frame(io, &codec::encode(&req)).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: SyncResponse,
+    ) -> io::Result<()> {
+        write_frame(io, &codec::encode(&res)).await
+    }
+}
+
+/// The libp2p behaviours of a node.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    identify: identify::Behaviour,
+    consensus: request_response::Behaviour<FrameCodec<Vec<u8>, ()>>,
+    sync: request_response::Behaviour<FrameCodec<SyncRequest, SyncResponse>>,
+    gossip: gossipsub::Behaviour,
+}
+
+/// The network task's state.
+pub struct Network {
+    swarm: Swarm<Behaviour>,
+    topic: gossipsub::IdentTopic,
+    members: BTreeSet<PeerId>,
+    connected: Arc<Mutex<BTreeSet<PeerId>>>,
+    dial: BTreeMap<PeerId, Multiaddr>,
+    scores: BTreeMap<PeerId, u32>,
+    banned: BTreeMap<PeerId, Instant>,
+    events: mpsc::Sender<NetEvent>,
+    metrics: Arc<Metrics>,
+    serving: FuturesUnordered<BoxFuture<'static, (request_response::ResponseChannel<SyncResponse>, Option<SyncResponse>)>>,
+}
+
+/// Where a started network listens, and how to reach it.
+#[derive(Debug, Clone)]
+pub struct NetworkInfo {
+    /// This node's peer id.
+    pub peer_id: PeerId,
+    /// The addresses it listens on, with `/p2p/<peer id>`.
+    pub listen: Vec<Multiaddr>,
+}
+
+/// A network that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The transport could not be built.
+    #[error("cannot build the transport: {0}")]
+    Transport(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Settings of the network task.
+#[derive(Debug, Clone)]
+pub struct NetworkSettings {
+    /// Listen address.
+    pub listen: Multiaddr,
+    /// Peers to dial (with `/p2p/<id>`).
+    pub peers: Vec<Multiaddr>,
+    /// Peers allowed to connect.
+    pub members: Vec<PeerId>,
+    /// Chain id, which names the gossip topic.
+    pub chain_id: String,
+    /// Largest consensus or sync frame.
+    pub message_bytes_max: usize,
+}
+
+impl Network {
+    /// Builds the swarm and starts listening; returns the task state and where it listens.
+    pub async fn start(
+        identity: libp2p::identity::Keypair,
+        settings: NetworkSettings,
+        events: mpsc::Sender<NetEvent>,
+        connected: Arc<Mutex<BTreeSet<PeerId>>>,
+        metrics: Arc<Metrics>,
+    ) -> Result<(Network, NetworkInfo), NetworkError> {
+        let limit = settings.message_bytes_max;
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
+            .with_tokio()
+            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            .map_err(|e| NetworkError::Transport(e.to_string()))?
+            .with_behaviour(|key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+                let gossip_config = gossipsub::ConfigBuilder::default()
+                    .max_transmit_size(TX_BATCH_BYTES_MAX + 1024)
+                    .validation_mode(gossipsub::ValidationMode::None)
+                    .message_id_fn(|m: &gossipsub::Message| {
+                        gossipsub::MessageId::from(panacea_primitives::Hash::digest(&m.data).as_bytes().to_vec())
+                    })
+                    .heartbeat_interval(Duration::from_millis(700))
+                    .build()?;
+                let gossip = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_config)?;
+                let rr_config = request_response::Config::default()
+                    .with_request_timeout(Duration::from_secs(10))
+                    .with_max_concurrent_streams(1_024);
+                Ok(Behaviour {
+                    allowed: allow_block_list::Behaviour::default(),
+                    identify: identify::Behaviour::new(identify::Config::new("/panacea/1".into(), key.public())),
+                    consensus: request_response::Behaviour::with_codec(
+                        FrameCodec::new(limit),
+                        [(StreamProtocol::new(CONSENSUS_PROTOCOL), ProtocolSupport::Full)],
+                        rr_config.clone(),
+                    ),
+                    sync: request_response::Behaviour::with_codec(
+                        FrameCodec::new(limit),
+                        [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
+                        rr_config,
+                    ),
+                    gossip,
+                })
+            })
+            .map_err(|e| NetworkError::Transport(e.to_string()))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3_600)))
+            .build();
+        let topic = gossipsub::IdentTopic::new(format!("/panacea/{}/transactions/1", settings.chain_id));
+        swarm.behaviour_mut().gossip.subscribe(&topic).map_err(|e| NetworkError::Transport(e.to_string()))?;
+        swarm.listen_on(settings.listen.clone()).map_err(|e| NetworkError::Listen {
+            addr: settings.listen.to_string(),
+            reason: e.to_string(),
+        })?;
+        // Wait for the listener to report its address (port 0 becomes a real port).
+        let peer_id = *swarm.local_peer_id();
+        let mut listen = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while listen.is_empty() {
+            let event = tokio::time::timeout_at(deadline, swarm.select_next_some()).await.map_err(|_| {
+                NetworkError::Listen { addr: settings.listen.to_string(), reason: "no listen address reported".into() }
+            })?;
+            match event {
+                SwarmEvent::NewListenAddr { address, .. } => {
+                    listen.push(address.with(libp2p::multiaddr::Protocol::P2p(peer_id)));
+                }
+                SwarmEvent::ListenerError { error, .. } | SwarmEvent::ListenerClosed { reason: Err(error), .. } => {
+                    return Err(NetworkError::Listen { addr: settings.listen.to_string(), reason: error.to_string() });
+                }
+                _ => {}
+            }
+        }
+        let mut network = Network {
+            swarm,
+            topic,
+            members: BTreeSet::new(),
+            connected,
+            dial: BTreeMap::new(),
+            scores: BTreeMap::new(),
+            banned: BTreeMap::new(),
+            events,
+            metrics,
+            serving: FuturesUnordered::new(),
+        };
+        network.set_members(settings.members);
+        for addr in settings.peers {
+            if let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() {
+                network.dial.insert(peer, addr);
+            } else {
+                tracing::warn!(%addr, "peer address without /p2p/<peer id> ignored");
+            }
+        }
+        network.redial();
+        Ok((network, NetworkInfo { peer_id, listen }))
+    }
+
+    fn set_members(&mut self, members: Vec<PeerId>) {
+        let me = *self.swarm.local_peer_id();
+        let new: BTreeSet<PeerId> = members.into_iter().filter(|p| *p != me).collect();
+        for gone in self.members.difference(&new) {
+            tracing::warn!(peer = %gone, "peer is no longer a member; disconnecting");
+            self.swarm.behaviour_mut().allowed.disallow_peer(*gone);
+        }
+        for peer in &new {
+            if !self.banned.contains_key(peer) {
+                self.swarm.behaviour_mut().allowed.allow_peer(*peer);
+            }
+        }
+        self.members = new;
+    }
+
+    fn redial(&mut self) {
+        let connected = self.connected.lock().map(|c| c.clone()).unwrap_or_default();
+        let targets: Vec<(PeerId, Multiaddr)> = self
+            .dial
+            .iter()
+            .filter(|(peer, _)| !connected.contains(peer) && self.members.contains(peer) && !self.banned.contains_key(peer))
+            .map(|(p, a)| (*p, a.clone()))
+            .collect();
+        for (peer, addr) in targets {
+            let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer).addresses(vec![addr]).build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(%peer, error = %e, "dial failed");
+            }
+        }
+    }
+
+    fn punish(&mut self, peer: PeerId, why: &str) {
+        self.metrics.bad_messages.inc();
+        let score = self.scores.entry(peer).or_insert(0);
+        *score = score.saturating_add(GARBAGE_SCORE);
+        tracing::warn!(%peer, score = *score, why, "peer sent a bad message");
+        if *score >= BAN_SCORE {
+            tracing::warn!(%peer, "banning peer for {} s", BAN_DURATION.as_secs());
+            self.metrics.peers_banned.inc();
+            self.banned.insert(peer, Instant::now() + BAN_DURATION);
+            self.scores.remove(&peer);
+            self.swarm.behaviour_mut().allowed.disallow_peer(peer);
+        }
+    }
+
+    fn unban_expired(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<PeerId> = self.banned.iter().filter(|(_, until)| **until <= now).map(|(p, _)| *p).collect();
+        for peer in expired {
+            self.banned.remove(&peer);
+            if self.members.contains(&peer) {
+                self.swarm.behaviour_mut().allowed.allow_peer(peer);
+            }
+        }
+    }
+
+    fn forward(&mut self, event: NetEvent) {
+        // The shell's queue is bounded; when it is full the event is dropped and counted:
+        // consensus recovers lost messages by timeouts and sync, never by blocking here.
+        if self.events.try_send(event).is_err() {
+            self.metrics.dropped_events.inc();
+        }
+    }
+
+    fn handle_command(&mut self, command: NetCommand) {
+        match command {
+            NetCommand::Send { to, bytes } => {
+                self.swarm.behaviour_mut().consensus.send_request(&to, bytes.to_vec());
+            }
+            NetCommand::Broadcast { bytes } => {
+                let peers: Vec<PeerId> = self.connected.lock().map(|c| c.iter().copied().collect()).unwrap_or_default();
+                for peer in peers {
+                    self.swarm.behaviour_mut().consensus.send_request(&peer, bytes.to_vec());
+                }
+            }
+            NetCommand::Sync { to, request } => {
+                self.swarm.behaviour_mut().sync.send_request(&to, request);
+            }
+            NetCommand::PublishTransactions(batch) => {
+                let bytes = codec::encode(&batch);
+                if let Err(e) = self.swarm.behaviour_mut().gossip.publish(self.topic.clone(), bytes) {
+                    // No peer subscribed yet (a single node, or peers still connecting): the
+                    // transactions stay in this node's pool and reach a block from here.
+                    tracing::debug!(error = %e, "transaction gossip not sent");
+                }
+            }
+            NetCommand::SetMembers(members) => self.set_members(members),
+        }
+    }
+
+    fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                tracing::info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "peer connected");
+                if let Ok(mut connected) = self.connected.lock() {
+                    connected.insert(peer_id);
+                    self.metrics.peers.set(i64::try_from(connected.len()).unwrap_or(i64::MAX));
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
+                if num_established == 0
+                    && let Ok(mut connected) = self.connected.lock()
+                {
+                    connected.remove(&peer_id);
+                    self.metrics.peers.set(i64::try_from(connected.len()).unwrap_or(i64::MAX));
+                    tracing::info!(peer = %peer_id, "peer disconnected");
+                }
+            }
+            SwarmEvent::IncomingConnectionError { error, send_back_addr, .. } => {
+                if matches!(error, libp2p::swarm::ListenError::Denied { .. }) {
+                    self.metrics.connections_denied.inc();
+                    tracing::warn!(addr = %send_back_addr, "refused a connection from a node outside the consortium");
+                }
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                if matches!(error, libp2p::swarm::DialError::Denied { .. }) {
+                    self.metrics.connections_denied.inc();
+                }
+                tracing::debug!(peer = ?peer_id, error = %error, "dial failed");
+            }
+            SwarmEvent::Behaviour(event) => self.handle_behaviour_event(event),
+            _ => {}
+        }
+    }
+
+    fn handle_behaviour_event(&mut self, event: BehaviourEvent) {
+        use request_response::{Event, InboundFailure, Message as RrMessage};
+        match event {
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                // Remember where a member listens so that it can be dialled again later.
+                if self.members.contains(&peer_id)
+                    && let Some(addr) = info.listen_addrs.iter().find(|a| is_loopback_or_routable(a))
+                {
+                    self.dial.insert(peer_id, addr.clone().with(libp2p::multiaddr::Protocol::P2p(peer_id)));
+                }
+            }
+            BehaviourEvent::Consensus(Event::Message { peer, message, .. }) => match message {
+                RrMessage::Request { request, channel, .. } => {
+                    let _ = self.swarm.behaviour_mut().consensus.send_response(channel, ());
+                    match Message::decode(&request) {
+                        Ok(message) => self.forward(NetEvent::Consensus { from: peer, message }),
+                        Err(e) => self.punish(peer, &format!("consensus message does not decode: {e}")),
+                    }
+                }
+                RrMessage::Response { .. } => {}
+            },
+            BehaviourEvent::Consensus(Event::InboundFailure { peer, error, .. })
+            | BehaviourEvent::Sync(Event::InboundFailure { peer, error, .. }) => {
+                if let InboundFailure::Io(e) = &error
+                    && e.kind() == io::ErrorKind::InvalidData
+                {
+                    self.punish(peer, &e.to_string());
+                } else {
+                    tracing::debug!(%peer, %error, "inbound request failed");
+                }
+            }
+            BehaviourEvent::Consensus(Event::OutboundFailure { peer, error, .. }) => {
+                tracing::debug!(%peer, %error, "consensus message not delivered");
+            }
+            BehaviourEvent::Sync(Event::Message { peer, message, .. }) => match message {
+                RrMessage::Request { request, channel, .. } => {
+                    if self.serving.len() >= SERVING_MAX {
+                        tracing::debug!(%peer, "too many sync requests in flight; dropping one");
+                        return;
+                    }
+                    let (reply, answer) = oneshot::channel();
+                    self.forward(NetEvent::SyncRequested { request, reply });
+                    self.serving.push(async move { (channel, answer.await.ok()) }.boxed());
+                }
+                RrMessage::Response { response, .. } => {
+                    self.forward(NetEvent::SyncAnswered { from: peer, response: Some(response) });
+                }
+            },
+            BehaviourEvent::Sync(Event::OutboundFailure { peer, error, .. }) => {
+                tracing::debug!(%peer, %error, "sync request failed");
+                self.forward(NetEvent::SyncAnswered { from: peer, response: None });
+            }
+            BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message, .. }) => {
+                match codec::decode::<Vec<Vec<u8>>, TX_BATCH_BYTES_MAX>(&message.data) {
+                    Ok(transactions) => {
+                        self.forward(NetEvent::Transactions { from: propagation_source, transactions });
+                    }
+                    Err(e) => self.punish(propagation_source, &format!("transaction batch does not decode: {e}")),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs until the command channel closes.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<NetCommand>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.handle_command(command),
+                    None => return,
+                },
+                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                Some((channel, answer)) = self.serving.next(), if !self.serving.is_empty() => {
+                    if let Some(answer) = answer {
+                        let _ = self.swarm.behaviour_mut().sync.send_response(channel, answer);
+                    }
+                }
+                _ = tick.tick() => {
+                    self.unban_expired();
+                    self.redial();
+                }
+            }
+        }
+    }
+}
+
+fn is_loopback_or_routable(addr: &Multiaddr) -> bool {
+    match addr.iter().next() {
+        Some(libp2p::multiaddr::Protocol::Ip4(ip)) => !ip.is_unspecified(),
+        Some(libp2p::multiaddr::Protocol::Ip6(ip)) => !ip.is_unspecified(),
+        _ => false,
+    }
+}

@@ -1,0 +1,242 @@
+//! Assembles a node from its home folder and runs it until shutdown.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use libp2p::Multiaddr;
+use panacea_consensus::Role;
+use panacea_primitives::{Hash, Height, Round, Timestamp};
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::chain::{ChainError, ChainSpec, member_peers};
+use crate::config::{Config, Home, NodeRole};
+use crate::keys::{self, KeyError};
+use crate::mempool::Mempool;
+use crate::metrics::Metrics;
+use crate::network::{self, NetCommand, Network, NetworkError, NetworkSettings, TX_BATCH_BYTES_MAX};
+use crate::shared::{NodeStatus, Shared, Waiters};
+use crate::shell::{Shell, ShellError, ShellSettings, SystemClock};
+use crate::storage::{Storage, StorageError};
+
+/// Most transactions waiting to be gossiped.
+const GOSSIP_QUEUE_MAX: usize = 65_536;
+/// Most gossiped batches waiting for admission.
+const ADMISSION_QUEUE_MAX: usize = 1_024;
+/// Most network events waiting for the shell.
+const EVENTS_MAX: usize = 16_384;
+/// Most transactions in one gossiped batch.
+const GOSSIP_BATCH_MAX: usize = 2_000;
+
+/// The node cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Genesis.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// Keys.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// Storage.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    /// Network.
+    #[error("network: {0}")]
+    Network(#[from] NetworkError),
+    /// Consensus and execution.
+    #[error("the node stopped: {0}")]
+    Shell(#[from] ShellError),
+    /// The configuration does not fit the chain.
+    #[error("{0}")]
+    Config(String),
+    /// The API could not start.
+    #[error("cannot serve the API on {addr}: {source}")]
+    Api {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What a running node writes to `addresses.json`, so that scripts and tests find it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Addresses {
+    /// The API's base URL.
+    pub api: String,
+    /// The peer-to-peer addresses, with `/p2p/<peer id>`.
+    pub p2p: Vec<String>,
+    /// The libp2p peer id.
+    pub peer_id: String,
+}
+
+/// Runs the node in `home` with `config` until `shutdown` turns true.
+pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -> Result<(), NodeError> {
+    let chain = ChainSpec::load(&home.genesis())?;
+    let node_key = keys::load(&home.node_key())?;
+    let identity = keys::network_identity(&node_key)?;
+    let role = match config.role {
+        NodeRole::Validator => {
+            let key = keys::load(&home.validator_key())?;
+            if chain.validators.index_of(&key.public()).is_none() {
+                return Err(NodeError::Config(format!(
+                    "the validator key {} is not a validator of chain {}; run as an observer (role = \"observer\") \
+                     or register the key",
+                    hex::encode(key.public().to_bytes()),
+                    chain.chain_id()
+                )));
+            }
+            Role::Validator(key)
+        }
+        NodeRole::Observer => Role::Observer,
+    };
+    let role_name = match config.role {
+        NodeRole::Validator => "validator",
+        NodeRole::Observer => "observer",
+    };
+    std::fs::create_dir_all(home.data())
+        .map_err(|source| NodeError::Api { addr: home.data().display().to_string(), source })?;
+    let storage = Arc::new(Storage::open(&home.data())?);
+    let metrics = Arc::new(Metrics::new());
+    let connected = Arc::new(Mutex::new(BTreeSet::new()));
+    let (net_tx, net_rx) = mpsc::channel(network::COMMANDS_MAX);
+    let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
+    let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE_MAX);
+    let (admission_tx, admission_rx) = mpsc::channel(ADMISSION_QUEUE_MAX);
+
+    let listen: Multiaddr =
+        config.p2p.listen.parse().map_err(|e| NodeError::Config(format!("p2p.listen {:?}: {e}", config.p2p.listen)))?;
+    let mut peers = Vec::new();
+    for peer in &config.p2p.peers {
+        peers.push(peer.parse::<Multiaddr>().map_err(|e| NodeError::Config(format!("p2p.peers {peer:?}: {e}")))?);
+    }
+    let settings = NetworkSettings {
+        listen,
+        peers,
+        members: member_peers(&chain.genesis.organisations),
+        chain_id: chain.chain_id().to_string(),
+        message_bytes_max: config.p2p.message_bytes_max,
+    };
+    let (network, info) = Network::start(identity, settings, events_tx, connected.clone(), metrics.clone()).await?;
+
+    let shared = Arc::new(Shared {
+        chain,
+        storage,
+        mempool: Mutex::new(Mempool::new(config.mempool.clone())),
+        mempool_notify: Notify::new(),
+        status: RwLock::new(NodeStatus {
+            height: Height::ZERO,
+            block_id: Hash::ZERO,
+            block_time: Timestamp(0),
+            state_root: Hash::ZERO,
+            round: Round::ZERO,
+            best_seen_height: Height::ZERO,
+            catching_up: false,
+            validator_index: None,
+        }),
+        waiters: Waiters::new(config.api.waiters_max),
+        metrics,
+        connected,
+        net: net_tx.clone(),
+        gossip: gossip_tx,
+        admission: admission_tx,
+        peer_id: info.peer_id,
+        moniker: config.moniker.clone(),
+    });
+    let shell_settings = ShellSettings {
+        block_transactions_max: config.consensus.block_transactions_max,
+        block_bytes_max: config.consensus.block_bytes_max,
+        empty_block_interval: Duration::from_millis(config.consensus.empty_block_interval_ms),
+        round_timeout_ms: config.consensus.round_timeout_ms,
+        round_timeout_max_ms: config.consensus.round_timeout_max_ms,
+    };
+    let shell = Shell::open(shared.clone(), role, shell_settings, Arc::new(SystemClock))?;
+
+    let api_listener = tokio::net::TcpListener::bind(config.api.listen)
+        .await
+        .map_err(|source| NodeError::Api { addr: config.api.listen.to_string(), source })?;
+    let api_addr =
+        api_listener.local_addr().map_err(|source| NodeError::Api { addr: config.api.listen.to_string(), source })?;
+    let addresses = Addresses {
+        api: format!("http://{api_addr}"),
+        p2p: info.listen.iter().map(ToString::to_string).collect(),
+        peer_id: info.peer_id.to_string(),
+    };
+    write_addresses(home, &addresses);
+    tracing::info!(
+        moniker = %config.moniker,
+        role = role_name,
+        peer_id = %info.peer_id,
+        api = %addresses.api,
+        p2p = ?addresses.p2p,
+        "node started"
+    );
+
+    let network_task = tokio::spawn(network.run(net_rx));
+    tokio::spawn(gossip_batches(gossip_rx, net_tx));
+    tokio::spawn(admission(shared.clone(), admission_rx));
+    let router = crate::api::router(shared.clone(), config.api.clone(), role_name);
+    let mut api_shutdown = shutdown.clone();
+    let api_task = tokio::spawn(async move {
+        let serve = axum::serve(api_listener, router).with_graceful_shutdown(async move {
+            let _ = api_shutdown.wait_for(|stop| *stop).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "API server failed");
+        }
+    });
+    let result = shell.run(events_rx, shutdown).await;
+    network_task.abort();
+    let _ = tokio::time::timeout(Duration::from_secs(5), api_task).await;
+    let _ = std::fs::remove_file(home.addresses());
+    match &result {
+        Ok(()) => tracing::info!("node stopped"),
+        Err(e) => tracing::error!(error = %e, "node stopped on an error"),
+    }
+    Ok(result?)
+}
+
+fn write_addresses(home: &Home, addresses: &Addresses) {
+    let tmp = home.0.join("addresses.json.tmp");
+    let written = serde_json::to_vec_pretty(addresses)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&tmp, bytes))
+        .and_then(|()| std::fs::rename(&tmp, home.addresses()));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot write addresses.json");
+    }
+}
+
+/// Gossips admitted transactions in batches: whatever queued while the last batch was
+/// being sent goes in the next one.
+async fn gossip_batches(mut queue: mpsc::Receiver<Vec<u8>>, net: mpsc::Sender<NetCommand>) {
+    while let Some(first) = queue.recv().await {
+        let mut bytes = first.len();
+        let mut batch = vec![first];
+        while batch.len() < GOSSIP_BATCH_MAX && bytes < TX_BATCH_BYTES_MAX / 2 {
+            match queue.try_recv() {
+                Ok(tx) => {
+                    bytes += tx.len();
+                    batch.push(tx);
+                }
+                Err(_) => break,
+            }
+        }
+        if net.send(NetCommand::PublishTransactions(batch)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Checks gossiped transactions off the consensus path.
+async fn admission(shared: Arc<Shared>, mut queue: mpsc::Receiver<(libp2p::PeerId, Vec<Vec<u8>>)>) {
+    while let Some((from, transactions)) = queue.recv().await {
+        let shared = shared.clone();
+        let checked =
+            tokio::task::spawn_blocking(move || crate::api::admit_gossiped(&shared, from, transactions)).await;
+        if checked.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! What the node's tasks share: storage, the pool, the chain, status, commit waiters and
+//! metrics. Each piece has its own lock, held briefly and never across an await.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use libp2p::PeerId;
+use panacea_primitives::{Hash, Height, Round, Timestamp, ValidatorIndex};
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::chain::ChainSpec;
+use crate::mempool::Mempool;
+use crate::metrics::Metrics;
+use crate::network::NetCommand;
+use crate::storage::Storage;
+
+/// A snapshot of the node's progress, for the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStatus {
+    /// Committed height.
+    pub height: Height,
+    /// Id of the committed block.
+    pub block_id: Hash,
+    /// Its time.
+    pub block_time: Timestamp,
+    /// State root after it.
+    pub state_root: Hash,
+    /// Current consensus round.
+    pub round: Round,
+    /// Highest height seen from peers.
+    pub best_seen_height: Height,
+    /// True while catching up.
+    pub catching_up: bool,
+    /// This node's validator index, if it is a validator.
+    pub validator_index: Option<ValidatorIndex>,
+}
+
+/// API requests waiting for their transactions to commit, bounded.
+#[derive(Debug)]
+pub struct Waiters {
+    max: usize,
+    map: Mutex<BTreeMap<Hash, Vec<oneshot::Sender<()>>>>,
+}
+
+/// Too many requests are waiting.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("too many requests are waiting for a commit; try again later")]
+pub struct WaitersFull;
+
+impl Waiters {
+    /// Room for `max` waiting requests.
+    pub fn new(max: usize) -> Waiters {
+        Waiters { max, map: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Registers interest in the commit of `tx`.
+    pub fn register(&self, tx: Hash) -> Result<oneshot::Receiver<()>, WaitersFull> {
+        let mut map = self.map.lock().map_err(|_| WaitersFull)?;
+        let mut count: usize = map.values().map(Vec::len).sum();
+        if count >= self.max {
+            map.retain(|_, senders| {
+                senders.retain(|s| !s.is_closed());
+                !senders.is_empty()
+            });
+            count = map.values().map(Vec::len).sum();
+            if count >= self.max {
+                return Err(WaitersFull);
+            }
+        }
+        let (sender, receiver) = oneshot::channel();
+        map.entry(tx).or_default().push(sender);
+        Ok(receiver)
+    }
+
+    /// Wakes everyone waiting for one of `txs` (called after the commit is durable).
+    pub fn notify(&self, txs: &[Hash]) {
+        let Ok(mut map) = self.map.lock() else { return };
+        if map.is_empty() {
+            return;
+        }
+        for tx in txs {
+            if let Some(senders) = map.remove(tx) {
+                for sender in senders {
+                    let _ = sender.send(());
+                }
+            }
+        }
+    }
+}
+
+/// Everything the node's tasks share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The chain.
+    pub chain: ChainSpec,
+    /// The database.
+    pub storage: Arc<Storage>,
+    /// The transaction pool.
+    pub mempool: Mutex<Mempool>,
+    /// Signalled when a transaction enters the pool.
+    pub mempool_notify: Notify,
+    /// Progress.
+    pub status: RwLock<NodeStatus>,
+    /// Requests waiting for commits.
+    pub waiters: Waiters,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Connected peers.
+    pub connected: Arc<Mutex<BTreeSet<PeerId>>>,
+    /// Commands to the network task.
+    pub net: mpsc::Sender<NetCommand>,
+    /// Transactions admitted here, to be gossiped in batches.
+    pub gossip: mpsc::Sender<Vec<u8>>,
+    /// Gossiped transaction batches waiting for admission.
+    pub admission: mpsc::Sender<(PeerId, Vec<Vec<u8>>)>,
+    /// This node's peer id.
+    pub peer_id: PeerId,
+    /// This node's name.
+    pub moniker: String,
+}
+
+impl Shared {
+    /// A copy of the status.
+    pub fn status(&self) -> Option<NodeStatus> {
+        self.status.read().ok().map(|s| s.clone())
+    }
+
+    /// Connected peers.
+    pub fn peers(&self) -> Vec<PeerId> {
+        self.connected.lock().map(|c| c.iter().copied().collect()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,785 @@
+//! The shell around the consensus core: it feeds the replica its inputs and executes its
+//! outputs, in order, against storage, the pool, the network and a clock.
+//!
+//! - `PersistSafety` and `PersistBlock` are synced writes that return before the next
+//!   output (the vote they protect) is handed to the network.
+//! - `BuildPayload` takes a batch from the pool; a leader with nothing to order waits up
+//!   to `empty_block_interval` before proposing an empty block, unless an uncommitted
+//!   ancestor carries transactions (then it proposes at once, so they commit).
+//! - `CheckPayload` decodes the body and checks its time; `Commit` executes the blocks
+//!   through the contracts and writes each in one synced batch; only then are waiting
+//!   clients told.
+//! - Catch-up: a node that sees peers far ahead asks one for committed blocks, checks
+//!   that they chain from its tip and that a commit certificate signed by the validator
+//!   set makes the last one final, executes them, and restarts its replica on the new tip.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use libp2p::PeerId;
+use panacea_consensus::{
+    Block, BlockRef, BlockRequest, CommitCertificate, CommittedTip, Config as ConsensusConfig, Input, Message, Output,
+    Payload, QuorumCert, Replica, Role, SafetyState, StartError,
+};
+use panacea_contracts::state::StateError;
+use panacea_contracts::{BlockContext, SignedTransaction, execute_block, next_nonce};
+use panacea_primitives::{Epoch, Hash, Height, PublicKey, Round, Timestamp, codec};
+use tokio::sync::{mpsc, watch};
+
+use crate::chain::member_peers;
+use crate::network::{NetCommand, NetEvent, SYNC_BLOCKS_MAX, SyncRequest, SyncResponse};
+use crate::payload::BlockBody;
+use crate::shared::{NodeStatus, Shared};
+use crate::storage::{BlockCommit, StorageError};
+
+/// Largest payload decoded (consensus's own payload limit).
+const PAYLOAD_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Blocks behind the best height seen before catch-up starts (the consensus core fetches
+/// smaller gaps itself).
+const SYNC_LAG: u64 = 8;
+/// How long a catch-up request may stay unanswered before another peer is asked.
+const SYNC_RETRY: Duration = Duration::from_secs(5);
+/// Bytes of blocks after which a sync response ends at the next certificate.
+const SYNC_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
+/// Blocks scanned at most for a certificate when serving catch-up.
+const SYNC_SCAN_MAX: u64 = 256;
+
+/// A clock, injected so that tests can run the shell on their own time.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch.
+    fn now(&self) -> Timestamp;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        Timestamp(millis)
+    }
+}
+
+/// The node cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Contract state could not be read.
+    #[error("contract state: {0}")]
+    State(#[from] StateError),
+    /// The replica cannot start.
+    #[error("consensus cannot start: {0}")]
+    Start(#[from] StartError),
+    /// The data folder does not match the genesis.
+    #[error("{0}")]
+    WrongChain(String),
+    /// Something that must never happen did (the fault assumption is broken or the
+    /// database is corrupt).
+    #[error("fatal: {0}")]
+    Fatal(String),
+}
+
+/// How the shell is tuned.
+#[derive(Debug, Clone)]
+pub struct ShellSettings {
+    /// Most transactions in a built block.
+    pub block_transactions_max: usize,
+    /// Most payload bytes in a built block.
+    pub block_bytes_max: usize,
+    /// How long a leader with nothing to order waits.
+    pub empty_block_interval: Duration,
+    /// First round timeout.
+    pub round_timeout_ms: u64,
+    /// Ceiling of the round timeout.
+    pub round_timeout_max_ms: u64,
+}
+
+/// A decoded body of an uncommitted block.
+#[derive(Debug, Clone)]
+struct PendingBody {
+    height: Height,
+    body: Arc<BlockBody>,
+    ids: Arc<Vec<Hash>>,
+}
+
+/// The committed tip as the shell tracks it.
+#[derive(Debug, Clone, Copy)]
+struct Tip {
+    height: Height,
+    id: Hash,
+    time: Timestamp,
+    state_root: Hash,
+}
+
+/// A payload being built.
+#[derive(Debug, Clone, Copy)]
+struct Build {
+    round: Round,
+    parent: Hash,
+    since: Instant,
+}
+
+/// The shell.
+#[derive(Debug)]
+pub struct Shell {
+    shared: Arc<Shared>,
+    replica: Replica,
+    role: Role,
+    config: ConsensusConfig,
+    settings: ShellSettings,
+    clock: Arc<dyn Clock>,
+    timer: Option<(Round, tokio::time::Instant)>,
+    building: Option<Build>,
+    bodies: BTreeMap<Hash, PendingBody>,
+    tip: Tip,
+    best_seen: Height,
+    syncing_since: Option<Instant>,
+    queue: VecDeque<Input>,
+    stats: panacea_consensus::Stats,
+    last_members: Vec<PeerId>,
+}
+
+impl Shell {
+    /// Opens the shell on the node's storage: writes genesis into an empty database,
+    /// then resumes consensus from the persisted safety state, committed tip and stored
+    /// uncommitted blocks.
+    pub fn open(
+        shared: Arc<Shared>,
+        role: Role,
+        settings: ShellSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Shell, ShellError> {
+        let storage = shared.storage.clone();
+        let chain = &shared.chain;
+        match storage.committed_height()? {
+            None => {
+                let outcome = panacea_contracts::genesis(&storage.state(), &chain.genesis)
+                    .map_err(|e| ShellError::WrongChain(format!("cannot write genesis: {e}")))?;
+                storage.commit_block(&BlockCommit {
+                    block: &chain.genesis_block,
+                    certificate: None,
+                    state: &outcome.writes,
+                    receipts: &[],
+                    state_root: outcome.state_root,
+                })?;
+                tracing::info!(chain = %chain.chain_id(), genesis = %chain.genesis_id(), "wrote genesis");
+            }
+            Some(_) => {
+                let stored = storage.block(Height::ZERO)?.map(|b| b.id());
+                if stored != Some(chain.genesis_id()) {
+                    return Err(ShellError::WrongChain(
+                        "the data folder holds another chain (its genesis differs from genesis.json); \
+                         use another home or `panacea-node reset`"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        let mut config = ConsensusConfig::new(chain.validators.clone(), chain.genesis_id());
+        config.round_timeout_ms = settings.round_timeout_ms;
+        config.round_timeout_max_ms = settings.round_timeout_max_ms;
+        config.payload_bytes_max = settings.block_bytes_max.max(64 * 1024);
+        let safety = match storage.load_safety()? {
+            Some(safety) => safety,
+            None => SafetyState::new(Epoch(0), QuorumCert::genesis(Epoch(0), chain.genesis_id())),
+        };
+        let (tip_block, tip) = load_tip(&shared)?;
+        let pending: Vec<BlockRef> = storage.pending_blocks()?.into_iter().map(Arc::new).collect();
+        let certificate = storage.certificate(tip.height)?;
+        let replica = Replica::new(
+            config.clone(),
+            role.clone(),
+            safety,
+            CommittedTip { block: Arc::new(tip_block), certificate },
+            pending,
+        )?;
+        let mut shell = Shell {
+            shared,
+            replica,
+            role,
+            config,
+            settings,
+            clock,
+            timer: None,
+            building: None,
+            bodies: BTreeMap::new(),
+            tip,
+            best_seen: tip.height,
+            syncing_since: None,
+            queue: VecDeque::new(),
+            stats: panacea_consensus::Stats::default(),
+            last_members: Vec::new(),
+        };
+        shell.refresh_members()?;
+        shell.publish_status();
+        Ok(shell)
+    }
+
+    /// Runs until `shutdown` turns true or the network's event channel closes. Returns
+    /// an error only when the node must stop.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::Receiver<NetEvent>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ShellError> {
+        let outputs = self.replica.start();
+        self.execute(outputs)?;
+        let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let shared = self.shared.clone();
+        loop {
+            let timer = self.timer.map(|(_, at)| at);
+            let build_at = self.building.map(|b| tokio::time::Instant::from_std(b.since + self.settings.empty_block_interval));
+            tokio::select! {
+                _ = shutdown.changed() => return Ok(()),
+                event = events.recv() => match event {
+                    Some(event) => self.on_net_event(event)?,
+                    None => return Ok(()),
+                },
+                () = sleep_until(timer) => self.on_timer()?,
+                () = shared.mempool_notify.notified(), if self.building.is_some() => self.try_build(false)?,
+                () = sleep_until(build_at) => self.try_build(true)?,
+                _ = housekeeping.tick() => self.housekeeping()?,
+            }
+        }
+    }
+
+    fn on_timer(&mut self) -> Result<(), ShellError> {
+        if let Some((round, _)) = self.timer.take() {
+            self.queue.push_back(Input::TimerFired { round });
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    /// Handles one event from the network.
+    pub fn on_net_event(&mut self, event: NetEvent) -> Result<(), ShellError> {
+        match event {
+            NetEvent::Consensus { from, message } => {
+                let seen = match &message {
+                    Message::Proposal(p) => p.block.header.height,
+                    Message::Vote(v) => v.data.height,
+                    Message::Timeout(t) => t.high_qc.height(),
+                    Message::Sync(s) => s.high_qc.height(),
+                };
+                // An unverified claim: at worst it costs one catch-up request, whose
+                // answer is verified; an empty answer resets it.
+                if seen > self.best_seen {
+                    self.best_seen = seen;
+                }
+                self.maybe_sync(Some(from));
+                let Some(index) = self.shared.chain.validator_of_peer(&from) else {
+                    tracing::debug!(peer = %from, "consensus message from a non-validator ignored");
+                    return Ok(());
+                };
+                self.queue.push_back(Input::Message { from: index, message });
+                self.drain()
+            }
+            NetEvent::SyncRequested { request, reply } => {
+                let response = self.serve(request)?;
+                let _ = reply.send(response);
+                Ok(())
+            }
+            NetEvent::SyncAnswered { from, response } => match response {
+                Some(SyncResponse::Blocks(blocks)) => {
+                    self.queue.push_back(Input::BlocksFetched { blocks });
+                    self.drain()
+                }
+                Some(SyncResponse::Committed { blocks, certificate }) => {
+                    self.syncing_since = None;
+                    match self.verify_sync(&blocks, certificate.as_ref()) {
+                        Ok(()) if !blocks.is_empty() => {
+                            let count = blocks.len();
+                            for (i, block) in blocks.iter().enumerate() {
+                                let cert = if i + 1 == count { certificate.as_ref() } else { None };
+                                self.execute_and_store(block, cert)?;
+                                self.shared.metrics.synced_blocks.inc();
+                            }
+                            tracing::info!(applied = count, height = %self.tip.height, peer = %from, "caught up blocks");
+                            self.restart_replica()?;
+                        }
+                        Ok(()) => {
+                            // The peer has nothing beyond our tip: forget the height claim.
+                            self.best_seen = self.tip.height;
+                        }
+                        Err(SyncRefused(reason)) => {
+                            tracing::warn!(peer = %from, reason, "catch-up response refused");
+                        }
+                    }
+                    self.maybe_sync(Some(from));
+                    Ok(())
+                }
+                None => {
+                    self.syncing_since = None;
+                    Ok(())
+                }
+            },
+            NetEvent::Transactions { from, transactions } => {
+                // Signature checks run on the admission task, not on the consensus path.
+                if self.shared.admission.try_send((from, transactions)).is_err() {
+                    self.shared.metrics.dropped_events.inc();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Feeds queued inputs to the replica and executes its outputs until both are done.
+    fn drain(&mut self) -> Result<(), ShellError> {
+        while let Some(input) = self.queue.pop_front() {
+            let outputs = self.replica.handle(input);
+            self.execute(outputs)?;
+        }
+        let stats = self.replica.stats();
+        let metrics = &self.shared.metrics;
+        metrics.consensus_rejected.inc_by(stats.rejected.saturating_sub(self.stats.rejected));
+        metrics.round_timeouts.inc_by(stats.timeouts.saturating_sub(self.stats.timeouts));
+        if stats.rejected > self.stats.rejected
+            && let Some(rejection) = self.replica.last_rejection()
+        {
+            tracing::debug!(%rejection, "consensus input rejected");
+        }
+        self.stats = stats;
+        metrics.round.set(i64::try_from(self.replica.round().0).unwrap_or(i64::MAX));
+        Ok(())
+    }
+
+    fn execute(&mut self, outputs: Vec<Output>) -> Result<(), ShellError> {
+        for output in outputs {
+            match output {
+                Output::PersistSafety(safety) => self.shared.storage.save_safety(&safety)?,
+                Output::PersistBlock(block) => {
+                    self.shared.storage.save_pending_block(&block)?;
+                    // Remember its transactions so that later proposals skip them.
+                    let _ = self.body_of(&block);
+                }
+                Output::Send { to, message } => match self.shared.chain.peer_of_validator(to) {
+                    Some(peer) => self.send(NetCommand::Send { to: peer, bytes: Arc::new(message.encode()) }),
+                    None => tracing::debug!(%to, "validator has no network key; message not sent"),
+                },
+                Output::Broadcast(message) => self.send(NetCommand::Broadcast { bytes: Arc::new(message.encode()) }),
+                Output::SetTimer { round, duration_ms } => {
+                    self.timer = Some((round, tokio::time::Instant::now() + Duration::from_millis(duration_ms)));
+                }
+                Output::BuildPayload { round, height: _, parent } => {
+                    self.building = Some(Build { round, parent, since: Instant::now() });
+                    self.try_build(false)?;
+                }
+                Output::CheckPayload { block } => {
+                    let valid = self.check_payload(&block);
+                    self.queue.push_back(Input::PayloadChecked { block_id: block.id(), valid });
+                }
+                Output::Commit { blocks, certificate } => self.commit(&blocks, &certificate)?,
+                Output::FetchBlocks { request, from } => {
+                    let peer = self.shared.chain.peer_of_validator(from).or_else(|| self.any_validator_peer());
+                    if let Some(peer) = peer {
+                        self.send(NetCommand::Sync { to: peer, request: SyncRequest::Blocks(request) });
+                    }
+                }
+                Output::Evidence(evidence) => {
+                    tracing::error!(?evidence, "a validator equivocated; keep this log line as evidence");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, command: NetCommand) {
+        if self.shared.net.try_send(command).is_err() {
+            self.shared.metrics.dropped_events.inc();
+        }
+    }
+
+    fn any_validator_peer(&self) -> Option<PeerId> {
+        let peers = self.shared.peers();
+        peers.into_iter().find(|p| self.shared.chain.validator_of_peer(p).is_some())
+    }
+
+    // ------------------------------------------------------------------ payloads
+
+    /// The decoded body of `block`, cached while the block is uncommitted.
+    fn body_of(&mut self, block: &Block) -> Option<PendingBody> {
+        let id = block.id();
+        if let Some(body) = self.bodies.get(&id) {
+            return Some(body.clone());
+        }
+        if block.header.height == Height::ZERO {
+            return None;
+        }
+        let body =
+            BlockBody::decode::<PAYLOAD_BYTES_MAX>(&block.payload.0, panacea_contracts::BLOCK_TRANSACTIONS_MAX).ok()?;
+        let ids = body.transactions.iter().map(|t| t.tx.id()).collect();
+        let pending = PendingBody { height: block.header.height, body: Arc::new(body), ids: Arc::new(ids) };
+        if block.header.height > self.tip.height {
+            self.bodies.insert(id, pending.clone());
+        }
+        Some(pending)
+    }
+
+    /// The time of block `id` (the committed tip or an uncommitted block held).
+    fn time_of(&mut self, id: &Hash) -> Option<Timestamp> {
+        if *id == self.tip.id {
+            return Some(self.tip.time);
+        }
+        let block = self.replica.block(id)?;
+        self.body_of(&block).map(|b| b.body.time)
+    }
+
+    fn check_payload(&mut self, block: &Block) -> bool {
+        let Some(body) = self.body_of(block) else {
+            tracing::warn!(block = %block.id(), author = %block.header.author, "proposed payload does not decode");
+            return false;
+        };
+        let Some(parent_time) = self.time_of(&block.header.parent()) else {
+            return false;
+        };
+        match body.body.check_time(parent_time, self.clock.now()) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(block = %block.id(), error = %e, "proposed block refused");
+                false
+            }
+        }
+    }
+
+    /// Transactions in uncommitted blocks from `parent` down to the committed tip.
+    fn in_flight(&mut self, parent: Hash) -> BTreeSet<Hash> {
+        let mut out = BTreeSet::new();
+        let mut id = parent;
+        for _ in 0..self.config.blocks_max {
+            if id == self.tip.id {
+                break;
+            }
+            let Some(block) = self.replica.block(&id) else { break };
+            if let Some(body) = self.body_of(&block) {
+                out.extend(body.ids.iter().copied());
+            }
+            id = block.header.parent();
+        }
+        out
+    }
+
+    fn try_build(&mut self, deadline_passed: bool) -> Result<(), ShellError> {
+        let Some(build) = self.building else { return Ok(()) };
+        let in_flight = self.in_flight(build.parent);
+        let storage = self.shared.storage.clone();
+        let state = storage.state();
+        let selected = match self.shared.mempool.lock() {
+            Ok(pool) => pool.select(
+                self.settings.block_transactions_max,
+                self.settings.block_bytes_max.saturating_sub(1024),
+                &in_flight,
+                |signer| next_nonce(&state, signer).unwrap_or(u64::MAX),
+            ),
+            Err(_) => Vec::new(),
+        };
+        if selected.is_empty() && in_flight.is_empty() && !deadline_passed {
+            return Ok(());
+        }
+        let Some(parent_time) = self.time_of(&build.parent) else {
+            return Err(ShellError::Fatal("asked to build on a parent the replica does not hold".into()));
+        };
+        let time = self.clock.now().max(parent_time.plus_millis(1));
+        let body = BlockBody { time, transactions: selected.iter().map(|t| (**t).clone()).collect() };
+        self.building = None;
+        self.queue.push_back(Input::PayloadReady { round: build.round, payload: Payload(body.encode()) });
+        self.drain()
+    }
+
+    // ------------------------------------------------------------------ commits
+
+    fn commit(&mut self, blocks: &[BlockRef], certificate: &CommitCertificate) -> Result<(), ShellError> {
+        let last = blocks.len().saturating_sub(1);
+        for (i, block) in blocks.iter().enumerate() {
+            if block.header.height <= self.tip.height {
+                continue;
+            }
+            self.execute_and_store(block, (i == last).then_some(certificate))?;
+        }
+        self.refresh_members()?;
+        self.publish_status();
+        Ok(())
+    }
+
+    /// Executes one committed block on top of the tip and stores it with everything it
+    /// changed, in one synced batch.
+    fn execute_and_store(&mut self, block: &Block, certificate: Option<&CommitCertificate>) -> Result<(), ShellError> {
+        let height = block.header.height;
+        if height != self.tip.height.next() || block.header.parent() != self.tip.id {
+            return Err(ShellError::Fatal(format!(
+                "committed block {} at height {height} does not extend the committed tip {} at {}",
+                block.id(),
+                self.tip.id,
+                self.tip.height
+            )));
+        }
+        let Some(pending) = self.body_of(block) else {
+            return Err(ShellError::Fatal(format!("committed block {} has a payload that does not decode", block.id())));
+        };
+        let storage = self.shared.storage.clone();
+        // Exactly once: a transaction already committed, or repeated in this block, is
+        // skipped. Every node holds the same committed index, so all skip the same ones.
+        let mut seen = BTreeSet::new();
+        let mut keep = Vec::with_capacity(pending.ids.len());
+        for id in pending.ids.iter() {
+            keep.push(seen.insert(*id) && !storage.has_transaction(id)?);
+        }
+        let filtered: Vec<SignedTransaction>;
+        let transactions: &[SignedTransaction] = if keep.iter().all(|k| *k) {
+            &pending.body.transactions
+        } else {
+            filtered = pending.body.transactions.iter().zip(&keep).filter(|(_, k)| **k).map(|(t, _)| t.clone()).collect();
+            &filtered
+        };
+        let context = BlockContext { chain_id: self.shared.chain.chain_id().clone(), height, time: pending.body.time };
+        let outcome = execute_block(&storage.state(), &context, transactions)?;
+        storage.commit_block(&BlockCommit {
+            block,
+            certificate,
+            state: &outcome.writes,
+            receipts: &outcome.receipts,
+            state_root: outcome.state_root,
+        })?;
+        // Durable: now the pool, waiting clients and metrics may learn of it.
+        let ids: Vec<Hash> = outcome.receipts.iter().map(|r| r.tx).collect();
+        let signers: Vec<PublicKey> = transactions.iter().map(|t| t.tx.signer).collect();
+        let now = Instant::now();
+        if let Ok(mut pool) = self.shared.mempool.lock() {
+            for id in &ids {
+                if let Some(at) = pool.admitted_at(id) {
+                    self.shared.metrics.tx_commit_latency.observe(now.duration_since(at).as_secs_f64());
+                }
+            }
+            let state = storage.state();
+            pool.on_commit(&ids, &signers, |signer| next_nonce(&state, signer).unwrap_or(0));
+            let stats = pool.stats();
+            self.shared.metrics.mempool_transactions.set(i64::try_from(stats.transactions).unwrap_or(i64::MAX));
+            self.shared.metrics.mempool_bytes.set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
+        }
+        self.shared.waiters.notify(&ids);
+        let metrics = &self.shared.metrics;
+        metrics.committed_blocks.inc();
+        metrics.executed_transactions.inc_by(ids.len() as u64);
+        metrics.height.set(i64::try_from(height.0).unwrap_or(i64::MAX));
+        let lag_ms = self.clock.now().as_millis().saturating_sub(pending.body.time.as_millis());
+        metrics.block_commit_latency.observe(lag_ms as f64 / 1000.0);
+        self.tip = Tip { height, id: block.id(), time: pending.body.time, state_root: outcome.state_root };
+        self.bodies.retain(|_, b| b.height > height);
+        if !ids.is_empty() {
+            tracing::debug!(%height, transactions = ids.len(), root = %outcome.state_root, "committed");
+        }
+        Ok(())
+    }
+
+    fn refresh_members(&mut self) -> Result<(), ShellError> {
+        let organisations = panacea_contracts::membership::organisations(&self.shared.storage.state())?;
+        let members = member_peers(&organisations);
+        if members != self.last_members {
+            self.send(NetCommand::SetMembers(members.clone()));
+            self.last_members = members;
+        }
+        Ok(())
+    }
+
+    fn publish_status(&self) {
+        if let Ok(mut status) = self.shared.status.write() {
+            *status = NodeStatus {
+                height: self.tip.height,
+                block_id: self.tip.id,
+                block_time: self.tip.time,
+                state_root: self.tip.state_root,
+                round: self.replica.round(),
+                best_seen_height: self.best_seen.max(self.tip.height),
+                catching_up: self.syncing_since.is_some() || self.best_seen.0 > self.tip.height.0 + SYNC_LAG,
+                validator_index: self.replica.index(),
+            };
+        }
+    }
+
+    fn housekeeping(&mut self) -> Result<(), ShellError> {
+        if let Ok(mut pool) = self.shared.mempool.lock() {
+            let expired = pool.expire(Instant::now());
+            if expired > 0 {
+                tracing::info!(expired, "transactions expired from the pool");
+            }
+        }
+        self.maybe_sync(None);
+        self.publish_status();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ catch-up
+
+    /// Asks a peer for committed blocks if this node is far behind.
+    fn maybe_sync(&mut self, hint: Option<PeerId>) {
+        if self.best_seen.0 <= self.tip.height.0 + SYNC_LAG {
+            return;
+        }
+        if self.syncing_since.is_some_and(|since| since.elapsed() < SYNC_RETRY) {
+            return;
+        }
+        let peer = hint.filter(|p| self.shared.peers().contains(p)).or_else(|| self.any_validator_peer());
+        if let Some(peer) = peer {
+            tracing::info!(from = %self.tip.height.next(), best = %self.best_seen, %peer, "catching up");
+            self.send(NetCommand::Sync {
+                to: peer,
+                request: SyncRequest::Committed { from: self.tip.height.next(), count: SYNC_BLOCKS_MAX },
+            });
+            self.syncing_since = Some(Instant::now());
+        }
+    }
+
+    /// Checks a catch-up response: the blocks chain by hash from the committed tip, and a
+    /// commit certificate signed by the validators makes the last one (hence all) final.
+    fn verify_sync(&self, blocks: &[Block], certificate: Option<&CommitCertificate>) -> Result<(), SyncRefused> {
+        let Some(last) = blocks.last() else { return Ok(()) };
+        let Some(certificate) = certificate else {
+            return Err(SyncRefused("blocks without a certificate".into()));
+        };
+        self.shared
+            .chain
+            .validators
+            .verify_commit(certificate, self.shared.chain.genesis_id())
+            .map_err(|e| SyncRefused(format!("certificate does not verify: {e}")))?;
+        if certificate.committed != last.id() {
+            return Err(SyncRefused("certificate is for another block".into()));
+        }
+        let mut parent = self.tip.id;
+        let mut height = self.tip.height;
+        for block in blocks {
+            if block.header.parent() != parent || block.header.height != height.next() {
+                return Err(SyncRefused("blocks do not chain from the committed tip".into()));
+            }
+            if block.payload.digest() != block.header.payload_digest {
+                return Err(SyncRefused("a payload does not match its header".into()));
+            }
+            parent = block.id();
+            height = block.header.height;
+        }
+        Ok(())
+    }
+
+    fn restart_replica(&mut self) -> Result<(), ShellError> {
+        let storage = &self.shared.storage;
+        let block = storage
+            .block(self.tip.height)?
+            .ok_or_else(|| ShellError::Fatal("the committed tip is missing from storage".into()))?;
+        let certificate = storage.certificate(self.tip.height)?;
+        let pending: Vec<BlockRef> = storage.pending_blocks()?.into_iter().map(Arc::new).collect();
+        let safety = self.replica.safety().clone();
+        self.replica = Replica::new(
+            self.config.clone(),
+            self.role.clone(),
+            safety,
+            CommittedTip { block: Arc::new(block), certificate },
+            pending,
+        )?;
+        self.building = None;
+        self.timer = None;
+        self.refresh_members()?;
+        self.publish_status();
+        let outputs = self.replica.start();
+        self.execute(outputs)?;
+        self.drain()
+    }
+
+    // ------------------------------------------------------------------ serving
+
+    fn serve(&mut self, request: SyncRequest) -> Result<SyncResponse, ShellError> {
+        let storage = self.shared.storage.clone();
+        match request {
+            SyncRequest::Blocks(BlockRequest { block_id, count, above_height }) => {
+                let mut out = Vec::new();
+                let mut id = block_id;
+                let count = count.min(SYNC_BLOCKS_MAX);
+                while out.len() < count as usize {
+                    let block = match self.replica.block(&id) {
+                        Some(block) => Block::clone(&block),
+                        None => match storage.height_of(&id)? {
+                            Some(height) => match storage.block(height)? {
+                                Some(block) => block,
+                                None => break,
+                            },
+                            None => break,
+                        },
+                    };
+                    if block.header.height <= above_height {
+                        break;
+                    }
+                    id = block.header.parent();
+                    let genesis = block.header.height == Height::ZERO;
+                    out.push(block);
+                    if genesis {
+                        break;
+                    }
+                }
+                Ok(SyncResponse::Blocks(out))
+            }
+            SyncRequest::Committed { from, count } => {
+                let count = u64::from(count.clamp(1, SYNC_BLOCKS_MAX));
+                let mut blocks = Vec::new();
+                let mut bytes = 0u64;
+                let mut certificate = None;
+                let mut height = from;
+                while height.0 < from.0.saturating_add(SYNC_SCAN_MAX) && height <= self.tip.height {
+                    let Some(block) = storage.block(height)? else { break };
+                    bytes += block.header.payload_bytes;
+                    blocks.push(block);
+                    if let Some(cert) = storage.certificate(height)? {
+                        certificate = Some(cert);
+                        if blocks.len() as u64 >= count || bytes >= SYNC_RESPONSE_BYTES {
+                            break;
+                        }
+                    }
+                    height = height.next();
+                }
+                // End the answer at the last block with a certificate.
+                match &certificate {
+                    Some(cert) => {
+                        let keep = blocks.iter().position(|b| b.id() == cert.committed).map_or(0, |p| p + 1);
+                        blocks.truncate(keep);
+                    }
+                    None => blocks.clear(),
+                }
+                Ok(SyncResponse::Committed { blocks, certificate })
+            }
+        }
+    }
+}
+
+/// A catch-up response that does not check out.
+#[derive(Debug)]
+struct SyncRefused(String);
+
+fn load_tip(shared: &Shared) -> Result<(Block, Tip), ShellError> {
+    let storage = &shared.storage;
+    let height = storage.committed_height()?.ok_or_else(|| ShellError::Fatal("no committed block".into()))?;
+    let block = storage.block(height)?.ok_or_else(|| ShellError::Fatal("the committed tip is missing".into()))?;
+    let state_root = storage.state_root(height)?.unwrap_or(Hash::ZERO);
+    let time = if height == Height::ZERO {
+        shared.chain.genesis.time
+    } else {
+        codec::decode::<BlockBody, PAYLOAD_BYTES_MAX>(&block.payload.0)
+            .map_err(|e| ShellError::Fatal(format!("the committed tip's payload does not decode: {e}")))?
+            .time
+    };
+    let tip = Tip { height, id: block.id(), time, state_root };
+    Ok((block, tip))
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,208 @@
+//! The shell without sockets: a single-validator chain on a temporary RocksDB, its
+//! network replaced by channels the test reads.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use libp2p::PeerId;
+use panacea_consensus::{Payload, Role};
+use panacea_contracts::codes::{OrgKind, StaffRole};
+use panacea_contracts::identity::{IdentityCall, IdentityKind};
+use panacea_contracts::ids::OrgId;
+use panacea_contracts::membership::{Genesis, OrgStatus, Organisation};
+use panacea_contracts::{Call, Transaction};
+use panacea_primitives::{ChainId, Hash, Height, Keypair, Round, Timestamp};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+
+use super::*;
+use crate::chain::ChainSpec;
+use crate::config::MempoolConfig;
+use crate::mempool::Mempool;
+use crate::metrics::Metrics;
+use crate::network::{NetEvent, SyncRequest, SyncResponse};
+use crate::shared::{NodeStatus, Shared, Waiters};
+use crate::storage::Storage;
+
+struct Keys {
+    validator: Keypair,
+    admin: Keypair,
+}
+
+fn keys() -> Keys {
+    Keys { validator: Keypair::from_seed([1; 32]), admin: Keypair::from_seed([2; 32]) }
+}
+
+fn chain(keys: &Keys) -> ChainSpec {
+    let genesis = Genesis {
+        chain_id: ChainId::new("shell-test").unwrap(),
+        time: Timestamp(1_000),
+        organisations: vec![Organisation {
+            id: OrgId::new("hospital-a").unwrap(),
+            name: "Hospital A".into(),
+            kind: OrgKind::Hospital,
+            validator_key: Some(keys.validator.public()),
+            network_key: Some(Keypair::from_seed([3; 32]).public().to_bytes()),
+            admin_keys: vec![keys.admin.public()],
+            status: OrgStatus::Active,
+        }],
+    };
+    ChainSpec::new(genesis).unwrap()
+}
+
+/// A node's shared state, with the receivers that stand in for the network.
+struct Harness {
+    shared: Arc<Shared>,
+    _net: mpsc::Receiver<crate::network::NetCommand>,
+    _gossip: mpsc::Receiver<Vec<u8>>,
+    _admission: mpsc::Receiver<(PeerId, Vec<Vec<u8>>)>,
+}
+
+fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
+    let (net, net_rx) = mpsc::channel(1 << 16);
+    let (gossip, gossip_rx) = mpsc::channel(1 << 16);
+    let (admission, admission_rx) = mpsc::channel(16);
+    let shared = Arc::new(Shared {
+        chain,
+        storage,
+        mempool: Mutex::new(Mempool::new(MempoolConfig::default())),
+        mempool_notify: Notify::new(),
+        status: RwLock::new(NodeStatus {
+            height: Height::ZERO,
+            block_id: Hash::ZERO,
+            block_time: Timestamp(0),
+            state_root: Hash::ZERO,
+            round: Round::ZERO,
+            best_seen_height: Height::ZERO,
+            catching_up: false,
+            validator_index: None,
+        }),
+        waiters: Waiters::new(100),
+        metrics: Arc::new(Metrics::new()),
+        connected: Arc::new(Mutex::new(BTreeSet::new())),
+        net,
+        gossip,
+        admission,
+        peer_id: PeerId::random(),
+        moniker: "test".into(),
+    });
+    Harness { shared, _net: net_rx, _gossip: gossip_rx, _admission: admission_rx }
+}
+
+fn settings() -> ShellSettings {
+    ShellSettings {
+        block_transactions_max: 1_000,
+        block_bytes_max: 1 << 20,
+        empty_block_interval: Duration::from_millis(5),
+        round_timeout_ms: 500,
+        round_timeout_max_ms: 2_000,
+    }
+}
+
+fn register(chain: &ChainSpec, admin: &Keypair, nonce: u64) -> SignedTransaction {
+    let staff = Keypair::from_seed([100 + u8::try_from(nonce).unwrap(); 32]).public();
+    let call = Call::Identity(IdentityCall::Register { key: staff, kind: IdentityKind::Staff { role: StaffRole::Nurse } });
+    Transaction { chain_id: chain.chain_id().clone(), signer: admin.public(), nonce, call }.sign(admin)
+}
+
+/// Runs a single validator until its committed height reaches `height`.
+async fn run_until(h: &Harness, keys: &Keys, height: u64) {
+    let shell = Shell::open(h.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
+        .unwrap();
+    let (_events_tx, events) = mpsc::channel(16);
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(shell.run(events, stop_rx));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while h.shared.storage.committed_height().unwrap().unwrap_or(Height::ZERO).0 < height {
+        assert!(tokio::time::Instant::now() < deadline, "the chain did not reach height {height}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_commits_a_transaction_and_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let storage = Arc::new(Storage::open(dir.path()).unwrap());
+    let h = harness(chain(&keys), storage.clone());
+    let tx = register(&h.shared.chain, &keys.admin, 1);
+    let id = tx.tx.id();
+    let size = tx.encode().len();
+    h.shared.mempool.lock().unwrap().insert(tx, size, 1, std::time::Instant::now()).unwrap();
+    let committed = h.shared.waiters.register(id).unwrap();
+    let keys2 = Keys { validator: keys.validator.clone(), admin: keys.admin.clone() };
+    let runner = tokio::spawn(async move {
+        run_until(&h, &keys2, 3).await;
+        h
+    });
+    tokio::time::timeout(Duration::from_secs(60), committed).await.unwrap().unwrap();
+    let (height, receipt) = storage.receipt(&id).unwrap().expect("committed with a receipt");
+    assert!(receipt.is_ok(), "{receipt:?}");
+    let h = runner.await.unwrap();
+    assert!(h.shared.mempool.lock().unwrap().stats().transactions == 0, "the pool forgets committed transactions");
+
+    // A new shell on the same database resumes from the committed tip.
+    let stopped_at = storage.committed_height().unwrap().unwrap();
+    assert!(stopped_at >= height);
+    let h2 = harness(chain(&keys), storage.clone());
+    let shell = Shell::open(h2.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
+        .unwrap();
+    assert_eq!(shell.tip.height, stopped_at);
+    assert_eq!(Some(shell.tip.state_root), storage.state_root(stopped_at).unwrap());
+    drop(shell);
+    run_until(&h2, &keys, stopped_at.0 + 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_applies_certified_blocks_and_refuses_tampered_ones() {
+    let keys = keys();
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = harness(chain(&keys), Arc::new(Storage::open(source_dir.path()).unwrap()));
+    run_until(&source, &keys, 6).await;
+    let mut server = Shell::open(
+        source.shared.clone(),
+        Role::Validator(keys.validator.clone()),
+        settings(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let (reply, answer) = oneshot::channel();
+    server
+        .on_net_event(NetEvent::SyncRequested { request: SyncRequest::Committed { from: Height(1), count: 64 }, reply })
+        .unwrap();
+    let response = answer.await.unwrap();
+    let SyncResponse::Committed { blocks, certificate } = response.clone() else { panic!("{response:?}") };
+    assert!(!blocks.is_empty() && certificate.is_some());
+    let last = blocks.last().unwrap().header.height;
+
+    let follower_dir = tempfile::tempdir().unwrap();
+    let follower_storage = Arc::new(Storage::open(follower_dir.path()).unwrap());
+    let follower = harness(chain(&keys), follower_storage.clone());
+    let mut shell = Shell::open(follower.shared.clone(), Role::Observer, settings(), Arc::new(SystemClock)).unwrap();
+    let peer = PeerId::random();
+
+    // A payload changed in transit, or a certificate stripped of its signatures: refused.
+    let mut tampered = blocks.clone();
+    tampered[0].payload = Payload(vec![1, 2, 3]);
+    let bad = SyncResponse::Committed { blocks: tampered, certificate: certificate.clone() };
+    shell.on_net_event(NetEvent::SyncAnswered { from: peer, response: Some(bad) }).unwrap();
+    let mut unsigned = certificate.clone().unwrap();
+    unsigned.child_qc.signatures.clear();
+    let bad = SyncResponse::Committed { blocks: blocks.clone(), certificate: Some(unsigned) };
+    shell.on_net_event(NetEvent::SyncAnswered { from: peer, response: Some(bad) }).unwrap();
+    assert_eq!(follower_storage.committed_height().unwrap(), Some(Height::ZERO));
+
+    // The genuine answer is applied: same blocks, same state roots.
+    shell.on_net_event(NetEvent::SyncAnswered { from: peer, response: Some(response) }).unwrap();
+    assert_eq!(follower_storage.committed_height().unwrap(), Some(last));
+    for height in 1..=last.0 {
+        let height = Height(height);
+        assert_eq!(
+            follower_storage.block(height).unwrap().map(|b| b.id()),
+            source.shared.storage.block(height).unwrap().map(|b| b.id())
+        );
+        assert_eq!(follower_storage.state_root(height).unwrap(), source.shared.storage.state_root(height).unwrap());
+    }
+}

@@ -1,0 +1,90 @@
+//! A libp2p peer that sends raw frames on the consensus protocol.
+
+use std::io;
+use std::time::Duration;
+
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, StreamProtocol, noise, tcp, yamux};
+use panacea_node::network::CONSENSUS_PROTOCOL;
+
+/// Writes requests verbatim, with no framing of its own.
+#[derive(Debug, Clone, Default)]
+pub struct RawCodec;
+
+impl request_response::Codec for RawCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = ();
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<Vec<u8>> {
+        Err(io::Error::other("the attacker serves nothing"))
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<()> {
+        let mut byte = [0u8; 1];
+        io.read_exact(&mut byte).await
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Vec<u8>) -> io::Result<()> {
+        io.write_all(&req).await?;
+        io.close().await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T, (): ()) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Dials `target` as `identity` and sends each of `frames` as a raw consensus request,
+/// waiting (bounded) for each to be answered or to fail.
+pub async fn dial_and_send(identity: libp2p::identity::Keypair, target: Multiaddr, frames: Vec<Vec<u8>>) {
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .unwrap()
+        .with_behaviour(|_| {
+            request_response::Behaviour::with_codec(
+                RawCodec,
+                [(StreamProtocol::new(CONSENSUS_PROTOCOL), ProtocolSupport::Outbound)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+            )
+        })
+        .unwrap()
+        .build();
+    let Some(libp2p::multiaddr::Protocol::P2p(peer)) = target.iter().last() else { panic!("address without peer id") };
+    swarm.dial(target).unwrap();
+    let deadline = tokio::time::Instant::now() + super::DEADLINE;
+    let mut pending = 0usize;
+    let mut sent = false;
+    loop {
+        let event = match tokio::time::timeout_at(deadline, swarm.select_next_some()).await {
+            Ok(event) => event,
+            Err(_) => panic!("the attack did not finish in time"),
+        };
+        match event {
+            SwarmEvent::ConnectionEstablished { .. } if !sent => {
+                sent = true;
+                for frame in &frames {
+                    swarm.behaviour_mut().send_request(&peer, frame.clone());
+                    pending += 1;
+                }
+                if pending == 0 {
+                    return;
+                }
+            }
+            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. })
+            | SwarmEvent::Behaviour(request_response::Event::Message { .. }) => {
+                pending = pending.saturating_sub(1);
+                if pending == 0 {
+                    return;
+                }
+            }
+            SwarmEvent::ConnectionClosed { .. } | SwarmEvent::OutgoingConnectionError { .. } if pending == 0 || !sent => {
+                return;
+            }
+            _ => {}
+        }
+    }
+}

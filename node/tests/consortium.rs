@@ -1,0 +1,154 @@
+//! End-to-end: real `panacea-node` processes on 127.0.0.1 (ports chosen by the system),
+//! driven through the HTTP API and attacked over libp2p.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{Consortium, admin_tx, eventually, metric};
+use panacea_client_sdk::types::TxState;
+use panacea_primitives::{Hash, Height};
+
+/// Heights 1..=`upto` have the same block ids and state roots on every node in `nodes`.
+async fn assert_same_chain(net: &Consortium, nodes: &[usize], upto: u64) {
+    for h in 1..=upto {
+        let mut seen: Option<(Hash, Option<Hash>)> = None;
+        for &i in nodes {
+            let block = net.client(i).block(Height(h)).await.expect("block");
+            let here = (block.id, block.state_root);
+            match &seen {
+                None => seen = Some(here),
+                Some(first) => assert_eq!(*first, here, "node {i} differs at height {h}"),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_consortium_agrees_survives_crashes_and_catches_up() {
+    let mut net = Consortium::generate(4, 1);
+    for i in 0..5 {
+        net.start(i);
+    }
+
+    // Transactions submitted through different nodes commit, with receipts.
+    let mut nonces = BTreeMap::new();
+    for round in 0..3 {
+        for org in 0..4 {
+            let tx = admin_tx(&net, org, &mut nonces);
+            let status = net.client((org + round) % 4).submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit");
+            assert_eq!(status.status, TxState::Committed, "{status:?}");
+            assert!(status.receipt.expect("receipt").is_ok());
+        }
+    }
+    let height = net.height(0).await;
+    for i in 0..5 {
+        eventually("every node, the observer included, reaches the height", || async { net.height(i).await >= height }).await;
+    }
+    assert_same_chain(&net, &[0, 1, 2, 3, 4], height).await;
+
+    // One validator is killed: the other three keep committing.
+    net.kill(3);
+    for _ in 0..5 {
+        let tx = admin_tx(&net, 0, &mut nonces);
+        let status = net.client(1).submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit with 3 of 4");
+        assert_eq!(status.status, TxState::Committed);
+    }
+    // It restarts and catches up with what it missed.
+    net.start(3);
+    let height = net.height(0).await;
+    eventually("the restarted validator catches up", || async { net.height(3).await >= height }).await;
+    assert_same_chain(&net, &[0, 3, 4], height).await;
+
+    // Under load, all four validators are killed at once. Every transaction a client
+    // was told is committed must still be there after the restart, exactly once.
+    let clients: Vec<_> = (0..4).map(|i| net.client(i)).collect();
+    let mut load = Vec::new();
+    for org in 0..4 {
+        let client = clients[org].clone();
+        let txs: Vec<_> = (0..400).map(|_| admin_tx(&net, org, &mut nonces)).collect();
+        load.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for tx in txs {
+                match client.submit_and_wait(&tx, Duration::from_secs(5)).await {
+                    Ok(status) if status.status == TxState::Committed => acknowledged.push(status.id),
+                    _ => break,
+                }
+            }
+            acknowledged
+        }));
+    }
+    eventually("load is committing", || async {
+        net.client(0).metrics().await.map(|m| metric(&m, "panacea_executed_transactions_total")).unwrap_or(0.0) > 60.0
+    })
+    .await;
+    for i in 0..4 {
+        net.kill(i);
+    }
+    let mut acknowledged = Vec::new();
+    for task in load {
+        acknowledged.extend(task.await.expect("load task"));
+    }
+    assert!(!acknowledged.is_empty());
+    for i in 0..4 {
+        net.start(i);
+    }
+    let before = net.height(0).await;
+    eventually("the restarted consortium commits again", || async { net.height(0).await > before + 2 }).await;
+    let height = net.height(0).await;
+    let mut occurrences: BTreeMap<Hash, usize> = BTreeMap::new();
+    for h in 1..=height {
+        for id in net.client(0).block(Height(h)).await.expect("block").transactions {
+            *occurrences.entry(id).or_default() += 1;
+        }
+    }
+    for id in &acknowledged {
+        assert_eq!(occurrences.get(id), Some(&1), "acknowledged transaction {id} is not in exactly one block");
+        for i in 0..4 {
+            let status = net.client(i).transaction(id).await.expect("status");
+            assert_eq!(status.status, TxState::Committed, "node {i} lost {id}");
+        }
+    }
+    for i in 1..4 {
+        eventually("validators converge", || async { net.height(i).await >= height }).await;
+    }
+    eventually("the observer follows", || async { net.height(4).await >= height }).await;
+    assert_same_chain(&net, &[0, 1, 2, 3, 4], height).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outsiders_are_refused_and_garbage_does_not_crash_a_node() {
+    let mut net = Consortium::generate(4, 1);
+    for i in 0..4 {
+        net.start(i);
+    }
+    let target = net.p2p_address(0);
+    let client = net.client(0);
+
+    // A node whose key is not registered for any member is refused.
+    let outsider = libp2p::identity::Keypair::generate_ed25519();
+    common::attack::dial_and_send(outsider, target.clone(), vec![]).await;
+    eventually("the outsider's connection is refused", || async {
+        client.metrics().await.map(|m| metric(&m, "panacea_p2p_connections_denied_total")).unwrap_or(0.0) >= 1.0
+    })
+    .await;
+
+    // A member's node (the observer's key, its process not running) sends an oversized
+    // frame and a frame of garbage: both are refused and counted, and the node goes on.
+    let member = net.network_identity(4);
+    let oversized = [u32::MAX.to_be_bytes().to_vec(), vec![0u8; 64]].concat();
+    let garbage = [16u32.to_be_bytes().to_vec(), vec![0xAB; 16]].concat();
+    common::attack::dial_and_send(member, target, vec![oversized, garbage]).await;
+    eventually("bad frames are counted", || async {
+        client.metrics().await.map(|m| metric(&m, "panacea_p2p_bad_messages_total")).unwrap_or(0.0) >= 2.0
+    })
+    .await;
+    let before = net.height(0).await;
+    let mut nonces = BTreeMap::new();
+    let tx = admin_tx(&net, 1, &mut nonces);
+    let status = client.submit_and_wait(&tx, Duration::from_secs(60)).await.expect("the node still serves");
+    assert_eq!(status.status, TxState::Committed);
+    assert!(net.height(0).await > before);
+    net.assert_running(0);
+}

@@ -1,0 +1,217 @@
+//! `panacea-bench`: offers a fixed, open-loop rate of signed transactions to a running
+//! consortium and measures committed transactions per second and end-to-end latency
+//! (submit to committed on the receiving node).
+//!
+//! ```text
+//! panacea-bench --consortium .panacea-local --rate 200 --duration 30 --warmup 5
+//! ```
+//!
+//! The workload: every hospital's admin registers new staff identities, one nonce stream
+//! per organisation, spread over the nodes. Each transaction is sent at its scheduled
+//! time with `wait=true`; its latency ends when the node answers "committed". A
+//! transaction that cannot be sent on time (too many in flight) counts as a miss.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use panacea_client_sdk::Client;
+use panacea_client_sdk::types::TxState;
+use panacea_contracts::codes::StaffRole;
+use panacea_contracts::identity::{IdentityCall, IdentityKind};
+use panacea_contracts::membership::Genesis;
+use panacea_contracts::{Call, SignedTransaction, Transaction};
+use panacea_node::config::Home;
+use panacea_node::run::Addresses;
+use panacea_primitives::Keypair;
+use serde::Serialize;
+use tokio::sync::{Mutex, Semaphore};
+
+#[derive(Parser, Debug)]
+#[command(name = "panacea-bench", about = "Load generator for a running Panacea consortium")]
+struct Args {
+    /// The consortium's data folder (node0, node1, ... as `panacea-node testnet` writes).
+    #[arg(long, default_value = ".panacea-local")]
+    consortium: PathBuf,
+    /// Offered transactions per second.
+    #[arg(long, default_value_t = 200)]
+    rate: u64,
+    /// Seconds of measurement after warm-up.
+    #[arg(long, default_value_t = 30)]
+    duration: u64,
+    /// Seconds of warm-up (sent, not measured).
+    #[arg(long, default_value_t = 5)]
+    warmup: u64,
+    /// Most transactions in flight; one that would exceed it counts as a miss.
+    #[arg(long, default_value_t = 20_000)]
+    in_flight: usize,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    offered_tps: u64,
+    duration_s: u64,
+    sent: u64,
+    committed: u64,
+    committed_tps: f64,
+    failed: u64,
+    missed: u64,
+    latency_ms_p50: f64,
+    latency_ms_p90: f64,
+    latency_ms_p99: f64,
+    latency_ms_max: f64,
+}
+
+struct Signer {
+    key: Keypair,
+    next_nonce: u64,
+}
+
+#[derive(Default)]
+struct Results {
+    latencies: Vec<Duration>,
+    failed: u64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round();
+    let index = (rank as usize).min(sorted.len() - 1);
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.rate == 0 || args.duration == 0 {
+        bail!("--rate and --duration must be positive");
+    }
+    let mut clients = Vec::new();
+    let mut signers = Vec::new();
+    let mut chain_id = None;
+    for i in 0.. {
+        let home = Home(args.consortium.join(format!("node{i}")));
+        if !home.0.exists() {
+            break;
+        }
+        let text = std::fs::read_to_string(home.addresses())
+            .with_context(|| format!("{} is not running (no addresses.json)", home.0.display()))?;
+        let addresses: Addresses = serde_json::from_str(&text)?;
+        let client = Client::new(&addresses.api)?;
+        let genesis: Genesis = serde_json::from_str(&std::fs::read_to_string(home.genesis())?)?;
+        chain_id = Some(genesis.chain_id.clone());
+        let key = panacea_node::keys::load(&home.admin_key())?;
+        let next_nonce = client.next_nonce(&key.public()).await?;
+        if home.validator_key().exists() {
+            clients.push(client);
+        }
+        signers.push(Arc::new(Mutex::new(Signer { key, next_nonce })));
+    }
+    let chain_id = chain_id.context("no node0 in the consortium folder")?;
+    if clients.is_empty() {
+        bail!("no validator found in {}", args.consortium.display());
+    }
+    let results = Arc::new(Mutex::new(Results::default()));
+    let slots = Arc::new(Semaphore::new(args.in_flight));
+    let interval = Duration::from_secs_f64(1.0 / args.rate as f64);
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(args.warmup);
+    let end = measure_from + Duration::from_secs(args.duration);
+    let (mut sent, mut missed) = (0u64, 0u64);
+    let mut tasks = Vec::new();
+    let mut next = start;
+    let mut n = 0usize;
+    while next < end {
+        tokio::time::sleep_until(next.into()).await;
+        next += interval;
+        n += 1;
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            if next > measure_from {
+                missed += 1;
+            }
+            continue;
+        };
+        let signer = signers[n % signers.len()].clone();
+        let tx = {
+            let mut s = signer.lock().await;
+            let nonce = s.next_nonce;
+            s.next_nonce += 1;
+            register_tx(&chain_id, &s.key, nonce)
+        };
+        let client = clients[n % clients.len()].clone();
+        let results = results.clone();
+        let measured = Instant::now() >= measure_from;
+        if measured {
+            sent += 1;
+        }
+        tasks.push(tokio::spawn(async move {
+            let began = Instant::now();
+            let outcome = client.submit_and_wait(&tx, Duration::from_secs(60)).await;
+            drop(permit);
+            if !measured {
+                return;
+            }
+            let mut r = results.lock().await;
+            match outcome {
+                Ok(status) if status.status == TxState::Committed => r.latencies.push(began.elapsed()),
+                _ => r.failed += 1,
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let elapsed = Duration::from_secs(args.duration);
+    let mut r = results.lock().await;
+    r.latencies.sort();
+    let committed = r.latencies.len() as u64;
+    let report = Report {
+        offered_tps: args.rate,
+        duration_s: args.duration,
+        sent,
+        committed,
+        committed_tps: committed as f64 / elapsed.as_secs_f64(),
+        failed: r.failed,
+        missed,
+        latency_ms_p50: percentile(&r.latencies, 50.0),
+        latency_ms_p90: percentile(&r.latencies, 90.0),
+        latency_ms_p99: percentile(&r.latencies, 99.0),
+        latency_ms_max: r.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+    };
+    print_report(&report);
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
+    }
+    Ok(())
+}
+
+fn register_tx(chain_id: &panacea_primitives::ChainId, admin: &Keypair, nonce: u64) -> SignedTransaction {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&nonce.to_le_bytes());
+    seed[8..16].copy_from_slice(&admin.public().to_bytes()[..8]);
+    seed[16] = 0xBE;
+    let staff = Keypair::from_seed(seed).public();
+    let call =
+        Call::Identity(IdentityCall::Register { key: staff, kind: IdentityKind::Staff { role: StaffRole::Physician } });
+    Transaction { chain_id: chain_id.clone(), signer: admin.public(), nonce, call }.sign(admin)
+}
+
+#[allow(clippy::print_stdout, reason = "the report")]
+fn print_report(r: &Report) {
+    println!("offered     {:>8} tx/s for {} s", r.offered_tps, r.duration_s);
+    println!("sent        {:>8}", r.sent);
+    println!("committed   {:>8}  ({:.1} tx/s)", r.committed, r.committed_tps);
+    println!("failed      {:>8}", r.failed);
+    println!("missed      {:>8}  (client could not keep the rate)", r.missed);
+    println!(
+        "latency ms  p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+        r.latency_ms_p50, r.latency_ms_p90, r.latency_ms_p99, r.latency_ms_max
+    );
+}
