@@ -16,9 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use libp2p::PeerId;
+use panacea_client_sdk::types::{BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxState, TxStatus};
 use panacea_contracts::SignedTransaction;
 use panacea_primitives::{Hash, Height, codec};
-use panacea_client_sdk::types::{BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxState, TxStatus};
 use serde::Deserialize;
 
 use crate::config::ApiConfig;
@@ -197,7 +197,12 @@ async fn submit(
         return Ok((StatusCode::OK, Json(done)).into_response());
     }
     let waiter = if query.wait {
-        Some(shared.waiters.register(id).map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?)
+        Some(
+            shared
+                .waiters
+                .register(id)
+                .map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?,
+        )
     } else {
         None
     };
@@ -236,8 +241,7 @@ async fn nonce(
     hex::decode_to_slice(key.trim(), &mut bytes)
         .map_err(|e| bad_request("bad_key", format!("a public key is 64 hex digits: {e}")))?;
     let key = panacea_primitives::PublicKey::from_bytes(bytes).map_err(|e| bad_request("bad_key", e))?;
-    let next_nonce =
-        panacea_contracts::next_nonce(&api.shared.storage.state(), &key).map_err(ApiError::internal)?;
+    let next_nonce = panacea_contracts::next_nonce(&api.shared.storage.state(), &key).map_err(ApiError::internal)?;
     Ok(Json(NonceView { next_nonce }))
 }
 
@@ -246,7 +250,8 @@ async fn transaction(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<TxStatus>, ApiError> {
     let Path(id) = id.map_err(|e| bad_request("bad_path", e))?;
-    let id = Hash::from_hex(&id).map_err(|e| bad_request("bad_id", format!("a transaction id is 64 hex digits: {e}")))?;
+    let id =
+        Hash::from_hex(&id).map_err(|e| bad_request("bad_id", format!("a transaction id is 64 hex digits: {e}")))?;
     if let Some(done) = committed_status(&api.shared, id)? {
         return Ok(Json(done));
     }
@@ -331,7 +336,9 @@ async fn metrics(State(api): State<ApiState>) -> Response {
 
 async fn health(State(api): State<ApiState>) -> Response {
     match api.shared.status() {
-        Some(status) => (StatusCode::OK, Json(serde_json::json!({"status": "ok", "height": status.height}))).into_response(),
+        Some(status) => {
+            (StatusCode::OK, Json(serde_json::json!({"status": "ok", "height": status.height}))).into_response()
+        }
         None => ApiError::internal("status lock poisoned").into_response(),
     }
 }

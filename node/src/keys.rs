@@ -58,7 +58,8 @@ pub fn save(path: &Path, purpose: &str, key: &Keypair) -> Result<(), KeyError> {
         public_key: hex::encode(key.public().to_bytes()),
         secret_seed: hex::encode(key.seed()),
     };
-    let text = serde_json::to_string_pretty(&file).map_err(|e| KeyError::Invalid { path: shown.clone(), reason: e.to_string() })?;
+    let text = serde_json::to_string_pretty(&file)
+        .map_err(|e| KeyError::Invalid { path: shown.clone(), reason: e.to_string() })?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -158,7 +158,8 @@ impl Mempool {
         if self.by_signer.contains_key(&(signer, nonce)) {
             return Err(AdmitError::NonceTaken(nonce));
         }
-        if self.by_id.len() >= self.config.transactions_max || self.bytes.saturating_add(bytes) > self.config.bytes_max {
+        if self.by_id.len() >= self.config.transactions_max || self.bytes.saturating_add(bytes) > self.config.bytes_max
+        {
             return Err(AdmitError::Full);
         }
         let seq = self.next_seq;
@@ -221,7 +222,12 @@ impl Mempool {
 
     /// Forgets committed transactions and every pending one of their signers whose
     /// nonce is now used (`next_nonce` reads the new committed state).
-    pub fn on_commit(&mut self, committed: &[Hash], signers: &[PublicKey], mut next_nonce: impl FnMut(&PublicKey) -> u64) {
+    pub fn on_commit(
+        &mut self,
+        committed: &[Hash],
+        signers: &[PublicKey],
+        mut next_nonce: impl FnMut(&PublicKey) -> u64,
+    ) {
         for id in committed {
             self.remove(id);
         }
@@ -267,7 +273,10 @@ mod tests {
 
     fn tx(key: &Keypair, nonce: u64) -> SignedTransaction {
         let staff = Keypair::from_seed([nonce as u8; 32]).public();
-        let call = Call::Identity(IdentityCall::Register { key: staff, kind: IdentityKind::Staff { role: StaffRole::Physician } });
+        let call = Call::Identity(IdentityCall::Register {
+            key: staff,
+            kind: IdentityKind::Staff { role: StaffRole::Physician },
+        });
         Transaction { chain_id: chain(), signer: key.public(), nonce, call }.sign(key)
     }
 
@@ -322,7 +331,10 @@ mod tests {
         assert_eq!(ids(pool.select(1, 1000, &BTreeSet::new(), |_| 1)), vec![a1]);
         // a's nonce 1 commits: it and nothing else of a's goes.
         pool.on_commit(&[a1], &[a.public()], |_| 2);
-        assert_eq!(ids(pool.select(10, 1000, &BTreeSet::new(), |k| if *k == a.public() { 2 } else { 1 })), vec![a2, b1]);
+        assert_eq!(
+            ids(pool.select(10, 1000, &BTreeSet::new(), |k| if *k == a.public() { 2 } else { 1 })),
+            vec![a2, b1]
+        );
     }
 
     #[test]

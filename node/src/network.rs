@@ -138,6 +138,36 @@ pub enum NetCommand {
     SetMembers(Vec<PeerId>),
 }
 
+/// A request as read from a peer: a frame that passed the codec's checks, or the reason
+/// it did not. Read failures are returned as values, not errors, so that the network
+/// task learns which peer sent the bad frame and can score it (libp2p drops read errors
+/// without telling the behaviour).
+#[derive(Debug, Clone)]
+pub enum Inbound<T> {
+    /// A frame within limits that decoded.
+    Valid(T),
+    /// Why the frame was refused.
+    Invalid(String),
+}
+
+/// Reads a frame and decodes it with `decode`, turning refusals into [`Inbound::Invalid`];
+/// only transport failures stay errors.
+async fn read_inbound<T, R: AsyncRead + Unpin + Send>(
+    io: &mut R,
+    limit: usize,
+    decode: impl FnOnce(Vec<u8>) -> Result<T, String>,
+) -> io::Result<Inbound<T>> {
+    match read_frame(io, limit).await {
+        Ok(bytes) => Ok(decode(bytes).map_or_else(Inbound::Invalid, Inbound::Valid)),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => Ok(Inbound::Invalid(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
+
+fn refuse_to_send() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "an invalid request is never sent")
+}
+
 /// A length-prefixed bincode frame codec with a size limit checked before reading.
 #[derive(Debug, Clone)]
 pub struct FrameCodec<Req, Resp> {
@@ -180,13 +210,17 @@ fn decode_frame<T: codec::Decode<()>>(bytes: &[u8]) -> io::Result<T> {
 
 /// Consensus requests are encoded messages, decoded by the network task (so that a
 /// garbage frame is attributed to its peer); the response is an empty acknowledgement.
-impl request_response::Codec for FrameCodec<Vec<u8>, ()> {
+impl request_response::Codec for FrameCodec<Inbound<Vec<u8>>, ()> {
     type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
+    type Request = Inbound<Vec<u8>>;
     type Response = ();
 
-    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>> {
-        read_frame(io, self.limit).await
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Inbound<Vec<u8>>> {
+        read_inbound(io, self.limit, Ok).await
     }
 
     async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<()> {
@@ -198,28 +232,36 @@ impl request_response::Codec for FrameCodec<Vec<u8>, ()> {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        req: Vec<u8>,
+        req: Inbound<Vec<u8>>,
     ) -> io::Result<()> {
-        write_frame(io, &req).await
+        match req {
+            Inbound::Valid(bytes) => write_frame(io, &bytes).await,
+            Inbound::Invalid(_) => Err(refuse_to_send()),
+        }
     }
 
-    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, (): ()) -> io::Result<()> {
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        (): (),
+    ) -> io::Result<()> {
         io.write_all(&[1]).await?;
         io.flush().await
     }
 }
 
-impl request_response::Codec for FrameCodec<SyncRequest, SyncResponse> {
+impl request_response::Codec for FrameCodec<Inbound<SyncRequest>, SyncResponse> {
     type Protocol = StreamProtocol;
-    type Request = SyncRequest;
+    type Request = Inbound<SyncRequest>;
     type Response = SyncResponse;
 
     async fn read_request<T: AsyncRead + Unpin + Send>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-    ) -> io::Result<SyncRequest> {
-        decode_frame(&read_frame(io, 1024).await?)
+    ) -> io::Result<Inbound<SyncRequest>> {
+        read_inbound(io, 1024, |bytes| decode_frame(&bytes).map_err(|e| e.to_string())).await
     }
 
     async fn read_response<T: AsyncRead + Unpin + Send>(
@@ -234,9 +276,12 @@ impl request_response::Codec for FrameCodec<SyncRequest, SyncResponse> {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        req: SyncRequest,
+        req: Inbound<SyncRequest>,
     ) -> io::Result<()> {
-        write_frame(io, &codec::encode(&req)).await
+        match req {
+            Inbound::Valid(req) => write_frame(io, &codec::encode(&req)).await,
+            Inbound::Invalid(_) => Err(refuse_to_send()),
+        }
     }
 
     async fn write_response<T: AsyncWrite + Unpin + Send>(
@@ -254,8 +299,8 @@ impl request_response::Codec for FrameCodec<SyncRequest, SyncResponse> {
 pub struct Behaviour {
     allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     identify: identify::Behaviour,
-    consensus: request_response::Behaviour<FrameCodec<Vec<u8>, ()>>,
-    sync: request_response::Behaviour<FrameCodec<SyncRequest, SyncResponse>>,
+    consensus: request_response::Behaviour<FrameCodec<Inbound<Vec<u8>>, ()>>,
+    sync: request_response::Behaviour<FrameCodec<Inbound<SyncRequest>, SyncResponse>>,
     gossip: gossipsub::Behaviour,
 }
 
@@ -270,7 +315,8 @@ pub struct Network {
     banned: BTreeMap<PeerId, Instant>,
     events: mpsc::Sender<NetEvent>,
     metrics: Arc<Metrics>,
-    serving: FuturesUnordered<BoxFuture<'static, (request_response::ResponseChannel<SyncResponse>, Option<SyncResponse>)>>,
+    serving:
+        FuturesUnordered<BoxFuture<'static, (request_response::ResponseChannel<SyncResponse>, Option<SyncResponse>)>>,
 }
 
 /// Where a started network listens, and how to reach it.
@@ -361,10 +407,9 @@ impl Network {
             .build();
         let topic = gossipsub::IdentTopic::new(format!("/panacea/{}/transactions/1", settings.chain_id));
         swarm.behaviour_mut().gossip.subscribe(&topic).map_err(|e| NetworkError::Transport(e.to_string()))?;
-        swarm.listen_on(settings.listen.clone()).map_err(|e| NetworkError::Listen {
-            addr: settings.listen.to_string(),
-            reason: e.to_string(),
-        })?;
+        swarm
+            .listen_on(settings.listen.clone())
+            .map_err(|e| NetworkError::Listen { addr: settings.listen.to_string(), reason: e.to_string() })?;
         // Wait for the listener to report its address (port 0 becomes a real port).
         let peer_id = *swarm.local_peer_id();
         let mut listen = Vec::new();
@@ -427,7 +472,9 @@ impl Network {
         let targets: Vec<(PeerId, Multiaddr)> = self
             .dial
             .iter()
-            .filter(|(peer, _)| !connected.contains(peer) && self.members.contains(peer) && !self.banned.contains_key(peer))
+            .filter(|(peer, _)| {
+                !connected.contains(peer) && self.members.contains(peer) && !self.banned.contains_key(peer)
+            })
             .map(|(p, a)| (*p, a.clone()))
             .collect();
         for (peer, addr) in targets {
@@ -474,16 +521,16 @@ impl Network {
     fn handle_command(&mut self, command: NetCommand) {
         match command {
             NetCommand::Send { to, bytes } => {
-                self.swarm.behaviour_mut().consensus.send_request(&to, bytes.to_vec());
+                self.swarm.behaviour_mut().consensus.send_request(&to, Inbound::Valid(bytes.to_vec()));
             }
             NetCommand::Broadcast { bytes } => {
                 let peers: Vec<PeerId> = self.connected.lock().map(|c| c.iter().copied().collect()).unwrap_or_default();
                 for peer in peers {
-                    self.swarm.behaviour_mut().consensus.send_request(&peer, bytes.to_vec());
+                    self.swarm.behaviour_mut().consensus.send_request(&peer, Inbound::Valid(bytes.to_vec()));
                 }
             }
             NetCommand::Sync { to, request } => {
-                self.swarm.behaviour_mut().sync.send_request(&to, request);
+                self.swarm.behaviour_mut().sync.send_request(&to, Inbound::Valid(request));
             }
             NetCommand::PublishTransactions(batch) => {
                 let bytes = codec::encode(&batch);
@@ -546,9 +593,12 @@ impl Network {
             BehaviourEvent::Consensus(Event::Message { peer, message, .. }) => match message {
                 RrMessage::Request { request, channel, .. } => {
                     let _ = self.swarm.behaviour_mut().consensus.send_response(channel, ());
-                    match Message::decode(&request) {
-                        Ok(message) => self.forward(NetEvent::Consensus { from: peer, message }),
-                        Err(e) => self.punish(peer, &format!("consensus message does not decode: {e}")),
+                    match request {
+                        Inbound::Valid(bytes) => match Message::decode(&bytes) {
+                            Ok(message) => self.forward(NetEvent::Consensus { from: peer, message }),
+                            Err(e) => self.punish(peer, &format!("consensus message does not decode: {e}")),
+                        },
+                        Inbound::Invalid(reason) => self.punish(peer, &format!("consensus frame refused: {reason}")),
                     }
                 }
                 RrMessage::Response { .. } => {}
@@ -568,6 +618,13 @@ impl Network {
             }
             BehaviourEvent::Sync(Event::Message { peer, message, .. }) => match message {
                 RrMessage::Request { request, channel, .. } => {
+                    let request = match request {
+                        Inbound::Valid(request) => request,
+                        Inbound::Invalid(reason) => {
+                            self.punish(peer, &format!("sync request refused: {reason}"));
+                            return;
+                        }
+                    };
                     if self.serving.len() >= SERVING_MAX {
                         tracing::debug!(%peer, "too many sync requests in flight; dropping one");
                         return;

@@ -97,7 +97,10 @@ mod tests {
     fn time_must_move_forward_and_stay_near_the_clock() {
         let body = BlockBody { time: Timestamp(1_000), transactions: Vec::new() };
         assert!(body.check_time(Timestamp(999), Timestamp(1_000)).is_ok());
-        assert!(matches!(body.check_time(Timestamp(1_000), Timestamp(1_000)), Err(BodyError::TimeNotAfterParent { .. })));
+        assert!(matches!(
+            body.check_time(Timestamp(1_000), Timestamp(1_000)),
+            Err(BodyError::TimeNotAfterParent { .. })
+        ));
         let ahead = BlockBody { time: Timestamp(20_001), transactions: Vec::new() };
         assert!(matches!(ahead.check_time(Timestamp(0), Timestamp(10_000)), Err(BodyError::TimeInFuture { .. })));
     }

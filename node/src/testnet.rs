@@ -124,7 +124,9 @@ pub fn generate(plan: &TestnetPlan) -> Result<Vec<NodeLayout>, TestnetError> {
             id: n.org.clone(),
             name: match n.role {
                 NodeRole::Validator => format!("Hospital {}", n.org.as_str().trim_start_matches("hospital-")),
-                NodeRole::Observer => format!("Regional health authority {}", n.org.as_str().trim_start_matches("health-authority-")),
+                NodeRole::Observer => {
+                    format!("Regional health authority {}", n.org.as_str().trim_start_matches("health-authority-"))
+                }
             },
             kind: match n.role {
                 NodeRole::Validator => OrgKind::Hospital,

@@ -37,14 +37,16 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
     for round in 0..3 {
         for org in 0..4 {
             let tx = admin_tx(&net, org, &mut nonces);
-            let status = net.client((org + round) % 4).submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit");
+            let status =
+                net.client((org + round) % 4).submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit");
             assert_eq!(status.status, TxState::Committed, "{status:?}");
             assert!(status.receipt.expect("receipt").is_ok());
         }
     }
     let height = net.height(0).await;
     for i in 0..5 {
-        eventually("every node, the observer included, reaches the height", || async { net.height(i).await >= height }).await;
+        eventually("every node, the observer included, reaches the height", || async { net.height(i).await >= height })
+            .await;
     }
     assert_same_chain(&net, &[0, 1, 2, 3, 4], height).await;
 

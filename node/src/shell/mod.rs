@@ -236,7 +236,8 @@ impl Shell {
         let shared = self.shared.clone();
         loop {
             let timer = self.timer.map(|(_, at)| at);
-            let build_at = self.building.map(|b| tokio::time::Instant::from_std(b.since + self.settings.empty_block_interval));
+            let build_at =
+                self.building.map(|b| tokio::time::Instant::from_std(b.since + self.settings.empty_block_interval));
             tokio::select! {
                 _ = shutdown.changed() => return Ok(()),
                 event = events.recv() => match event {
@@ -521,7 +522,10 @@ impl Shell {
             )));
         }
         let Some(pending) = self.body_of(block) else {
-            return Err(ShellError::Fatal(format!("committed block {} has a payload that does not decode", block.id())));
+            return Err(ShellError::Fatal(format!(
+                "committed block {} has a payload that does not decode",
+                block.id()
+            )));
         };
         let storage = self.shared.storage.clone();
         // Exactly once: a transaction already committed, or repeated in this block, is
@@ -535,7 +539,8 @@ impl Shell {
         let transactions: &[SignedTransaction] = if keep.iter().all(|k| *k) {
             &pending.body.transactions
         } else {
-            filtered = pending.body.transactions.iter().zip(&keep).filter(|(_, k)| **k).map(|(t, _)| t.clone()).collect();
+            filtered =
+                pending.body.transactions.iter().zip(&keep).filter(|(_, k)| **k).map(|(t, _)| t.clone()).collect();
             &filtered
         };
         let context = BlockContext { chain_id: self.shared.chain.chain_id().clone(), height, time: pending.body.time };

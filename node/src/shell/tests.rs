@@ -101,14 +101,16 @@ fn settings() -> ShellSettings {
 
 fn register(chain: &ChainSpec, admin: &Keypair, nonce: u64) -> SignedTransaction {
     let staff = Keypair::from_seed([100 + u8::try_from(nonce).unwrap(); 32]).public();
-    let call = Call::Identity(IdentityCall::Register { key: staff, kind: IdentityKind::Staff { role: StaffRole::Nurse } });
+    let call =
+        Call::Identity(IdentityCall::Register { key: staff, kind: IdentityKind::Staff { role: StaffRole::Nurse } });
     Transaction { chain_id: chain.chain_id().clone(), signer: admin.public(), nonce, call }.sign(admin)
 }
 
 /// Runs a single validator until its committed height reaches `height`.
 async fn run_until(h: &Harness, keys: &Keys, height: u64) {
-    let shell = Shell::open(h.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
-        .unwrap();
+    let shell =
+        Shell::open(h.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
+            .unwrap();
     let (_events_tx, events) = mpsc::channel(16);
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(shell.run(events, stop_rx));
@@ -147,8 +149,9 @@ async fn a_validator_commits_a_transaction_and_resumes_after_a_restart() {
     let stopped_at = storage.committed_height().unwrap().unwrap();
     assert!(stopped_at >= height);
     let h2 = harness(chain(&keys), storage.clone());
-    let shell = Shell::open(h2.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
-        .unwrap();
+    let shell =
+        Shell::open(h2.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
+            .unwrap();
     assert_eq!(shell.tip.height, stopped_at);
     assert_eq!(Some(shell.tip.state_root), storage.state_root(stopped_at).unwrap());
     drop(shell);
@@ -161,13 +164,9 @@ async fn catch_up_applies_certified_blocks_and_refuses_tampered_ones() {
     let source_dir = tempfile::tempdir().unwrap();
     let source = harness(chain(&keys), Arc::new(Storage::open(source_dir.path()).unwrap()));
     run_until(&source, &keys, 6).await;
-    let mut server = Shell::open(
-        source.shared.clone(),
-        Role::Validator(keys.validator.clone()),
-        settings(),
-        Arc::new(SystemClock),
-    )
-    .unwrap();
+    let mut server =
+        Shell::open(source.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
+            .unwrap();
     let (reply, answer) = oneshot::channel();
     server
         .on_net_event(NetEvent::SyncRequested { request: SyncRequest::Committed { from: Height(1), count: 64 }, reply })

@@ -29,7 +29,13 @@ fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
     let outcome = panacea_contracts::genesis(&storage.state(), &genesis()).unwrap();
     let block0 = Block::genesis(Epoch(0), Payload(b"genesis".to_vec()));
     storage
-        .commit_block(&BlockCommit { block: &block0, certificate: None, state: &outcome.writes, receipts: &[], state_root: Hash::ZERO })
+        .commit_block(&BlockCommit {
+            block: &block0,
+            certificate: None,
+            state: &outcome.writes,
+            receipts: &[],
+            state_root: Hash::ZERO,
+        })
         .unwrap();
     let tx = register_nurse();
     let context = BlockContext { chain_id: chain_id(), height: Height(1), time: Timestamp(1_700_000_001_000) };
@@ -133,7 +139,13 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
         .unwrap();
     assert_eq!(storage.pending_blocks().unwrap().len(), 1, "height 1 is above the committed height");
     storage
-        .commit_block(&BlockCommit { block: &pending, certificate: None, state: &WriteBatch::new(), receipts: &[], state_root: Hash::ZERO })
+        .commit_block(&BlockCommit {
+            block: &pending,
+            certificate: None,
+            state: &WriteBatch::new(),
+            receipts: &[],
+            state_root: Hash::ZERO,
+        })
         .unwrap();
     assert!(storage.pending_blocks().unwrap().is_empty(), "committed blocks leave the pending set");
 }

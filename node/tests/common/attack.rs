@@ -18,7 +18,11 @@ impl request_response::Codec for RawCodec {
     type Request = Vec<u8>;
     type Response = ();
 
-    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<Vec<u8>> {
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        _: &mut T,
+    ) -> io::Result<Vec<u8>> {
         Err(io::Error::other("the attacker serves nothing"))
     }
 
@@ -27,12 +31,22 @@ impl request_response::Codec for RawCodec {
         io.read_exact(&mut byte).await
     }
 
-    async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Vec<u8>) -> io::Result<()> {
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Vec<u8>,
+    ) -> io::Result<()> {
         io.write_all(&req).await?;
         io.close().await
     }
 
-    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T, (): ()) -> io::Result<()> {
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        _: &mut T,
+        (): (),
+    ) -> io::Result<()> {
         Ok(())
     }
 }
@@ -70,9 +84,6 @@ pub async fn dial_and_send(identity: libp2p::identity::Keypair, target: Multiadd
                     swarm.behaviour_mut().send_request(&peer, frame.clone());
                     pending += 1;
                 }
-                if pending == 0 {
-                    return;
-                }
             }
             SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. })
             | SwarmEvent::Behaviour(request_response::Event::Message { .. }) => {
@@ -81,7 +92,9 @@ pub async fn dial_and_send(identity: libp2p::identity::Keypair, target: Multiadd
                     return;
                 }
             }
-            SwarmEvent::ConnectionClosed { .. } | SwarmEvent::OutgoingConnectionError { .. } if pending == 0 || !sent => {
+            // With nothing to send, the dialler waits for the node to close (or refuse)
+            // the connection.
+            SwarmEvent::ConnectionClosed { .. } | SwarmEvent::OutgoingConnectionError { .. } if frames.is_empty() => {
                 return;
             }
             _ => {}

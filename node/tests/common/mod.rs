@@ -94,7 +94,8 @@ impl Consortium {
         let mut command = Command::new(env!("CARGO_BIN_EXE_panacea-node"));
         command.arg("start").arg("--home").arg(&home.0);
         for (j, addresses) in self.addresses.iter().enumerate() {
-            if j != i && self.procs[j].is_some()
+            if j != i
+                && self.procs[j].is_some()
                 && let Some(addresses) = addresses
             {
                 for p2p in &addresses.p2p {
@@ -192,6 +193,8 @@ pub fn admin_tx(net: &Consortium, org: usize, nonces: &mut BTreeMap<usize, u64>)
     seed[8] = u8::try_from(org).unwrap();
     seed[9] = 0xE2;
     let staff = Keypair::from_seed(seed).public();
-    let call = Call::Identity(IdentityCall::Register { key: staff, kind: IdentityKind::Staff { role: StaffRole::Physician } });
-    Transaction { chain_id: net.chain_id(), signer: net.nodes[org].admin.public(), nonce: *nonce, call }.sign(&net.nodes[org].admin)
+    let call =
+        Call::Identity(IdentityCall::Register { key: staff, kind: IdentityKind::Staff { role: StaffRole::Physician } });
+    Transaction { chain_id: net.chain_id(), signer: net.nodes[org].admin.public(), nonce: *nonce, call }
+        .sign(&net.nodes[org].admin)
 }
