@@ -199,13 +199,13 @@ impl Mempool {
             if !seen.insert(signer.to_bytes()) {
                 continue;
             }
-            let mut expected = next_nonce(&signer);
+            let first = next_nonce(&signer);
             let key = signer.to_bytes();
-            for ((_, nonce), id) in self.by_signer.range((key, expected)..=(key, u64::MAX)) {
+            let pending = self.by_signer.range((key, first)..=(key, u64::MAX));
+            for (expected, ((_, nonce), id)) in (first..).zip(pending) {
                 if *nonce != expected {
                     break;
                 }
-                expected += 1;
                 if in_flight.contains(id) {
                     continue;
                 }
@@ -272,7 +272,7 @@ mod tests {
     }
 
     fn tx(key: &Keypair, nonce: u64) -> SignedTransaction {
-        let staff = Keypair::from_seed([nonce as u8; 32]).public();
+        let staff = Keypair::from_seed([u8::try_from(nonce).unwrap(); 32]).public();
         let call = Call::Identity(IdentityCall::Register {
             key: staff,
             kind: IdentityKind::Staff { role: StaffRole::Physician },

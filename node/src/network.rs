@@ -65,6 +65,7 @@ pub enum SyncRequest {
 
 /// The answer to a [`SyncRequest`].
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[allow(clippy::large_enum_variant, reason = "one per sync response, moved once; the blocks dwarf the certificate")]
 pub enum SyncResponse {
     /// The blocks asked for, newest first.
     Blocks(Vec<Block>),

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use libp2p::Multiaddr;
 use panacea_consensus::Role;
-use panacea_primitives::{Hash, Height, Round, Timestamp};
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -125,16 +124,7 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         storage,
         mempool: Mutex::new(Mempool::new(config.mempool.clone())),
         mempool_notify: Notify::new(),
-        status: RwLock::new(NodeStatus {
-            height: Height::ZERO,
-            block_id: Hash::ZERO,
-            block_time: Timestamp(0),
-            state_root: Hash::ZERO,
-            round: Round::ZERO,
-            best_seen_height: Height::ZERO,
-            catching_up: false,
-            validator_index: None,
-        }),
+        status: RwLock::new(NodeStatus::default()),
         waiters: Waiters::new(config.api.waiters_max),
         metrics,
         connected,

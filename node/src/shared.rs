@@ -36,6 +36,22 @@ pub struct NodeStatus {
     pub validator_index: Option<ValidatorIndex>,
 }
 
+impl Default for NodeStatus {
+    /// The status before the node has opened its storage.
+    fn default() -> NodeStatus {
+        NodeStatus {
+            height: Height::ZERO,
+            block_id: Hash::ZERO,
+            block_time: Timestamp(0),
+            state_root: Hash::ZERO,
+            round: Round::ZERO,
+            best_seen_height: Height::ZERO,
+            catching_up: false,
+            validator_index: None,
+        }
+    }
+}
+
 /// API requests waiting for their transactions to commit, bounded.
 #[derive(Debug)]
 pub struct Waiters {

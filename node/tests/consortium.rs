@@ -1,6 +1,8 @@
 //! End-to-end: real `panacea-node` processes on 127.0.0.1 (ports chosen by the system),
 //! driven through the HTTP API and attacked over libp2p.
 
+#![allow(clippy::print_stderr, reason = "phase timings help read a slow CI run")]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -27,10 +29,13 @@ async fn assert_same_chain(net: &Consortium, nodes: &[usize], upto: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_consortium_agrees_survives_crashes_and_catches_up() {
+    let began = std::time::Instant::now();
+    let phase = |name: &str| eprintln!("[{:>6.1} s] {name}", began.elapsed().as_secs_f64());
     let mut net = Consortium::generate(4, 1);
     for i in 0..5 {
         net.start(i);
     }
+    phase("started 4 validators and 1 observer");
 
     // Transactions submitted through different nodes commit, with receipts.
     let mut nonces = BTreeMap::new();
@@ -49,6 +54,7 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
             .await;
     }
     assert_same_chain(&net, &[0, 1, 2, 3, 4], height).await;
+    phase("12 transactions committed; every node holds the same chain");
 
     // One validator is killed: the other three keep committing.
     net.kill(3);
@@ -57,18 +63,19 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
         let status = net.client(1).submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit with 3 of 4");
         assert_eq!(status.status, TxState::Committed);
     }
+    phase("5 transactions committed by 3 of 4 validators");
     // It restarts and catches up with what it missed.
     net.start(3);
     let height = net.height(0).await;
     eventually("the restarted validator catches up", || async { net.height(3).await >= height }).await;
     assert_same_chain(&net, &[0, 3, 4], height).await;
+    phase("the restarted validator caught up");
 
     // Under load, all four validators are killed at once. Every transaction a client
     // was told is committed must still be there after the restart, exactly once.
-    let clients: Vec<_> = (0..4).map(|i| net.client(i)).collect();
     let mut load = Vec::new();
     for org in 0..4 {
-        let client = clients[org].clone();
+        let client = net.client(org);
         let txs: Vec<_> = (0..400).map(|_| admin_tx(&net, org, &mut nonces)).collect();
         load.push(tokio::spawn(async move {
             let mut acknowledged = Vec::new();
@@ -88,6 +95,7 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
     for i in 0..4 {
         net.kill(i);
     }
+    phase("all 4 validators killed under load");
     let mut acknowledged = Vec::new();
     for task in load {
         acknowledged.extend(task.await.expect("load task"));
@@ -98,12 +106,16 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
     }
     let before = net.height(0).await;
     eventually("the restarted consortium commits again", || async { net.height(0).await > before + 2 }).await;
+    phase("the restarted consortium commits again");
     let height = net.height(0).await;
     let mut occurrences: BTreeMap<Hash, usize> = BTreeMap::new();
     for h in 1..=height {
         for id in net.client(0).block(Height(h)).await.expect("block").transactions {
             *occurrences.entry(id).or_default() += 1;
         }
+    }
+    for i in 1..4 {
+        eventually("validators converge", || async { net.height(i).await >= height }).await;
     }
     for id in &acknowledged {
         assert_eq!(occurrences.get(id), Some(&1), "acknowledged transaction {id} is not in exactly one block");
@@ -112,11 +124,9 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
             assert_eq!(status.status, TxState::Committed, "node {i} lost {id}");
         }
     }
-    for i in 1..4 {
-        eventually("validators converge", || async { net.height(i).await >= height }).await;
-    }
     eventually("the observer follows", || async { net.height(4).await >= height }).await;
     assert_same_chain(&net, &[0, 1, 2, 3, 4], height).await;
+    phase(&format!("{} acknowledged transactions found exactly once; the observer agrees", acknowledged.len()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -12,7 +12,7 @@ use panacea_contracts::identity::{IdentityCall, IdentityKind};
 use panacea_contracts::ids::OrgId;
 use panacea_contracts::membership::{Genesis, OrgStatus, Organisation};
 use panacea_contracts::{Call, Transaction};
-use panacea_primitives::{ChainId, Hash, Height, Keypair, Round, Timestamp};
+use panacea_primitives::{ChainId, Height, Keypair, Timestamp};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::*;
@@ -67,16 +67,7 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
         storage,
         mempool: Mutex::new(Mempool::new(MempoolConfig::default())),
         mempool_notify: Notify::new(),
-        status: RwLock::new(NodeStatus {
-            height: Height::ZERO,
-            block_id: Hash::ZERO,
-            block_time: Timestamp(0),
-            state_root: Hash::ZERO,
-            round: Round::ZERO,
-            best_seen_height: Height::ZERO,
-            catching_up: false,
-            validator_index: None,
-        }),
+        status: RwLock::new(NodeStatus::default()),
         waiters: Waiters::new(100),
         metrics: Arc::new(Metrics::new()),
         connected: Arc::new(Mutex::new(BTreeSet::new())),

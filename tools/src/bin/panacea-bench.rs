@@ -78,12 +78,13 @@ struct Results {
     failed: u64,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+fn percentile(sorted: &[Duration], p: u8) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
-    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round();
-    let index = (rank as usize).min(sorted.len() - 1);
+    // Nearest rank over the sorted samples, in integer arithmetic (p is a whole percentile).
+    let last = sorted.len() - 1;
+    let index = (last * usize::from(p)).div_ceil(100).min(last);
     sorted[index].as_secs_f64() * 1000.0
 }
 
@@ -180,9 +181,9 @@ async fn main() -> anyhow::Result<()> {
         committed_tps: committed as f64 / elapsed.as_secs_f64(),
         failed: r.failed,
         missed,
-        latency_ms_p50: percentile(&r.latencies, 50.0),
-        latency_ms_p90: percentile(&r.latencies, 90.0),
-        latency_ms_p99: percentile(&r.latencies, 99.0),
+        latency_ms_p50: percentile(&r.latencies, 50),
+        latency_ms_p90: percentile(&r.latencies, 90),
+        latency_ms_p99: percentile(&r.latencies, 99),
         latency_ms_max: r.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
     };
     print_report(&report);
