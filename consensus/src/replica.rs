@@ -13,7 +13,7 @@
 //!   whose own QC certifies `B` (a 2-chain). `B` and every ancestor not yet final commit.
 //! - A replica whose round timer fires broadcasts a timeout carrying its highest QC;
 //!   `2f + 1` timeouts form a TC that moves everyone to the next round. Timers back off
-//!   exponentially while rounds keep failing, and reset on the first QC.
+//!   exponentially from the third consecutive failed round, and reset on the first QC.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -401,8 +401,11 @@ impl Replica {
         self.index() == Some(index)
     }
 
+    /// The round timer. Back-off starts at the third consecutive timeout: one crashed
+    /// leader always costs two (the round before it, whose votes go to it, and its own),
+    /// and doubling the second would only make every crashed leader cost more.
     fn timeout_ms(&self) -> u64 {
-        let factor = 1u64 << self.consecutive_timeouts.min(20);
+        let factor = 1u64 << self.consecutive_timeouts.saturating_sub(1).min(20);
         self.config.round_timeout_ms.saturating_mul(factor).min(self.config.round_timeout_max_ms)
     }
 

@@ -101,7 +101,7 @@ pub struct ApiConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConsensusConfig {
-    /// First round timeout, in milliseconds (doubles while rounds keep failing).
+    /// First round timeout, in milliseconds (doubles from the third consecutive failed round).
     pub round_timeout_ms: u64,
     /// Ceiling of the round timeout, in milliseconds.
     pub round_timeout_max_ms: u64,
@@ -176,7 +176,7 @@ impl Default for ApiConfig {
 impl Default for ConsensusConfig {
     fn default() -> ConsensusConfig {
         ConsensusConfig {
-            round_timeout_ms: 1_500,
+            round_timeout_ms: 1_000,
             round_timeout_max_ms: 10_000,
             empty_block_interval_ms: 500,
             block_transactions_max: 10_000,
@@ -336,8 +336,8 @@ wait_timeout_ms_max = 60000
 waiters_max = 100000
 
 [consensus]
-# First round timeout; doubles while rounds keep failing, up to round_timeout_max_ms.
-round_timeout_ms = 1500
+# First round timeout; doubles from the third consecutive failed round, up to round_timeout_max_ms.
+round_timeout_ms = 1000
 round_timeout_max_ms = 10000
 # How long a leader with nothing to order waits before proposing an empty block.
 empty_block_interval_ms = 500

@@ -264,6 +264,7 @@ impl Shell {
     pub fn on_net_event(&mut self, event: NetEvent) -> Result<(), ShellError> {
         match event {
             NetEvent::Consensus { from, message } => {
+                tracing::trace!(peer = %from, kind = message.kind(), round = %message.round(), "consensus input");
                 let seen = match &message {
                     Message::Proposal(p) => p.block.header.height,
                     Message::Vote(v) => v.data.height,
@@ -354,6 +355,7 @@ impl Shell {
 
     fn execute(&mut self, outputs: Vec<Output>) -> Result<(), ShellError> {
         for output in outputs {
+            tracing::trace!(round = %self.replica.round(), output = output_name(&output), "consensus output");
             match output {
                 Output::PersistSafety(safety) => self.shared.storage.save_safety(&safety)?,
                 Output::PersistBlock(block) => {
@@ -756,6 +758,21 @@ impl Shell {
                 Ok(SyncResponse::Committed { blocks, certificate })
             }
         }
+    }
+}
+
+fn output_name(output: &Output) -> &'static str {
+    match output {
+        Output::PersistSafety(_) => "persist-safety",
+        Output::PersistBlock(_) => "persist-block",
+        Output::Send { message, .. } => message.kind(),
+        Output::Broadcast(message) => message.kind(),
+        Output::SetTimer { .. } => "set-timer",
+        Output::BuildPayload { .. } => "build-payload",
+        Output::CheckPayload { .. } => "check-payload",
+        Output::Commit { .. } => "commit",
+        Output::FetchBlocks { .. } => "fetch-blocks",
+        Output::Evidence(_) => "evidence",
     }
 }
 

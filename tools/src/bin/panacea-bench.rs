@@ -95,30 +95,33 @@ async fn main() -> anyhow::Result<()> {
         bail!("--rate and --duration must be positive");
     }
     let mut clients = Vec::new();
-    let mut signers = Vec::new();
+    let mut admins = Vec::new();
     let mut chain_id = None;
     for i in 0.. {
         let home = Home(args.consortium.join(format!("node{i}")));
         if !home.0.exists() {
             break;
         }
-        let text = std::fs::read_to_string(home.addresses())
-            .with_context(|| format!("{} is not running (no addresses.json)", home.0.display()))?;
-        let addresses: Addresses = serde_json::from_str(&text)?;
-        let client = Client::new(&addresses.api)?;
         let genesis: Genesis = serde_json::from_str(&std::fs::read_to_string(home.genesis())?)?;
         chain_id = Some(genesis.chain_id.clone());
-        let key = panacea_node::keys::load(&home.admin_key())?;
-        let next_nonce = client.next_nonce(&key.public()).await?;
-        if home.validator_key().exists() {
+        admins.push(panacea_node::keys::load(&home.admin_key())?);
+        // Load goes to the validators that answer; a stopped node is skipped.
+        let Ok(text) = std::fs::read_to_string(home.addresses()) else { continue };
+        let addresses: Addresses = serde_json::from_str(&text)?;
+        let client = Client::new(&addresses.api)?;
+        if home.validator_key().exists() && client.status().await.is_ok() {
             clients.push(client);
         }
+    }
+    if clients.is_empty() {
+        bail!("no running validator found in {}", args.consortium.display());
+    }
+    let mut signers = Vec::new();
+    for key in admins {
+        let next_nonce = clients[0].next_nonce(&key.public()).await?;
         signers.push(Arc::new(Mutex::new(Signer { key, next_nonce })));
     }
     let chain_id = chain_id.context("no node0 in the consortium folder")?;
-    if clients.is_empty() {
-        bail!("no validator found in {}", args.consortium.display());
-    }
     let results = Arc::new(Mutex::new(Results::default()));
     let slots = Arc::new(Semaphore::new(args.in_flight));
     let interval = Duration::from_secs_f64(1.0 / args.rate as f64);
