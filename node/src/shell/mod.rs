@@ -297,13 +297,19 @@ impl Shell {
                 Some(SyncResponse::Committed { blocks, certificate }) => {
                     self.syncing_since = None;
                     match self.verify_sync(&blocks, certificate.as_ref()) {
-                        Ok(()) if !blocks.is_empty() => {
+                        Ok(()) if blocks.last().is_some_and(|b| b.header.height > self.tip.height) => {
                             let count = blocks.len();
+                            let mut applied = 0usize;
                             for (i, block) in blocks.iter().enumerate() {
+                                if block.header.height <= self.tip.height {
+                                    continue;
+                                }
                                 let cert = if i + 1 == count { certificate.as_ref() } else { None };
                                 self.execute_and_store(block, cert)?;
                                 self.shared.metrics.synced_blocks.inc();
+                                applied += 1;
                             }
+                            let count = applied;
                             tracing::info!(applied = count, height = %self.tip.height, peer = %from, "caught up blocks");
                             self.restart_replica()?;
                         }
@@ -440,9 +446,9 @@ impl Shell {
             tracing::warn!(block = %block.id(), author = %block.header.author, "proposed payload does not decode");
             return false;
         };
-        let Some(parent_time) = self.time_of(&block.header.parent()) else {
-            return false;
-        };
+        // A parent this replica does not hold yet (certified, so others do) is checked
+        // against the committed tip's time instead, which is never later than it.
+        let parent_time = self.time_of(&block.header.parent()).unwrap_or(self.tip.time);
         match body.body.check_time(parent_time, self.clock.now()) {
             Ok(()) => true,
             Err(e) => {
@@ -486,9 +492,9 @@ impl Shell {
         if selected.is_empty() && in_flight.is_empty() && !deadline_passed {
             return Ok(());
         }
-        let Some(parent_time) = self.time_of(&build.parent) else {
-            return Err(ShellError::Fatal("asked to build on a parent the replica does not hold".into()));
-        };
+        // The parent is certified but may not be held here (a replica restarted on a tip
+        // whose child it only knows by certificate): its time is then at most now.
+        let parent_time = self.time_of(&build.parent).unwrap_or(self.tip.time);
         let time = self.clock.now().max(parent_time.plus_millis(1));
         let body = BlockBody { time, transactions: selected.iter().map(|t| (**t).clone()).collect() };
         self.building = None;
@@ -647,6 +653,9 @@ impl Shell {
     /// commit certificate signed by the validators makes the last one (hence all) final.
     fn verify_sync(&self, blocks: &[Block], certificate: Option<&CommitCertificate>) -> Result<(), SyncRefused> {
         let Some(last) = blocks.last() else { return Ok(()) };
+        if last.header.height <= self.tip.height {
+            return Ok(());
+        }
         let Some(certificate) = certificate else {
             return Err(SyncRefused("blocks without a certificate".into()));
         };
@@ -660,7 +669,8 @@ impl Shell {
         }
         let mut parent = self.tip.id;
         let mut height = self.tip.height;
-        for block in blocks {
+        // Blocks this node committed since it asked are skipped (the caller skips them too).
+        for block in blocks.iter().filter(|b| b.header.height > self.tip.height) {
             if block.header.parent() != parent || block.header.height != height.next() {
                 return Err(SyncRefused("blocks do not chain from the committed tip".into()));
             }

@@ -185,6 +185,9 @@ async fn catch_up_applies_certified_blocks_and_refuses_tampered_ones() {
     assert_eq!(follower_storage.committed_height().unwrap(), Some(Height::ZERO));
 
     // The genuine answer is applied: same blocks, same state roots.
+    shell.on_net_event(NetEvent::SyncAnswered { from: peer, response: Some(response.clone()) }).unwrap();
+    assert_eq!(follower_storage.committed_height().unwrap(), Some(last));
+    // The same answer again (a late duplicate, or blocks committed meanwhile) is skipped.
     shell.on_net_event(NetEvent::SyncAnswered { from: peer, response: Some(response) }).unwrap();
     assert_eq!(follower_storage.committed_height().unwrap(), Some(last));
     for height in 1..=last.0 {
