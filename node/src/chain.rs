@@ -15,12 +15,12 @@ const GENESIS_BYTES_MAX: u64 = 16 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     /// The file could not be read.
-    #[error("cannot read the genesis file {path}: {source}")]
+    #[error("cannot read the genesis file {path}: {error}")]
     Read {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is larger than any genesis should be.
     #[error("the genesis file {0} is larger than 16 MiB")]
@@ -67,11 +67,11 @@ impl ChainSpec {
     /// Reads and checks a genesis JSON file.
     pub fn load(path: &Path) -> Result<ChainSpec, ChainError> {
         let shown = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| ChainError::Read { path: shown.clone(), source })?;
+        let meta = std::fs::metadata(path).map_err(|error| ChainError::Read { path: shown.clone(), error })?;
         if meta.len() > GENESIS_BYTES_MAX {
             return Err(ChainError::TooLarge(shown));
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ChainError::Read { path: shown.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| ChainError::Read { path: shown.clone(), error })?;
         let genesis: Genesis = serde_json::from_str(&text)
             .map_err(|e| ChainError::Invalid { path: shown.clone(), reason: e.to_string() })?;
         ChainSpec::new(genesis).map_err(|reason| ChainError::Invalid { path: shown, reason })

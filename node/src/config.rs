@@ -13,12 +13,12 @@ const CONFIG_BYTES_MAX: u64 = 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read or written.
-    #[error("config file {path}: {source}")]
+    #[error("config file {path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid.
     #[error("config file {path} is not valid: {reason}")]
@@ -201,12 +201,12 @@ impl Config {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
+        let meta = std::fs::metadata(path).map_err(|error| ConfigError::Io { path: shown.clone(), error })?;
         let invalid = |reason: String| ConfigError::Invalid { path: shown.clone(), reason };
         if meta.len() > CONFIG_BYTES_MAX {
             return Err(invalid("larger than 1 MiB".into()));
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Io { path: shown.clone(), error })?;
         let config: Config = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         config.check().map_err(invalid)?;
         Ok(config)
@@ -267,7 +267,7 @@ impl Config {
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let shown = path.display().to_string();
         let text = self.to_template().map_err(|reason| ConfigError::Invalid { path: shown.clone(), reason })?;
-        std::fs::write(path, text).map_err(|source| ConfigError::Io { path: shown, source })
+        std::fs::write(path, text).map_err(|error| ConfigError::Io { path: shown, error })
     }
 }
 

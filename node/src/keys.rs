@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// Reading or writing failed.
-    #[error("key file {path}: {source}")]
+    #[error("key file {path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not a key file.
     #[error("key file {path} is not valid: {reason}")]
@@ -52,7 +52,7 @@ pub fn generate() -> Result<Keypair, KeyError> {
 pub fn save(path: &Path, purpose: &str, key: &Keypair) -> Result<(), KeyError> {
     use std::io::Write;
     let shown = path.display().to_string();
-    let io = |source| KeyError::Io { path: shown.clone(), source };
+    let io = |error| KeyError::Io { path: shown.clone(), error };
     let file = KeyFile {
         purpose: purpose.to_string(),
         public_key: hex::encode(key.public().to_bytes()),
@@ -76,11 +76,11 @@ pub fn save(path: &Path, purpose: &str, key: &Keypair) -> Result<(), KeyError> {
 pub fn load(path: &Path) -> Result<Keypair, KeyError> {
     let shown = path.display().to_string();
     let invalid = |reason: String| KeyError::Invalid { path: shown.clone(), reason };
-    let meta = std::fs::metadata(path).map_err(|source| KeyError::Io { path: shown.clone(), source })?;
+    let meta = std::fs::metadata(path).map_err(|error| KeyError::Io { path: shown.clone(), error })?;
     if meta.len() > 4096 {
         return Err(invalid("larger than a key file can be".into()));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|error| KeyError::Io { path: shown.clone(), error })?;
     let file: KeyFile = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     let mut seed = [0u8; 32];
     hex::decode_to_slice(file.secret_seed.trim(), &mut seed)

@@ -49,13 +49,21 @@ pub enum NodeError {
     /// The configuration does not fit the chain.
     #[error("{0}")]
     Config(String),
+    /// The data folder could not be created.
+    #[error("cannot create the data folder {path}: {error}")]
+    DataDir {
+        /// The folder.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
     /// The API could not start.
-    #[error("cannot serve the API on {addr}: {source}")]
+    #[error("cannot serve the API on {addr}: {error}")]
     Api {
         /// The address.
         addr: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -95,7 +103,7 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         NodeRole::Observer => "observer",
     };
     std::fs::create_dir_all(home.data())
-        .map_err(|source| NodeError::Api { addr: home.data().display().to_string(), source })?;
+        .map_err(|error| NodeError::DataDir { path: home.data().display().to_string(), error })?;
     let storage = Arc::new(Storage::open(&home.data())?);
     let metrics = Arc::new(Metrics::new());
     let connected = Arc::new(Mutex::new(BTreeSet::new()));
@@ -145,9 +153,9 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
 
     let api_listener = tokio::net::TcpListener::bind(config.api.listen)
         .await
-        .map_err(|source| NodeError::Api { addr: config.api.listen.to_string(), source })?;
+        .map_err(|error| NodeError::Api { addr: config.api.listen.to_string(), error })?;
     let api_addr =
-        api_listener.local_addr().map_err(|source| NodeError::Api { addr: config.api.listen.to_string(), source })?;
+        api_listener.local_addr().map_err(|error| NodeError::Api { addr: config.api.listen.to_string(), error })?;
     let addresses = Addresses {
         api: format!("http://{api_addr}"),
         p2p: info.listen.iter().map(ToString::to_string).collect(),

@@ -17,12 +17,12 @@ use crate::keys::{self, KeyError};
 #[derive(Debug, thiserror::Error)]
 pub enum TestnetError {
     /// Writing failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Keys.
     #[error(transparent)]
@@ -70,7 +70,7 @@ pub struct NodeLayout {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> TestnetError + '_ {
-    move |source| TestnetError::Io { path: path.display().to_string(), source }
+    move |error| TestnetError::Io { path: path.display().to_string(), error }
 }
 
 /// Writes every home; refuses to overwrite an existing `out`.

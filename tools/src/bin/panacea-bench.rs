@@ -60,6 +60,7 @@ struct Report {
     committed: u64,
     committed_tps: f64,
     failed: u64,
+    failure_reasons: std::collections::BTreeMap<String, u64>,
     missed: u64,
     latency_ms_p50: f64,
     latency_ms_p90: f64,
@@ -76,6 +77,9 @@ struct Signer {
 struct Results {
     latencies: Vec<Duration>,
     failed: u64,
+    /// Why transactions failed: the API's error code, `pending` (not committed within
+    /// the wait), `rejected` (committed with a failed receipt) or `transport`.
+    reasons: std::collections::BTreeMap<String, u64>,
 }
 
 fn percentile(sorted: &[Duration], p: u8) -> f64 {
@@ -163,10 +167,19 @@ async fn main() -> anyhow::Result<()> {
                 return;
             }
             let mut r = results.lock().await;
-            match outcome {
-                Ok(status) if status.status == TxState::Committed => r.latencies.push(began.elapsed()),
-                _ => r.failed += 1,
-            }
+            let reason = match outcome {
+                Ok(status) if status.status == TxState::Committed => {
+                    if status.receipt.as_ref().is_some_and(|receipt| receipt.is_ok()) {
+                        r.latencies.push(began.elapsed());
+                        return;
+                    }
+                    "rejected".to_string()
+                }
+                Ok(_) => "pending".to_string(),
+                Err(e) => e.code().unwrap_or("transport").to_string(),
+            };
+            r.failed += 1;
+            *r.reasons.entry(reason).or_default() += 1;
         }));
     }
     for task in tasks {
@@ -183,6 +196,7 @@ async fn main() -> anyhow::Result<()> {
         committed,
         committed_tps: committed as f64 / elapsed.as_secs_f64(),
         failed: r.failed,
+        failure_reasons: r.reasons.clone(),
         missed,
         latency_ms_p50: percentile(&r.latencies, 50),
         latency_ms_p90: percentile(&r.latencies, 90),
@@ -212,7 +226,7 @@ fn print_report(r: &Report) {
     println!("offered     {:>8} tx/s for {} s", r.offered_tps, r.duration_s);
     println!("sent        {:>8}", r.sent);
     println!("committed   {:>8}  ({:.1} tx/s)", r.committed, r.committed_tps);
-    println!("failed      {:>8}", r.failed);
+    println!("failed      {:>8}  {:?}", r.failed, r.failure_reasons);
     println!("missed      {:>8}  (client could not keep the rate)", r.missed);
     println!(
         "latency ms  p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
