@@ -1,0 +1,417 @@
+//! `panacea`: the command line of hospitals' operators, auditors and scripts, on the SDK.
+//!
+//! Every transaction command reads the signer's key file, asks the node for the signer's
+//! next nonce, signs, submits, waits for the commit and prints the receipt.
+//!
+//! Exit codes, for scripts: 0 done; 1 a local problem (a file, a value); 2 a bad
+//! argument; 3 the node could not be reached or refused the request; 4 the transaction
+//! committed but failed (the receipt says why); 5 not committed within `--wait`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use panacea_client_sdk::types::{TxState, TxStatus};
+use panacea_client_sdk::{Client, ClientError};
+use panacea_contracts::access::AccessCall;
+use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
+use panacea_contracts::consent::ConsentCall;
+use panacea_contracts::identity::{IdentityCall, IdentityKind};
+use panacea_contracts::ids::{ConsentId, DocumentHash, OrgId, PatientRef};
+use panacea_contracts::{Call, Outcome, Transaction};
+use panacea_primitives::{ChainId, Hash, Height, Keypair, PublicKey};
+
+#[derive(Parser, Debug)]
+#[command(name = "panacea", version, about = "Record consents, request access and audit a Panacea consortium")]
+struct Cli {
+    /// The node's API.
+    #[arg(long, global = true, env = "PANACEA_NODE", default_value = "http://127.0.0.1:8645")]
+    node: String,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// How long to wait for a transaction to commit, in seconds.
+    #[arg(long, global = true, default_value_t = 30)]
+    wait: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The node's view of the chain.
+    Status,
+    /// A committed block and its certificate.
+    Block {
+        /// A height, or `latest`.
+        height: String,
+    },
+    /// A transaction's status and receipt.
+    Tx {
+        /// The transaction id (64 hex digits).
+        id: String,
+    },
+    /// The nonce a key's next transaction must carry.
+    Nonce {
+        /// The key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Staff, devices and services of an organisation (signed by an organisation admin).
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// Patients' consents.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Access to a patient's data.
+    #[command(subcommand)]
+    Access(AccessCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a new key file (mode 0600).
+    New {
+        /// Where to write it; refuses to overwrite.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a key file's public key.
+    Show {
+        /// The key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Signer {
+    /// The signer's key file.
+    #[arg(long)]
+    key: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum IdentityCommand {
+    /// Register a staff member's key for the admin's organisation.
+    RegisterStaff {
+        #[command(flatten)]
+        signer: Signer,
+        /// The staff member's public key (64 hex digits).
+        #[arg(long)]
+        public_key: String,
+        /// physician, nurse, pharmacist, administrative, ... (see docs/consent-and-access.md).
+        #[arg(long, value_parser = parse_code::<StaffRole>)]
+        role: StaffRole,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConsentCommand {
+    /// Record a consent from a FHIR R4 Consent resource (JSON).
+    Record {
+        #[command(flatten)]
+        signer: Signer,
+        /// The Consent resource.
+        #[arg(long)]
+        fhir: PathBuf,
+        /// SHA-256 of the signed form (hex), when a custodian records it; overrides the
+        /// resource's form-sha256 extension.
+        #[arg(long)]
+        form_hash: Option<String>,
+    },
+    /// Revoke a consent.
+    Revoke {
+        #[command(flatten)]
+        signer: Signer,
+        /// The consent id.
+        #[arg(long)]
+        consent: String,
+        /// SHA-256 of the signed revocation form (hex), when a custodian records it.
+        #[arg(long)]
+        form_hash: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AccessCommand {
+    /// Ask for a patient's data held by another organisation.
+    Request {
+        #[command(flatten)]
+        signer: Signer,
+        /// The patient's pseudonymous reference (64 hex digits).
+        #[arg(long)]
+        patient: String,
+        /// allergies, medications, problems, lab-results, imaging, ...
+        #[arg(long, value_parser = parse_code::<DataClass>)]
+        data_class: DataClass,
+        /// TREAT, ETREAT, HPAYMT, HOPERAT, HRESCH, ...
+        #[arg(long, value_parser = parse_code::<Purpose>)]
+        purpose: Purpose,
+        /// The organisation holding the data.
+        #[arg(long)]
+        custodian: String,
+        /// SHA-256 of the written break-glass justification (hex), kept off chain.
+        #[arg(long)]
+        justification: Option<String>,
+    },
+}
+
+/// A failure, with the exit code it maps to.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn local(message: impl std::fmt::Display) -> Failure {
+        Failure { code: 1, message: message.to_string() }
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Failure {
+        Failure { code: 3, message: e.to_string() }
+    }
+}
+
+/// Parses one of the contracts' coded values by its code, listing the valid ones.
+fn parse_code<T: CodeEnum>(text: &str) -> Result<T, String> {
+    T::parse(text).ok_or_else(|| format!("{text:?} is not one of: {}", T::codes().join(", ")))
+}
+
+trait CodeEnum: Sized + Clone + Send + Sync + 'static {
+    fn parse(code: &str) -> Option<Self>;
+    fn codes() -> Vec<&'static str>;
+}
+
+macro_rules! code_enum {
+    ($($t:ty),*) => {$(
+        impl CodeEnum for $t {
+            fn parse(code: &str) -> Option<Self> {
+                <$t>::from_code(code)
+            }
+            fn codes() -> Vec<&'static str> {
+                <$t>::ALL.iter().map(|v| v.code()).collect()
+            }
+        }
+    )*};
+}
+code_enum!(StaffRole, DataClass, Purpose);
+
+fn hash(what: &str, text: &str) -> Result<Hash, Failure> {
+    Hash::from_hex(text.trim()).map_err(|e| Failure::local(format!("{what} must be 64 hex digits: {e}")))
+}
+
+fn public_key(text: &str) -> Result<PublicKey, Failure> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut bytes)
+        .map_err(|e| Failure::local(format!("a public key is 64 hex digits: {e}")))?;
+    PublicKey::from_bytes(bytes).map_err(|e| Failure::local(format!("not a valid public key: {e}")))
+}
+
+fn load_key(path: &Path) -> Result<Keypair, Failure> {
+    panacea_node::keys::load(path).map_err(Failure::local)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return report(Failure::local(e)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => report(failure),
+    }
+}
+
+#[allow(clippy::print_stderr, reason = "the binary reports its error")]
+fn report(failure: Failure) -> ExitCode {
+    eprintln!("error: {}", failure.message);
+    ExitCode::from(failure.code)
+}
+
+#[allow(clippy::print_stdout, reason = "command output")]
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    println!("{}", serde_json::to_string_pretty(value).map_err(Failure::local)?);
+    Ok(())
+}
+
+#[allow(clippy::print_stdout, reason = "command output")]
+async fn run(cli: Cli) -> Result<u8, Failure> {
+    let client = Client::new(&cli.node).map_err(|e| Failure { code: 2, message: e.to_string() })?;
+    let wait = Duration::from_secs(cli.wait);
+    let call = match cli.command {
+        Command::Keys(KeysCommand::New { out }) => {
+            let key = panacea_node::keys::generate().map_err(Failure::local)?;
+            panacea_node::keys::save(&out, "signing", &key).map_err(Failure::local)?;
+            let public = hex::encode(key.public().to_bytes());
+            if cli.json {
+                print_json(&serde_json::json!({ "file": out, "public_key": public }))?;
+            } else {
+                println!("wrote {}\npublic key: {public}", out.display());
+            }
+            return Ok(0);
+        }
+        Command::Keys(KeysCommand::Show { key }) => {
+            let public = hex::encode(load_key(&key)?.public().to_bytes());
+            if cli.json {
+                print_json(&serde_json::json!({ "public_key": public }))?;
+            } else {
+                println!("{public}");
+            }
+            return Ok(0);
+        }
+        Command::Status => {
+            let status = client.status().await?;
+            if cli.json {
+                print_json(&status)?;
+            } else {
+                println!("chain       {}", status.chain_id);
+                println!("node        {} ({}, {})", status.moniker, status.role, status.node_id);
+                println!("height      {} (round {})", status.height, status.round);
+                println!("block       {}", status.block_id);
+                println!("state root  {}", status.state_root);
+                println!("peers       {}", status.peers.len());
+                println!("pool        {} transactions", status.mempool_transactions);
+                if status.catching_up {
+                    println!("catching up to {}", status.best_seen_height);
+                }
+            }
+            return Ok(0);
+        }
+        Command::Block { height } => {
+            let height = if height == "latest" {
+                client.status().await?.height
+            } else {
+                Height(
+                    height
+                        .parse()
+                        .map_err(|_| Failure { code: 2, message: "height must be a number or `latest`".into() })?,
+                )
+            };
+            let block = client.block(height).await?;
+            if cli.json {
+                print_json(&block)?;
+            } else {
+                println!("height        {}", block.height);
+                println!("id            {}", block.id);
+                println!("parent        {}", block.parent);
+                println!("round         {} (proposer {})", block.round, block.author);
+                println!("time (ms)     {}", block.time);
+                println!("state root    {}", block.state_root.map(|r| r.to_string()).unwrap_or_default());
+                println!("transactions  {}", block.transactions.len());
+                println!("certificate   {}", if block.certificate.is_some() { "included" } else { "on a later block" });
+            }
+            return Ok(0);
+        }
+        Command::Tx { id } => {
+            let status = client.transaction(&hash("a transaction id", &id)?).await?;
+            return show_status(&status, cli.json);
+        }
+        Command::Nonce { key } => {
+            let next = client.next_nonce(&load_key(&key)?.public()).await?;
+            if cli.json {
+                print_json(&serde_json::json!({ "next_nonce": next }))?;
+            } else {
+                println!("{next}");
+            }
+            return Ok(0);
+        }
+        Command::Identity(IdentityCommand::RegisterStaff { signer, public_key: key, role }) => {
+            let kind = IdentityKind::Staff { role };
+            (signer, Call::Identity(IdentityCall::Register { key: public_key(&key)?, kind }))
+        }
+        Command::Consent(ConsentCommand::Record { signer, fhir, form_hash }) => {
+            let text = std::fs::read_to_string(&fhir)
+                .map_err(|e| Failure::local(format!("cannot read {}: {e}", fhir.display())))?;
+            let imported = panacea_contracts::fhir::consent::import(&text)
+                .map_err(|e| Failure::local(format!("{} is not a usable FHIR Consent: {e}", fhir.display())))?;
+            if !imported.unsupported.is_empty() && !cli.json {
+                println!("note: not represented on chain: {}", imported.unsupported.join(", "));
+            }
+            let form_hash = match form_hash {
+                Some(text) => Some(DocumentHash(hash("--form-hash", &text)?)),
+                None => imported.form_hash,
+            };
+            (signer, Call::Consent(ConsentCall::Record { terms: imported.terms, form_hash }))
+        }
+        Command::Consent(ConsentCommand::Revoke { signer, consent, form_hash }) => {
+            let consent = ConsentId(hash("--consent", &consent)?);
+            let form_hash = form_hash.map(|t| hash("--form-hash", &t).map(DocumentHash)).transpose()?;
+            (signer, Call::Consent(ConsentCall::Revoke { consent, form_hash }))
+        }
+        Command::Access(AccessCommand::Request { signer, patient, data_class, purpose, custodian, justification }) => {
+            let custodian = OrgId::new(custodian).map_err(Failure::local)?;
+            let justification = justification.map(|t| hash("--justification", &t).map(DocumentHash)).transpose()?;
+            (
+                signer,
+                Call::Access(AccessCall::Request {
+                    patient: PatientRef(hash("--patient", &patient)?),
+                    data_class,
+                    purpose,
+                    custodian,
+                    document: None,
+                    data_time: None,
+                    justification,
+                }),
+            )
+        }
+    };
+    let (signer, call) = call;
+    let key = load_key(&signer.key)?;
+    let status = client.status().await?;
+    let chain_id = ChainId::new(status.chain_id).map_err(Failure::local)?;
+    let nonce = client.next_nonce(&key.public()).await?;
+    let tx = Transaction { chain_id, signer: key.public(), nonce, call }.sign(&key);
+    let status = client.submit_and_wait(&tx, wait).await?;
+    show_status(&status, cli.json)
+}
+
+/// Prints a transaction's status; returns the exit code it means.
+#[allow(clippy::print_stdout, reason = "command output")]
+fn show_status(status: &TxStatus, json: bool) -> Result<u8, Failure> {
+    let code = match (&status.status, &status.receipt) {
+        (TxState::Committed, Some(receipt)) if receipt.is_ok() => 0,
+        (TxState::Committed, _) => 4,
+        (TxState::Pending, _) => 5,
+        (TxState::Unknown, _) => 3,
+    };
+    if json {
+        print_json(status)?;
+        return Ok(code);
+    }
+    println!("transaction {}", status.id);
+    match (&status.status, &status.receipt) {
+        (TxState::Committed, Some(receipt)) => {
+            let height = status.height.map(|h| h.to_string()).unwrap_or_default();
+            match &receipt.outcome {
+                Outcome::Ok { events } => {
+                    println!("committed at height {height}: ok, {} audit event(s)", events.len());
+                    for event in events {
+                        println!("  {}", serde_json::to_string(event).map_err(Failure::local)?);
+                    }
+                }
+                Outcome::Failed { code, message } => {
+                    println!("committed at height {height}: failed ({code:?}): {message}");
+                }
+            }
+        }
+        (TxState::Committed, None) => println!("committed"),
+        (TxState::Pending, _) => println!("pending: not committed yet; check later with `panacea tx {}`", status.id),
+        (TxState::Unknown, _) => println!("unknown to this node"),
+    }
+    Ok(code)
+}
