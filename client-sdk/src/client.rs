@@ -5,7 +5,12 @@ use std::time::Duration;
 use panacea_contracts::SignedTransaction;
 use panacea_primitives::{Hash, Height, PublicKey};
 
-use crate::types::{BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxStatus};
+use panacea_contracts::access::AccessDecision;
+use panacea_contracts::consent::Consent;
+use panacea_contracts::ids::{DecisionId, PatientRef};
+use panacea_primitives::{ChainId, Keypair};
+
+use crate::types::{AccountingPage, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxStatus, signed};
 
 /// A request that did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +38,45 @@ impl ClientError {
             ClientError::Api { body, .. } => Some(&body.code),
             _ => None,
         }
+    }
+}
+
+/// Signs requests that read consent and audit data, as a registered key (an
+/// organisation's admin or identity, a health authority's auditor, or a patient's key).
+#[derive(Debug, Clone)]
+pub struct RequestSigner {
+    key: Keypair,
+    chain_id: ChainId,
+}
+
+impl RequestSigner {
+    /// Signs as `key` on `chain_id`.
+    pub fn new(key: Keypair, chain_id: ChainId) -> RequestSigner {
+        RequestSigner { key, chain_id }
+    }
+
+    /// The four headers of a signed request.
+    pub fn headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<[(&'static str, String); 4], ClientError> {
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| ClientError::BadUrl(format!("no random source for a nonce: {e}")))?;
+        let nonce = hex::encode(nonce);
+        let message = signed::signing_bytes(method, path_and_query, body, timestamp, &nonce);
+        let signature = self.key.sign(&signed::domain(&self.chain_id), &message);
+        Ok([
+            (signed::HEADER_KEY, hex::encode(self.key.public().to_bytes())),
+            (signed::HEADER_TIMESTAMP, timestamp.to_string()),
+            (signed::HEADER_NONCE, nonce),
+            (signed::HEADER_SIGNATURE, hex::encode(signature.0)),
+        ])
     }
 }
 
@@ -111,6 +155,44 @@ impl Client {
         let url = format!("{}/v1/accounts/{}/nonce", self.base, hex::encode(key.to_bytes()));
         let view: NonceView = Self::parse(self.http.get(url).send().await?).await?;
         Ok(view.next_nonce)
+    }
+
+    async fn signed_get<T: serde::de::DeserializeOwned>(
+        &self,
+        signer: &RequestSigner,
+        path_and_query: &str,
+    ) -> Result<T, ClientError> {
+        let mut request = self.http.get(format!("{}{path_and_query}", self.base));
+        for (name, value) in signer.headers("GET", path_and_query, b"")? {
+            request = request.header(name, value);
+        }
+        Self::parse(request.send().await?).await
+    }
+
+    /// The consents of `patient` the signer may read.
+    pub async fn patient_consents(
+        &self,
+        signer: &RequestSigner,
+        patient: &PatientRef,
+    ) -> Result<Vec<Consent>, ClientError> {
+        self.signed_get(signer, &format!("/v1/patients/{patient}/consents")).await
+    }
+
+    /// A page of `patient`'s accounting of disclosures (for the patient and auditors).
+    pub async fn accounting(
+        &self,
+        signer: &RequestSigner,
+        patient: &PatientRef,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<AccountingPage, ClientError> {
+        let after = after.map(|a| format!("&after={a}")).unwrap_or_default();
+        self.signed_get(signer, &format!("/v1/patients/{patient}/accounting?limit={limit}{after}")).await
+    }
+
+    /// An access decision.
+    pub async fn decision(&self, signer: &RequestSigner, id: &DecisionId) -> Result<AccessDecision, ClientError> {
+        self.signed_get(signer, &format!("/v1/decisions/{id}")).await
     }
 
     /// The node's status.

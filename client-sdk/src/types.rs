@@ -1,7 +1,8 @@
 //! The JSON the node's API speaks. The node serves exactly these types.
 
 use panacea_contracts::Receipt;
-use panacea_primitives::{Hash, Height};
+use panacea_contracts::audit::Disclosure;
+use panacea_primitives::{ChainId, Domain, Epoch, Hash, Height, SignatureKind};
 use serde::{Deserialize, Serialize};
 
 /// Every API error: a stable code and a message that says what to do.
@@ -118,4 +119,40 @@ pub struct StatusView {
 pub struct NonceView {
     /// The next nonce, from committed state (transactions still pending are not counted).
     pub next_nonce: u64,
+}
+
+/// A page of a patient's accounting of disclosures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountingPage {
+    /// The disclosures, oldest first.
+    pub disclosures: Vec<Disclosure>,
+    /// Pass as `after` for the next page; `None` at the end.
+    pub next: Option<u64>,
+}
+
+/// Signed requests: the headers, and what is signed (the node checks exactly this).
+pub mod signed {
+    use super::{ChainId, Domain, Epoch, Hash, SignatureKind};
+
+    /// The signer's public key (hex).
+    pub const HEADER_KEY: &str = "x-panacea-key";
+    /// The request time, ms since the Unix epoch.
+    pub const HEADER_TIMESTAMP: &str = "x-panacea-timestamp";
+    /// A fresh random nonce, 16 to 64 hex digits.
+    pub const HEADER_NONCE: &str = "x-panacea-nonce";
+    /// The signature (hex).
+    pub const HEADER_SIGNATURE: &str = "x-panacea-signature";
+    /// How far a request's time may be from the node's, in milliseconds.
+    pub const FRESHNESS_MS: u64 = 60_000;
+
+    /// The bytes signed for a request:
+    /// `METHOD \n PATH_AND_QUERY \n SHA-256(body) hex \n TIMESTAMP \n NONCE`.
+    pub fn signing_bytes(method: &str, path_and_query: &str, body: &[u8], timestamp: u64, nonce: &str) -> Vec<u8> {
+        format!("{method}\n{path_and_query}\n{}\n{timestamp}\n{nonce}", Hash::digest(body)).into_bytes()
+    }
+
+    /// The signing domain of API requests on `chain_id`.
+    pub fn domain(chain_id: &ChainId) -> Domain {
+        Domain::new(chain_id.clone(), Epoch(0), SignatureKind::ApiRequest)
+    }
 }

@@ -11,16 +11,23 @@ use std::time::{Duration, Instant};
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use libp2p::PeerId;
-use panacea_client_sdk::types::{BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxState, TxStatus};
+use panacea_client_sdk::types::{
+    AccountingPage, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxState, TxStatus,
+};
 use panacea_contracts::SignedTransaction;
 use panacea_primitives::{Hash, Height, codec};
 use serde::Deserialize;
 
+use panacea_contracts::access::AccessDecision;
+use panacea_contracts::consent::{Consent, Recorder};
+use panacea_contracts::ids::{DecisionId, PatientRef};
+
+use crate::auth::{self, Principal, SignedHeaders};
 use crate::config::ApiConfig;
 use crate::mempool::{AdmitError, Mempool};
 use crate::payload::BlockBody;
@@ -98,6 +105,9 @@ pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Rou
         .route("/v1/transactions/{id}", get(transaction))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/accounts/{key}/nonce", get(nonce))
+        .route("/v1/patients/{patient}/consents", get(patient_consents))
+        .route("/v1/patients/{patient}/accounting", get(patient_accounting))
+        .route("/v1/decisions/{id}", get(decision))
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
@@ -340,5 +350,140 @@ async fn health(State(api): State<ApiState>) -> Response {
             (StatusCode::OK, Json(serde_json::json!({"status": "ok", "height": status.height}))).into_response()
         }
         None => ApiError::internal("status lock poisoned").into_response(),
+    }
+}
+
+// ------------------------------------------------------------------ signed reads
+
+impl ApiState {
+    /// Authenticates a signed request (401 on failure), counting and logging refusals
+    /// without naming any patient.
+    fn principal(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Principal, ApiError> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let signed = SignedHeaders {
+            key: header(auth::HEADER_KEY),
+            timestamp: header(auth::HEADER_TIMESTAMP),
+            nonce: header(auth::HEADER_NONCE),
+            signature: header(auth::HEADER_SIGNATURE),
+        };
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        let now = crate::shell::Clock::now(&crate::shell::SystemClock);
+        let shared = &self.shared;
+        let result = auth::authenticate(
+            &shared.storage.state(),
+            shared.chain.chain_id(),
+            &shared.replay,
+            now,
+            auth::RequestLine { method: method.as_str(), path_and_query: path, body },
+            signed,
+        )
+        .map_err(ApiError::internal)?;
+        result.map_err(|e| {
+            self.refused(signed.key, uri.path(), "unauthenticated");
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
+        })
+    }
+
+    fn refused(&self, key: Option<&str>, path: &str, why: &str) {
+        self.shared.metrics.api_refusals.inc();
+        // The path may hold a patient reference: log only the route's first segments.
+        let route: String = path.split('/').take(3).collect::<Vec<_>>().join("/");
+        tracing::warn!(key = key.unwrap_or("-"), route, why, "API request refused");
+    }
+
+    fn forbidden(&self, headers: &HeaderMap, uri: &Uri) -> ApiError {
+        let key = headers.get(auth::HEADER_KEY).and_then(|v| v.to_str().ok());
+        self.refused(key, uri.path(), "forbidden");
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the signer may not read this record: organisations read their own records, health authorities all, patients their own",
+        )
+    }
+}
+
+fn patient_ref(text: &str) -> Result<PatientRef, ApiError> {
+    Hash::from_hex(text).map(PatientRef).map_err(|_| bad_request("bad_patient", "a patient reference is 64 hex digits"))
+}
+
+/// `GET /v1/patients/{patient}/consents`: the consents of a patient the signer may see
+/// (a member organisation those it recorded; an auditor or the patient all).
+async fn patient_consents(
+    State(api): State<ApiState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    patient: Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<Consent>>, ApiError> {
+    let principal = api.principal(&method, &uri, &headers, b"")?;
+    let Path(patient) = patient.map_err(|e| bad_request("bad_path", e))?;
+    let patient = patient_ref(&patient)?;
+    let consents = panacea_contracts::consent::consents_of_patient(&api.shared.storage.state(), &patient)
+        .map_err(ApiError::internal)?;
+    let visible = consents
+        .into_iter()
+        .filter(|c| {
+            let org = match &c.recorder {
+                Recorder::Custodian { org, .. } => Some(org),
+                Recorder::Patient { .. } => None,
+            };
+            principal.may_read(&patient, org.as_slice())
+        })
+        .collect();
+    Ok(Json(visible))
+}
+
+/// `GET /v1/patients/{patient}/accounting?after=SEQ&limit=N` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// Continue after this audit sequence number (the previous page's `next`).
+    pub after: Option<u64>,
+    /// Most items (capped by the node).
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/patients/{patient}/accounting`: the accounting of disclosures, for the patient
+/// and health authorities.
+async fn patient_accounting(
+    State(api): State<ApiState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    patient: Result<Path<String>, PathRejection>,
+    page: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<AccountingPage>, ApiError> {
+    let principal = api.principal(&method, &uri, &headers, b"")?;
+    let Path(patient) = patient.map_err(|e| bad_request("bad_path", e))?;
+    let Query(page) = page.map_err(|e| bad_request("bad_query", e))?;
+    let patient = patient_ref(&patient)?;
+    if !principal.may_read(&patient, &[]) {
+        return Err(api.forbidden(&headers, &uri));
+    }
+    let limit = page.limit.unwrap_or(100).clamp(1, 1_000);
+    let (disclosures, next) =
+        panacea_contracts::audit::accounting_of_disclosures(&api.shared.storage.state(), &patient, page.after, limit)
+            .map_err(ApiError::internal)?;
+    Ok(Json(AccountingPage { disclosures, next }))
+}
+
+/// `GET /v1/decisions/{id}`: an access decision, for the requesting and custodian
+/// organisations, health authorities and the patient.
+async fn decision(
+    State(api): State<ApiState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<AccessDecision>, ApiError> {
+    let principal = api.principal(&method, &uri, &headers, b"")?;
+    let Path(id) = id.map_err(|e| bad_request("bad_path", e))?;
+    let id = Hash::from_hex(&id).map_err(|_| bad_request("bad_id", "a decision id is 64 hex digits"))?;
+    let found = panacea_contracts::access::access_decision(&api.shared.storage.state(), &DecisionId(id))
+        .map_err(ApiError::internal)?;
+    // Unknown and forbidden look the same to a signer who may not read it.
+    match found {
+        Some(d) if principal.may_read(&d.patient, &[&d.requester_org, &d.custodian]) => Ok(Json(d)),
+        Some(_) => Err(api.forbidden(&headers, &uri)),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "no_decision", "no such decision")),
     }
 }

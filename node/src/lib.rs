@@ -28,6 +28,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 pub mod api;
+pub mod auth;
 pub mod chain;
 pub mod config;
 pub mod keys;

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub dropped_events: Counter,
     /// Blocks applied by catch-up.
     pub synced_blocks: Counter,
+    /// API requests refused as unauthenticated (401) or not allowed (403).
+    pub api_refusals: Counter,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -72,6 +74,7 @@ impl Metrics {
             peers_banned: Counter::default(),
             dropped_events: Counter::default(),
             synced_blocks: Counter::default(),
+            api_refusals: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Committed block height", m.height.clone());
@@ -103,6 +106,7 @@ impl Metrics {
         registry.register("p2p_peers_banned", "Peers banned for bad messages", m.peers_banned.clone());
         registry.register("p2p_dropped_events", "Network events dropped: node overloaded", m.dropped_events.clone());
         registry.register("synced_blocks", "Blocks applied by catch-up", m.synced_blocks.clone());
+        registry.register("api_refusals", "API requests refused: 401 or 403", m.api_refusals.clone());
         Metrics { registry, ..m }
     }
 

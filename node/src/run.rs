@@ -141,6 +141,7 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         admission: admission_tx,
         peer_id: info.peer_id,
         moniker: config.moniker.clone(),
+        replay: crate::auth::ReplayCache::default(),
     });
     let shell_settings = ShellSettings {
         block_transactions_max: config.consensus.block_transactions_max,

@@ -134,6 +134,8 @@ pub struct Shared {
     pub peer_id: PeerId,
     /// This node's name.
     pub moniker: String,
+    /// Signed API requests seen recently.
+    pub replay: crate::auth::ReplayCache,
 }
 
 impl Shared {

@@ -76,6 +76,7 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
         admission,
         peer_id: PeerId::random(),
         moniker: "test".into(),
+        replay: crate::auth::ReplayCache::default(),
     });
     Harness { shared, _net: net_rx, _gossip: gossip_rx, _admission: admission_rx }
 }

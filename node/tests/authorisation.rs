@@ -1,0 +1,141 @@
+//! Who may read what: each role against each signed endpoint, on real node processes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Consortium;
+use panacea_client_sdk::types::{TxState, signed};
+use panacea_client_sdk::{Client, ClientError, RequestSigner};
+use panacea_contracts::access::AccessCall;
+use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
+use panacea_contracts::consent::ConsentCall;
+use panacea_contracts::identity::{IdentityCall, IdentityKind};
+use panacea_contracts::ids::{DecisionId, DocumentHash, OrgId, PatientRef};
+use panacea_contracts::{Call, SignedTransaction, Transaction};
+use panacea_primitives::{Hash, Keypair};
+
+fn status_of(result: Result<impl std::fmt::Debug, ClientError>) -> u16 {
+    match result {
+        Ok(_) => 200,
+        Err(ClientError::Api { status, .. }) => status,
+        Err(e) => panic!("transport error: {e}"),
+    }
+}
+
+async fn commit(client: &Client, tx: &SignedTransaction) {
+    let status = client.submit_and_wait(tx, Duration::from_secs(60)).await.expect("submit");
+    assert_eq!(status.status, TxState::Committed);
+    assert!(status.receipt.expect("receipt").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
+    // hospital-0 and hospital-1 run validators; health-authority-0 audits.
+    let mut net = Consortium::generate(2, 1);
+    net.start(0);
+    net.start(1);
+    let client = net.client(0);
+    let chain = net.chain_id();
+
+    // hospital-0 registers a physician, who records a consent and requests access.
+    let physician = Keypair::from_seed([42; 32]);
+    let admin0 = &net.nodes[0].admin;
+    let register = Call::Identity(IdentityCall::Register {
+        key: physician.public(),
+        kind: IdentityKind::Staff { role: StaffRole::Physician },
+    });
+    commit(
+        &client,
+        &Transaction { chain_id: chain.clone(), signer: admin0.public(), nonce: 1, call: register }.sign(admin0),
+    )
+    .await;
+    let fhir = include_str!("../../contracts/tests/fixtures/fhir/consent-optin-share-all.json");
+    let imported = panacea_contracts::fhir::consent::import(fhir).expect("fixture");
+    let patient: PatientRef = imported.terms.patient;
+    let record =
+        Call::Consent(ConsentCall::Record { terms: imported.terms, form_hash: Some(DocumentHash(Hash([7; 32]))) });
+    commit(
+        &client,
+        &Transaction { chain_id: chain.clone(), signer: physician.public(), nonce: 1, call: record }.sign(&physician),
+    )
+    .await;
+    let request = Call::Access(AccessCall::Request {
+        patient,
+        data_class: DataClass::LabResults,
+        purpose: Purpose::Treatment,
+        custodian: OrgId::new("hospital-0").unwrap(),
+        document: None,
+        data_time: None,
+        justification: None,
+    });
+    let request =
+        Transaction { chain_id: chain.clone(), signer: physician.public(), nonce: 2, call: request }.sign(&physician);
+    commit(&client, &request).await;
+    let decision = DecisionId(request.tx.id());
+
+    let signer = |key: &Keypair| RequestSigner::new(key.clone(), chain.clone());
+    let hospital0 = signer(&net.nodes[0].admin);
+    let staff0 = signer(&physician);
+    let hospital1 = signer(&net.nodes[1].admin);
+    let authority = signer(&net.nodes[2].admin);
+    let stranger = signer(&Keypair::from_seed([99; 32]));
+
+    // Consents: each organisation sees those it recorded; the auditor sees all.
+    assert_eq!(client.patient_consents(&hospital0, &patient).await.unwrap().len(), 1);
+    assert_eq!(client.patient_consents(&staff0, &patient).await.unwrap().len(), 1);
+    assert_eq!(client.patient_consents(&hospital1, &patient).await.unwrap().len(), 0);
+    assert_eq!(client.patient_consents(&authority, &patient).await.unwrap().len(), 1);
+    assert_eq!(status_of(client.patient_consents(&stranger, &patient).await), 401);
+
+    // The accounting of disclosures: the patient and auditors only.
+    assert_eq!(status_of(client.accounting(&hospital0, &patient, None, 10).await), 403);
+    assert_eq!(status_of(client.accounting(&hospital1, &patient, None, 10).await), 403);
+    assert_eq!(status_of(client.accounting(&authority, &patient, None, 10).await), 200);
+    assert_eq!(status_of(client.accounting(&stranger, &patient, None, 10).await), 401);
+
+    // A decision: the organisations involved and auditors.
+    assert_eq!(client.decision(&staff0, &decision).await.unwrap().id, decision);
+    assert_eq!(status_of(client.decision(&hospital1, &decision).await), 403);
+    assert_eq!(status_of(client.decision(&authority, &decision).await), 200);
+    assert_eq!(status_of(client.decision(&stranger, &decision).await), 401);
+
+    // Unsigned, replayed, stale or tampered requests: 401 with a JSON error, never 5xx.
+    let base = net.client(0).base_url().to_string();
+    let http = reqwest::Client::new();
+    let path = format!("/v1/patients/{patient}/consents");
+    let unsigned = http.get(format!("{base}{path}")).send().await.unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
+    let body: serde_json::Value = unsigned.json().await.unwrap();
+    assert_eq!(body["code"], "unauthenticated");
+    let headers = authority.headers("GET", &path, b"").unwrap();
+    let send = |headers: [(&'static str, String); 4]| {
+        let mut request = http.get(format!("{base}{path}"));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    assert_eq!(send(headers.clone()).await.unwrap().status().as_u16(), 200);
+    assert_eq!(send(headers.clone()).await.unwrap().status().as_u16(), 401, "a replay is refused");
+    let mut stale = authority.headers("GET", &path, b"").unwrap();
+    stale[1].1 = (stale[1].1.parse::<u64>().unwrap() - signed::FRESHNESS_MS - 1_000).to_string();
+    assert_eq!(send(stale).await.unwrap().status().as_u16(), 401, "a stale request is refused");
+    let other_path = authority.headers("GET", "/v1/patients/00/consents", b"").unwrap();
+    assert_eq!(send(other_path).await.unwrap().status().as_u16(), 401, "a signature over another path is refused");
+    let bad_patient = http
+        .get(format!("{base}/v1/patients/not-hex/consents"))
+        .headers({
+            let mut map = reqwest::header::HeaderMap::new();
+            for (name, value) in authority.headers("GET", "/v1/patients/not-hex/consents", b"").unwrap() {
+                map.insert(name, value.parse().unwrap());
+            }
+            map
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_patient.status().as_u16(), 400);
+    let refusals = common::metric(&client.metrics().await.unwrap(), "panacea_api_refusals_total");
+    assert!(refusals >= 10.0, "every refusal is counted, got {refusals}");
+}
