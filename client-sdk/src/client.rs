@@ -10,7 +10,9 @@ use panacea_contracts::consent::Consent;
 use panacea_contracts::ids::{DecisionId, PatientRef};
 use panacea_primitives::{ChainId, Keypair};
 
-use crate::types::{AccountingPage, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxStatus, signed};
+use crate::types::{
+    AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxStatus, signed,
+};
 
 /// A request that did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +190,15 @@ impl Client {
     ) -> Result<AccountingPage, ClientError> {
         let after = after.map(|a| format!("&after={a}")).unwrap_or_default();
         self.signed_get(signer, &format!("/v1/patients/{patient}/accounting?limit={limit}{after}")).await
+    }
+
+    /// A page of audit events matching `query` (see [`AuditQuery`]).
+    pub async fn audit_events(
+        &self,
+        signer: &RequestSigner,
+        query: &AuditQuery,
+    ) -> Result<panacea_contracts::audit::AuditPage, ClientError> {
+        self.signed_get(signer, &format!("/v1/audit/events?{}", query.to_query_string())).await
     }
 
     /// An access decision.

@@ -1,7 +1,9 @@
 //! The JSON the node's API speaks. The node serves exactly these types.
 
 use panacea_contracts::Receipt;
-use panacea_contracts::audit::Disclosure;
+use panacea_contracts::audit::{AuditKind, Disclosure};
+use panacea_contracts::ids::{IdentityId, OrgId, PatientRef};
+use panacea_primitives::Timestamp;
 use panacea_primitives::{ChainId, Domain, Epoch, Hash, Height, SignatureKind};
 use serde::{Deserialize, Serialize};
 
@@ -128,6 +130,61 @@ pub struct AccountingPage {
     pub disclosures: Vec<Disclosure>,
     /// Pass as `after` for the next page; `None` at the end.
     pub next: Option<u64>,
+}
+
+/// `GET /v1/audit/events` filters and cursor. Every field is optional; a member
+/// organisation's signer always reads through its own organisation (`org`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Events about this patient.
+    pub patient: Option<PatientRef>,
+    /// Events with an agent of this organisation.
+    pub org: Option<OrgId>,
+    /// Events with this identity as agent or subject.
+    pub identity: Option<IdentityId>,
+    /// Events of this kind (`consent-recorded`, `access-permitted`, ...).
+    pub kind: Option<AuditKind>,
+    /// Recorded at or after (ms since the Unix epoch).
+    pub from: Option<Timestamp>,
+    /// Recorded at or before (ms since the Unix epoch).
+    pub to: Option<Timestamp>,
+    /// Continue after this sequence number (the previous page's `next`).
+    pub after: Option<u64>,
+    /// Most events (capped by the node).
+    pub limit: Option<usize>,
+}
+
+impl AuditQuery {
+    /// The query string (without `?`), in a fixed order, as signed and sent.
+    pub fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = &self.patient {
+            parts.push(format!("patient={p}"));
+        }
+        if let Some(o) = &self.org {
+            parts.push(format!("org={}", o.as_str()));
+        }
+        if let Some(i) = &self.identity {
+            parts.push(format!("identity={i}"));
+        }
+        if let Some(k) = self.kind {
+            parts.push(format!("kind={}", panacea_contracts::fhir::audit_event::kind_code(k)));
+        }
+        if let Some(t) = self.from {
+            parts.push(format!("from={}", t.as_millis()));
+        }
+        if let Some(t) = self.to {
+            parts.push(format!("to={}", t.as_millis()));
+        }
+        if let Some(a) = self.after {
+            parts.push(format!("after={a}"));
+        }
+        if let Some(l) = self.limit {
+            parts.push(format!("limit={l}"));
+        }
+        parts.join("&")
+    }
 }
 
 /// Signed requests: the headers, and what is signed (the node checks exactly this).

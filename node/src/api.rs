@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use libp2p::PeerId;
 use panacea_client_sdk::types::{
-    AccountingPage, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxState, TxStatus,
+    AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxState, TxStatus,
 };
 use panacea_contracts::SignedTransaction;
 use panacea_primitives::{Hash, Height, codec};
@@ -108,6 +108,7 @@ pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Rou
         .route("/v1/patients/{patient}/consents", get(patient_consents))
         .route("/v1/patients/{patient}/accounting", get(patient_accounting))
         .route("/v1/decisions/{id}", get(decision))
+        .route("/v1/audit/events", get(audit_events))
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
@@ -486,4 +487,42 @@ async fn decision(
         Some(_) => Err(api.forbidden(&headers, &uri)),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "no_decision", "no such decision")),
     }
+}
+
+/// `GET /v1/audit/events?patient=&org=&identity=&kind=&from=&to=&after=&limit=`: audit
+/// events in log order. Auditors read any; a member organisation reads events with an
+/// agent of its own (its `org` filter is set to itself); a patient reads events about
+/// themselves.
+async fn audit_events(
+    State(api): State<ApiState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<panacea_contracts::audit::AuditPage>, ApiError> {
+    let principal = api.principal(&method, &uri, &headers, b"")?;
+    let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
+    let mut filter = panacea_contracts::audit::AuditFilter {
+        patient: query.patient,
+        org: query.org,
+        identity: query.identity,
+        kind: query.kind,
+        from: query.from,
+        to: query.to,
+    };
+    match &principal {
+        Principal::Member { auditor: true, .. } => {}
+        Principal::Member { org, auditor: false } => match &filter.org {
+            Some(asked) if asked != org => return Err(api.forbidden(&headers, &uri)),
+            _ => filter.org = Some(org.clone()),
+        },
+        Principal::Patient(own) => match &filter.patient {
+            Some(asked) if asked == own => {}
+            _ => return Err(api.forbidden(&headers, &uri)),
+        },
+    }
+    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let page = panacea_contracts::audit::events(&api.shared.storage.state(), &filter, query.after, limit)
+        .map_err(ApiError::internal)?;
+    Ok(Json(page))
 }

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::Consortium;
-use panacea_client_sdk::types::{TxState, signed};
+use panacea_client_sdk::types::{AuditQuery, TxState, signed};
 use panacea_client_sdk::{Client, ClientError, RequestSigner};
 use panacea_contracts::access::AccessCall;
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
@@ -100,6 +100,19 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     assert_eq!(status_of(client.decision(&authority, &decision).await), 200);
     assert_eq!(status_of(client.decision(&stranger, &decision).await), 401);
 
+    // Audit events: a member reads through its own organisation; the auditor reads all.
+    let about = AuditQuery { patient: Some(patient), ..AuditQuery::default() };
+    assert!(client.audit_events(&hospital0, &about).await.unwrap().events.len() >= 2);
+    assert!(client.audit_events(&authority, &about).await.unwrap().events.len() >= 2);
+    assert!(client.audit_events(&hospital1, &about).await.unwrap().events.is_empty());
+    let as_other = AuditQuery { org: Some(OrgId::new("hospital-0").unwrap()), ..AuditQuery::default() };
+    assert_eq!(status_of(client.audit_events(&hospital1, &as_other).await), 403);
+    assert_eq!(status_of(client.audit_events(&stranger, &about).await), 401);
+    let first = client.audit_events(&authority, &AuditQuery { limit: Some(1), ..about.clone() }).await.unwrap();
+    assert_eq!(first.events.len(), 1);
+    let rest = AuditQuery { after: first.next, ..about.clone() };
+    assert!(client.audit_events(&authority, &rest).await.unwrap().events.iter().all(|e| e.seq > first.events[0].seq));
+
     // Unsigned, replayed, stale or tampered requests: 401 with a JSON error, never 5xx.
     let base = net.client(0).base_url().to_string();
     let http = reqwest::Client::new();
@@ -136,6 +149,12 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
         .await
         .unwrap();
     assert_eq!(bad_patient.status().as_u16(), 400);
+    let cursor = "/v1/audit/events?after=not-a-number";
+    let mut request = http.get(format!("{base}{cursor}"));
+    for (name, value) in authority.headers("GET", cursor, b"").unwrap() {
+        request = request.header(name, value);
+    }
+    assert_eq!(request.send().await.unwrap().status().as_u16(), 400, "a bad cursor is a 400");
     let refusals = common::metric(&client.metrics().await.unwrap(), "panacea_api_refusals_total");
     assert!(refusals >= 10.0, "every refusal is counted, got {refusals}");
 }
