@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use panacea_client_sdk::types::{TxState, TxStatus};
-use panacea_client_sdk::{Client, ClientError};
+use panacea_client_sdk::types::{AuditQuery, TxState, TxStatus};
+use panacea_client_sdk::{Client, ClientError, RequestSigner};
 use panacea_contracts::access::AccessCall;
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
 use panacea_contracts::consent::ConsentCall;
@@ -70,6 +70,49 @@ enum Command {
     /// Access to a patient's data.
     #[command(subcommand)]
     Access(AccessCommand),
+    /// The audit trail (signed reads: organisations see their own, health authorities all).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Audit events, in log order, with filters.
+    Events {
+        #[command(flatten)]
+        signer: Signer,
+        /// Events about this patient (64 hex digits).
+        #[arg(long)]
+        patient: Option<String>,
+        /// Events with an agent of this organisation.
+        #[arg(long)]
+        org: Option<String>,
+        /// Continue after this sequence number (the previous page's `next`).
+        #[arg(long)]
+        after: Option<u64>,
+        /// Most events.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Output: `table`, `fhir` (a FHIR R4 AuditEvent Bundle) or `csv`.
+        #[arg(long, default_value = "table", value_parser = ["table", "fhir", "csv"])]
+        format: String,
+    },
+    /// A patient's accounting of disclosures (for the patient and health authorities).
+    Accounting {
+        #[command(flatten)]
+        signer: Signer,
+        /// The patient (64 hex digits).
+        #[arg(long)]
+        patient: String,
+    },
+    /// A patient's consents the signer may see.
+    Consents {
+        #[command(flatten)]
+        signer: Signer,
+        /// The patient (64 hex digits).
+        #[arg(long)]
+        patient: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -254,6 +297,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     let client = Client::new(&cli.node).map_err(|e| Failure { code: 2, message: e.to_string() })?;
     let wait = Duration::from_secs(cli.wait);
     let call = match cli.command {
+        Command::Audit(command) => Work::Read(command),
         Command::Keys(KeysCommand::New { out }) => {
             let key = panacea_node::keys::generate().map_err(Failure::local)?;
             panacea_node::keys::save(&out, "signing", &key).map_err(Failure::local)?;
@@ -332,7 +376,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Identity(IdentityCommand::RegisterStaff { signer, public_key: key, role }) => {
             let kind = IdentityKind::Staff { role };
-            (signer, Call::Identity(IdentityCall::Register { key: public_key(&key)?, kind }))
+            Work::Submit(signer, Call::Identity(IdentityCall::Register { key: public_key(&key)?, kind }))
         }
         Command::Consent(ConsentCommand::Record { signer, fhir, form_hash }) => {
             let text = std::fs::read_to_string(&fhir)
@@ -346,17 +390,17 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 Some(text) => Some(DocumentHash(hash("--form-hash", &text)?)),
                 None => imported.form_hash,
             };
-            (signer, Call::Consent(ConsentCall::Record { terms: imported.terms, form_hash }))
+            Work::Submit(signer, Call::Consent(ConsentCall::Record { terms: imported.terms, form_hash }))
         }
         Command::Consent(ConsentCommand::Revoke { signer, consent, form_hash }) => {
             let consent = ConsentId(hash("--consent", &consent)?);
             let form_hash = form_hash.map(|t| hash("--form-hash", &t).map(DocumentHash)).transpose()?;
-            (signer, Call::Consent(ConsentCall::Revoke { consent, form_hash }))
+            Work::Submit(signer, Call::Consent(ConsentCall::Revoke { consent, form_hash }))
         }
         Command::Access(AccessCommand::Request { signer, patient, data_class, purpose, custodian, justification }) => {
             let custodian = OrgId::new(custodian).map_err(Failure::local)?;
             let justification = justification.map(|t| hash("--justification", &t).map(DocumentHash)).transpose()?;
-            (
+            Work::Submit(
                 signer,
                 Call::Access(AccessCall::Request {
                     patient: PatientRef(hash("--patient", &patient)?),
@@ -370,7 +414,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             )
         }
     };
-    let (signer, call) = call;
+    let (signer, call) = match call {
+        Work::Submit(signer, call) => (signer, call),
+        Work::Read(command) => return audit(&client, command, cli.json).await,
+    };
     let key = load_key(&signer.key)?;
     let status = client.status().await?;
     let chain_id = ChainId::new(status.chain_id).map_err(Failure::local)?;
@@ -378,6 +425,108 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     let tx = Transaction { chain_id, signer: key.public(), nonce, call }.sign(&key);
     let status = client.submit_and_wait(&tx, wait).await?;
     show_status(&status, cli.json)
+}
+
+/// What a command does once its arguments are read.
+enum Work {
+    /// Sign and submit a call.
+    Submit(Signer, Call),
+    /// A signed read.
+    Read(AuditCommand),
+}
+
+async fn request_signer(client: &Client, key: &Path) -> Result<RequestSigner, Failure> {
+    let chain_id = ChainId::new(client.status().await?.chain_id).map_err(Failure::local)?;
+    Ok(RequestSigner::new(load_key(key)?, chain_id))
+}
+
+#[allow(clippy::print_stdout, reason = "command output")]
+async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8, Failure> {
+    match command {
+        AuditCommand::Events { signer, patient, org, after, limit, format } => {
+            let query = AuditQuery {
+                patient: patient.map(|p| hash("--patient", &p).map(PatientRef)).transpose()?,
+                org: org.map(OrgId::new).transpose().map_err(Failure::local)?,
+                after,
+                limit: Some(limit),
+                ..AuditQuery::default()
+            };
+            let page = client.audit_events(&request_signer(client, &signer.key).await?, &query).await?;
+            match format.as_str() {
+                "fhir" => print_json(&panacea_contracts::fhir::audit_event::bundle(&page.events))?,
+                "csv" => {
+                    println!("seq,recorded_ms,height,kind,outcome,purpose,requesting_org,data_class");
+                    for e in &page.events {
+                        let requester = e.agents.iter().find(|a| a.requestor).and_then(|a| a.org.as_ref());
+                        println!(
+                            "{},{},{},{},{:?},{},{},{}",
+                            e.seq,
+                            e.recorded.as_millis(),
+                            e.height,
+                            panacea_contracts::fhir::audit_event::kind_code(e.kind),
+                            e.outcome,
+                            e.purpose.map(|p| p.code()).unwrap_or(""),
+                            requester.map(OrgId::as_str).unwrap_or(""),
+                            e.entity.data_class.map(|d| d.code()).unwrap_or(""),
+                        );
+                    }
+                }
+                _ if json => print_json(&page)?,
+                _ => {
+                    for e in &page.events {
+                        println!(
+                            "#{:<6} height {:<6} {:<22} {:?}",
+                            e.seq,
+                            e.height,
+                            panacea_contracts::fhir::audit_event::kind_code(e.kind),
+                            e.outcome
+                        );
+                    }
+                    if let Some(next) = page.next {
+                        println!("more: --after {next}");
+                    }
+                }
+            }
+        }
+        AuditCommand::Accounting { signer, patient } => {
+            let patient = PatientRef(hash("--patient", &patient)?);
+            let signer = request_signer(client, &signer.key).await?;
+            let page = client.accounting(&signer, &patient, None, 1_000).await?;
+            if json {
+                print_json(&page)?;
+            } else {
+                for d in &page.disclosures {
+                    println!(
+                        "#{:<6} {} ms  to {:<20} {:<12} {}{}",
+                        d.seq,
+                        d.date.as_millis(),
+                        d.recipient_org.as_ref().map(OrgId::as_str).unwrap_or("-"),
+                        d.data_class.map(|c| c.code()).unwrap_or("-"),
+                        d.purpose.map(|p| p.code()).unwrap_or("-"),
+                        if d.emergency { "  (break-glass)" } else { "" }
+                    );
+                }
+            }
+        }
+        AuditCommand::Consents { signer, patient } => {
+            let patient = PatientRef(hash("--patient", &patient)?);
+            let consents = client.patient_consents(&request_signer(client, &signer.key).await?, &patient).await?;
+            if json {
+                print_json(&consents)?;
+            } else {
+                for c in &consents {
+                    println!(
+                        "{} v{} {:?} recorded at {} ms",
+                        c.id,
+                        c.version,
+                        c.terms.status,
+                        c.recorded_at.as_millis()
+                    );
+                }
+            }
+        }
+    }
+    Ok(0)
 }
 
 /// Prints a transaction's status; returns the exit code it means.

@@ -130,6 +130,22 @@ fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes
     assert_eq!(requested.status.code(), Some(0), "{}{}", stdout(&requested), stderr(&requested));
     assert!(stdout(&requested).contains("audit event"), "{}", stdout(&requested));
 
+    // The audit trail, as the custodian's admin: events as a FHIR Bundle and as CSV, the
+    // patient's consents; the accounting of disclosures is for patients and auditors (3).
+    let bundle = panacea(&url, &["audit", "events", "--key", admin, "--patient", patient, "--format", "fhir"]);
+    assert_eq!(bundle.status.code(), Some(0), "{}", stderr(&bundle));
+    let bundle: serde_json::Value = serde_json::from_str(&stdout(&bundle)).unwrap();
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert!(bundle["entry"].as_array().is_some_and(|e| e.len() >= 2), "{bundle}");
+    let csv = panacea(&url, &["audit", "events", "--key", admin, "--format", "csv"]);
+    assert!(stdout(&csv).lines().count() >= 3, "{}", stdout(&csv));
+    let consents = panacea(&url, &["--json", "audit", "consents", "--key", admin, "--patient", patient]);
+    let consents: serde_json::Value = serde_json::from_str(&stdout(&consents)).unwrap();
+    assert_eq!(consents.as_array().map(Vec::len), Some(1));
+    let accounting = panacea(&url, &["audit", "accounting", "--key", admin, "--patient", patient]);
+    assert_eq!(accounting.status.code(), Some(3));
+    assert!(stderr(&accounting).contains("forbidden"), "{}", stderr(&accounting));
+
     // Exit codes: 4 committed but refused (staff cannot register identities), 2 a bad
     // argument (with the valid values), 1 a missing file, 3 an unreachable node.
     let refused = panacea(
