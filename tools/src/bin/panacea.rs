@@ -428,6 +428,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 }
 
 /// What a command does once its arguments are read.
+#[allow(clippy::large_enum_variant, reason = "one per run of the command")]
 enum Work {
     /// Sign and submit a call.
     Submit(Signer, Call),
