@@ -10,8 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -31,6 +34,7 @@ use crate::auth::{self, Principal, SignedHeaders};
 use crate::config::ApiConfig;
 use crate::mempool::{AdmitError, Mempool};
 use crate::payload::BlockBody;
+use crate::ratelimit::RateLimiter;
 use crate::shared::Shared;
 
 /// The API's state.
@@ -39,6 +43,8 @@ pub struct ApiState {
     shared: Arc<Shared>,
     config: ApiConfig,
     role: &'static str,
+    per_address: Arc<RateLimiter>,
+    per_key: Arc<RateLimiter>,
 }
 
 /// An error answer: an HTTP status and a JSON [`ErrorBody`].
@@ -99,7 +105,15 @@ pub struct SubmitQuery {
 /// The routes.
 pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Router {
     let body_limit = config.body_bytes_max;
-    let state = ApiState { shared, config, role };
+    let per_address = config.requests_per_second_per_address;
+    let per_key = config.signed_reads_per_second_per_key;
+    let state = ApiState {
+        shared,
+        role,
+        per_address: Arc::new(RateLimiter::new(per_address, per_address.saturating_mul(2))),
+        per_key: Arc::new(RateLimiter::new(per_key, per_key.saturating_mul(2))),
+        config,
+    };
     Router::new()
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{id}", get(transaction))
@@ -114,7 +128,39 @@ pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Rou
         .route("/health", get(health))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), limits))
         .with_state(state)
+}
+
+fn rate_limited(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests {what}; slow down and retry"),
+    )
+}
+
+/// Per-address rate limit and a time limit on every request (submit-and-wait gets its
+/// own wait on top).
+async fn limits(
+    State(api): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !api.per_address.allow(&peer.ip().to_string(), Instant::now()) {
+        api.shared.metrics.api_refusals.inc();
+        return rate_limited("from this address").into_response();
+    }
+    let mut limit = Duration::from_millis(api.config.request_timeout_ms);
+    if request.method() == Method::POST {
+        limit += Duration::from_millis(api.config.wait_timeout_ms_max);
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the node took too long; retry later")
+            .into_response(),
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -379,10 +425,15 @@ impl ApiState {
             signed,
         )
         .map_err(ApiError::internal)?;
-        result.map_err(|e| {
+        let principal = result.map_err(|e| {
             self.refused(signed.key, uri.path(), "unauthenticated");
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
-        })
+        })?;
+        if !self.per_key.allow(signed.key.unwrap_or_default(), Instant::now()) {
+            self.refused(signed.key, uri.path(), "rate limited");
+            return Err(rate_limited("signed by this key"));
+        }
+        Ok(principal)
     }
 
     fn refused(&self, key: Option<&str>, path: &str, why: &str) {

@@ -95,6 +95,12 @@ pub struct ApiConfig {
     pub wait_timeout_ms_max: u64,
     /// Most requests waiting for a commit at once.
     pub waiters_max: usize,
+    /// Requests per second from one client address (bursts of twice as many).
+    pub requests_per_second_per_address: u32,
+    /// Signed reads per second by one key (bursts of twice as many).
+    pub signed_reads_per_second_per_key: u32,
+    /// Longest a request (other than submit-and-wait) may take, in milliseconds.
+    pub request_timeout_ms: u64,
 }
 
 /// Consensus timing.
@@ -169,6 +175,9 @@ impl Default for ApiConfig {
             body_bytes_max: 256 * 1024,
             wait_timeout_ms_max: 60_000,
             waiters_max: 100_000,
+            requests_per_second_per_address: 5_000,
+            signed_reads_per_second_per_key: 100,
+            request_timeout_ms: 10_000,
         }
     }
 }
@@ -237,6 +246,9 @@ impl Config {
         }
         if self.mempool.transactions_max == 0 || self.mempool.bytes_max < 64 * 1024 {
             return Err("mempool.transactions_max must be positive and mempool.bytes_max at least 64 KiB".into());
+        }
+        if self.api.requests_per_second_per_address == 0 || self.api.signed_reads_per_second_per_key == 0 {
+            return Err("api rate limits must be positive".into());
         }
         if self.api.waiters_max == 0 || self.api.body_bytes_max < 1024 {
             return Err("api.waiters_max must be positive and api.body_bytes_max at least 1 KiB".into());
@@ -334,6 +346,12 @@ body_bytes_max = 262144
 wait_timeout_ms_max = 60000
 # Most requests waiting for a commit at once.
 waiters_max = 100000
+# Requests per second from one client address, and signed reads per second by one key
+# (bursts of twice as many); past them a client gets 429 "rate_limited".
+requests_per_second_per_address = 5000
+signed_reads_per_second_per_key = 100
+# Longest a request other than submit-and-wait may take, in milliseconds.
+request_timeout_ms = 10000
 
 [consensus]
 # First round timeout; doubles from the third consecutive failed round, up to round_timeout_max_ms.

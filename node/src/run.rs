@@ -178,7 +178,8 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     let router = crate::api::router(shared.clone(), config.api.clone(), role_name);
     let mut api_shutdown = shutdown.clone();
     let api_task = tokio::spawn(async move {
-        let serve = axum::serve(api_listener, router).with_graceful_shutdown(async move {
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let serve = axum::serve(api_listener, service).with_graceful_shutdown(async move {
             let _ = api_shutdown.wait_for(|stop| *stop).await;
         });
         if let Err(e) = serve.await {
