@@ -12,5 +12,5 @@ DATA="${PANACEA_DATA:-$PWD/.panacea-local}"
 
 "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 # The same build as run.sh and the test command.
-cargo test --workspace --locked --no-run --quiet 2>&1 | grep -v '^  Executable' || true
+cargo test --workspace --locked --no-run 2>&1 | grep -v '^  Executable'
 exec "$CARGO_TARGET_DIR/debug/panacea-bench" --consortium "$DATA" "$@"

@@ -24,7 +24,7 @@ OBSERVERS="${OBSERVERS:-1}"
 "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 # The same build as the test command (one RocksDB build serves both).
 echo "==> building panacea-node"
-cargo test --workspace --locked --no-run --quiet 2>&1 | grep -v '^  Executable' || true
+cargo test --workspace --locked --no-run 2>&1 | grep -v '^  Executable'
 NODE="$CARGO_TARGET_DIR/debug/panacea-node"
 if [ ! -x "$NODE" ]; then
     echo "error: the build did not produce $NODE" >&2

@@ -201,6 +201,28 @@ impl Client {
         self.signed_get(signer, &format!("/v1/audit/events?{}", query.to_query_string())).await
     }
 
+    /// Subscribes to committed audit events matching `query` (its patient, org, identity
+    /// and kind), starting with those already committed at or above `from_height`.
+    pub async fn audit_stream(
+        &self,
+        signer: &RequestSigner,
+        from_height: u64,
+        query: &AuditQuery,
+    ) -> Result<AuditStream, ClientError> {
+        let filters = AuditQuery { from: None, to: None, after: None, limit: None, ..query.clone() }.to_query_string();
+        let separator = if filters.is_empty() { "" } else { "&" };
+        let path = format!("/v1/audit/stream?from_height={from_height}{separator}{filters}");
+        let mut request = self.http.get(format!("{}{path}", self.base)).timeout(Duration::from_secs(365 * 24 * 3600));
+        for (name, value) in signer.headers("GET", &path, b"")? {
+            request = request.header(name, value);
+        }
+        let response = request.send().await?;
+        if !response.status().is_success() {
+            return Err(Self::parse::<ErrorBody>(response).await.err().unwrap_or(ClientError::BadUrl(path)));
+        }
+        Ok(AuditStream { response, buffer: String::new(), pending: std::collections::VecDeque::new() })
+    }
+
     /// An access decision.
     pub async fn decision(&self, signer: &RequestSigner, id: &DecisionId) -> Result<AccessDecision, ClientError> {
         self.signed_get(signer, &format!("/v1/decisions/{id}")).await
@@ -218,5 +240,61 @@ impl Client {
             return Self::parse(response).await;
         }
         Ok(response.text().await?)
+    }
+}
+
+/// Largest Server-Sent Events frame buffered, in bytes.
+const STREAM_FRAME_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+/// Committed audit events as they arrive (see [`Client::audit_stream`]).
+#[derive(Debug)]
+pub struct AuditStream {
+    response: reqwest::Response,
+    buffer: String,
+    pending: std::collections::VecDeque<panacea_contracts::audit::AuditEvent>,
+}
+
+impl AuditStream {
+    /// The next event; `None` when the node closed the stream (reconnect with the height
+    /// of the last event seen to resume).
+    pub async fn next(&mut self) -> Option<Result<panacea_contracts::audit::AuditEvent, ClientError>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(Ok(event));
+            }
+            while let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let mut name = None;
+                let mut data = String::new();
+                for line in frame.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = Some(value.trim().to_string());
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.strip_prefix(' ').unwrap_or(value));
+                    }
+                }
+                if name.as_deref() == Some("audit") {
+                    match serde_json::from_str(&data) {
+                        Ok(event) => self.pending.push_back(event),
+                        Err(e) => {
+                            let body = ErrorBody { code: "bad_event".into(), message: e.to_string() };
+                            return Some(Err(ClientError::Api { status: 200, body }));
+                        }
+                    }
+                }
+            }
+            if !self.pending.is_empty() {
+                continue;
+            }
+            if self.buffer.len() > STREAM_FRAME_BYTES_MAX {
+                let body = ErrorBody { code: "bad_event".into(), message: "an event frame exceeds 4 MiB".into() };
+                return Some(Err(ClientError::Api { status: 200, body }));
+            }
+            match self.response.chunk().await {
+                Ok(Some(bytes)) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e.into())),
+            }
+        }
     }
 }

@@ -21,4 +21,4 @@ pub mod types;
 mod client;
 
 #[cfg(feature = "http")]
-pub use client::{Client, ClientError, RequestSigner};
+pub use client::{AuditStream, Client, ClientError, RequestSigner};

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -123,6 +124,7 @@ pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Rou
         .route("/v1/patients/{patient}/accounting", get(patient_accounting))
         .route("/v1/decisions/{id}", get(decision))
         .route("/v1/audit/events", get(audit_events))
+        .route("/v1/audit/stream", get(audit_stream))
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
@@ -553,27 +555,140 @@ async fn audit_events(
 ) -> Result<Json<panacea_contracts::audit::AuditPage>, ApiError> {
     let principal = api.principal(&method, &uri, &headers, b"")?;
     let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
-    let mut filter = panacea_contracts::audit::AuditFilter {
-        patient: query.patient,
-        org: query.org,
-        identity: query.identity,
-        kind: query.kind,
-        from: query.from,
-        to: query.to,
-    };
-    match &principal {
-        Principal::Member { auditor: true, .. } => {}
-        Principal::Member { org, auditor: false } => match &filter.org {
-            Some(asked) if asked != org => return Err(api.forbidden(&headers, &uri)),
-            _ => filter.org = Some(org.clone()),
-        },
-        Principal::Patient(own) => match &filter.patient {
-            Some(asked) if asked == own => {}
-            _ => return Err(api.forbidden(&headers, &uri)),
-        },
-    }
+    let filter = api.audit_filter(&principal, &query, &headers, &uri)?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
     let page = panacea_contracts::audit::events(&api.shared.storage.state(), &filter, query.after, limit)
         .map_err(ApiError::internal)?;
     Ok(Json(page))
+}
+
+impl ApiState {
+    /// The filter a principal may apply: auditors any, members through their own
+    /// organisation, patients about themselves (403 otherwise).
+    fn audit_filter(
+        &self,
+        principal: &Principal,
+        query: &AuditQuery,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<panacea_contracts::audit::AuditFilter, ApiError> {
+        let mut filter = panacea_contracts::audit::AuditFilter {
+            patient: query.patient,
+            org: query.org.clone(),
+            identity: query.identity,
+            kind: query.kind,
+            from: query.from,
+            to: query.to,
+        };
+        match principal {
+            Principal::Member { auditor: true, .. } => {}
+            Principal::Member { org, auditor: false } => match &filter.org {
+                Some(asked) if asked != org => return Err(self.forbidden(headers, uri)),
+                _ => filter.org = Some(org.clone()),
+            },
+            Principal::Patient(own) => match &filter.patient {
+                Some(asked) if asked == own => {}
+                _ => return Err(self.forbidden(headers, uri)),
+            },
+        }
+        Ok(filter)
+    }
+}
+
+/// Most events queued for one live subscriber before it is dropped as too slow.
+const STREAM_QUEUE: usize = 1_024;
+
+/// `GET /v1/audit/stream?from_height=H&patient=&org=&kind=...`: Server-Sent Events of
+/// committed audit events (`event: audit`, `id: <seq>`, JSON data), with the same filters
+/// and authorisation as `/v1/audit/events`. Events already committed at or above
+/// `from_height` come first, then live ones, each once, in log order; a client resumes
+/// by reconnecting with the height of the last event it saw.
+async fn audit_stream(
+    State(api): State<ApiState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+) -> Result<Sse<impl futures::Stream<Item = Result<SseEvent, std::convert::Infallible>>>, ApiError> {
+    let principal = api.principal(&method, &uri, &headers, b"")?;
+    let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
+    let from_height = query.from_height;
+    let filters = AuditQuery {
+        patient: query.patient,
+        org: query.org,
+        identity: query.identity,
+        kind: query.kind,
+        from: None,
+        to: None,
+        after: None,
+        limit: None,
+    };
+    let filter = api.audit_filter(&principal, &filters, &headers, &uri)?;
+    // Subscribe before reading history, so that nothing commits unseen in between.
+    let mut live = api.shared.committed_events.subscribe();
+    let (tx, rx) = tokio::sync::mpsc::channel::<SseEvent>(STREAM_QUEUE);
+    let shared = api.shared.clone();
+    tokio::spawn(async move {
+        let mut last_seq: Option<u64> = None;
+        let send = |event: &panacea_contracts::audit::AuditEvent| {
+            serde_json::to_string(event)
+                .ok()
+                .map(|json| SseEvent::default().event("audit").id(event.seq.to_string()).data(json))
+        };
+        // History, page by page.
+        let mut after = None;
+        loop {
+            let page = match panacea_contracts::audit::events(&shared.storage.state(), &filter, after, 500) {
+                Ok(page) => page,
+                Err(_) => return,
+            };
+            for event in page.events.iter().filter(|e| from_height.is_none_or(|h| e.height.0 >= h)) {
+                let Some(sse) = send(event) else { continue };
+                if tx.send(sse).await.is_err() {
+                    return;
+                }
+                last_seq = Some(event.seq);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        // Live.
+        loop {
+            let block = match live.recv().await {
+                Ok(block) => block,
+                // Too slow for the live queue: the client reconnects and resumes.
+                Err(_) => return,
+            };
+            for event in block.events.iter().filter(|e| filter.matches(e)) {
+                if last_seq.is_some_and(|s| event.seq <= s) {
+                    continue;
+                }
+                let Some(sse) = send(event) else { continue };
+                if tx.try_send(sse).is_err() {
+                    return;
+                }
+                last_seq = Some(event.seq);
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|event| (Ok(event), rx)) });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// `GET /v1/audit/stream` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// Start with committed events at or above this height.
+    pub from_height: Option<u64>,
+    /// Events about this patient.
+    pub patient: Option<PatientRef>,
+    /// Events with an agent of this organisation.
+    pub org: Option<panacea_contracts::ids::OrgId>,
+    /// Events with this identity as agent or subject.
+    pub identity: Option<panacea_contracts::ids::IdentityId>,
+    /// Events of this kind.
+    pub kind: Option<panacea_contracts::audit::AuditKind>,
 }

@@ -142,6 +142,7 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         peer_id: info.peer_id,
         moniker: config.moniker.clone(),
         replay: crate::auth::ReplayCache::default(),
+        committed_events: tokio::sync::broadcast::channel(crate::shared::COMMITTED_EVENTS_QUEUE).0,
     });
     let shell_settings = ShellSettings {
         block_transactions_max: config.consensus.block_transactions_max,

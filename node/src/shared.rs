@@ -136,7 +136,22 @@ pub struct Shared {
     pub moniker: String,
     /// Signed API requests seen recently.
     pub replay: crate::auth::ReplayCache,
+    /// The audit events of each committed block, for live subscribers (bounded: a
+    /// subscriber that falls behind catches up from storage).
+    pub committed_events: tokio::sync::broadcast::Sender<Arc<CommittedEvents>>,
 }
+
+/// The audit events one committed block appended.
+#[derive(Debug, Clone)]
+pub struct CommittedEvents {
+    /// The block's height.
+    pub height: Height,
+    /// Its events, in log order.
+    pub events: Vec<panacea_contracts::audit::AuditEvent>,
+}
+
+/// Blocks of events kept for live subscribers.
+pub const COMMITTED_EVENTS_QUEUE: usize = 1_024;
 
 impl Shared {
     /// A copy of the status.

@@ -113,6 +113,30 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     let rest = AuditQuery { after: first.next, ..about.clone() };
     assert!(client.audit_events(&authority, &rest).await.unwrap().events.iter().all(|e| e.seq > first.events[0].seq));
 
+    // The live stream: history from height 0 first, then a newly committed event.
+    let mut stream = client.audit_stream(&authority, 0, &about).await.unwrap();
+    let deadline = Duration::from_secs(60);
+    let first = tokio::time::timeout(deadline, stream.next()).await.unwrap().unwrap().unwrap();
+    let second = tokio::time::timeout(deadline, stream.next()).await.unwrap().unwrap().unwrap();
+    assert!(first.seq < second.seq);
+    let again = Call::Access(AccessCall::Request {
+        patient,
+        data_class: DataClass::Medications,
+        purpose: Purpose::Treatment,
+        custodian: OrgId::new("hospital-0").unwrap(),
+        document: None,
+        data_time: None,
+        justification: None,
+    });
+    commit(
+        &client,
+        &Transaction { chain_id: chain.clone(), signer: physician.public(), nonce: 3, call: again }.sign(&physician),
+    )
+    .await;
+    let live = tokio::time::timeout(deadline, stream.next()).await.unwrap().unwrap().unwrap();
+    assert!(live.seq > second.seq && live.entity.data_class == Some(DataClass::Medications), "{live:?}");
+    assert_eq!(status_of(client.audit_stream(&hospital1, 0, &as_other).await.map(|_| ())), 403);
+
     // Unsigned, replayed, stale or tampered requests: 401 with a JSON error, never 5xx.
     let base = net.client(0).base_url().to_string();
     let http = reqwest::Client::new();

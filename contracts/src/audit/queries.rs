@@ -97,6 +97,13 @@ pub fn events<S: Store + ?Sized>(
     }
 }
 
+impl AuditFilter {
+    /// True if `event` passes every filter that is set.
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        matches(self, event)
+    }
+}
+
 fn matches(filter: &AuditFilter, event: &AuditEvent) -> bool {
     filter.patient.is_none_or(|p| event.entity.patient == Some(p))
         && filter.org.as_ref().is_none_or(|o| event.agents.iter().any(|a| a.org.as_ref() == Some(o)))

@@ -577,6 +577,19 @@ impl Shell {
             self.shared.metrics.mempool_bytes.set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
         }
         self.shared.waiters.notify(&ids);
+        let events: Vec<_> = outcome
+            .receipts
+            .iter()
+            .filter_map(|r| match &r.outcome {
+                panacea_contracts::Outcome::Ok { events } => Some(events.iter().cloned()),
+                panacea_contracts::Outcome::Failed { .. } => None,
+            })
+            .flatten()
+            .collect();
+        if !events.is_empty() {
+            // No subscriber is not an error.
+            let _ = self.shared.committed_events.send(Arc::new(crate::shared::CommittedEvents { height, events }));
+        }
         let metrics = &self.shared.metrics;
         metrics.committed_blocks.inc();
         metrics.executed_transactions.inc_by(ids.len() as u64);

@@ -77,6 +77,7 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
         peer_id: PeerId::random(),
         moniker: "test".into(),
         replay: crate::auth::ReplayCache::default(),
+        committed_events: tokio::sync::broadcast::channel(crate::shared::COMMITTED_EVENTS_QUEUE).0,
     });
     Harness { shared, _net: net_rx, _gossip: gossip_rx, _admission: admission_rx }
 }
