@@ -223,6 +223,20 @@ impl Client {
         Ok(AuditStream { response, buffer: String::new(), pending: std::collections::VecDeque::new() })
     }
 
+    /// The consortium's member organisations.
+    pub async fn organisations(&self) -> Result<Vec<panacea_contracts::membership::Organisation>, ClientError> {
+        Self::parse(self.http.get(format!("{}/v1/organisations", self.base)).send().await?).await
+    }
+
+    /// A registered identity (for member organisations' signers).
+    pub async fn identity(
+        &self,
+        signer: &RequestSigner,
+        id: &panacea_contracts::ids::IdentityId,
+    ) -> Result<panacea_contracts::identity::Identity, ClientError> {
+        self.signed_get(signer, &format!("/v1/identities/{id}")).await
+    }
+
     /// An access decision.
     pub async fn decision(&self, signer: &RequestSigner, id: &DecisionId) -> Result<AccessDecision, ClientError> {
         self.signed_get(signer, &format!("/v1/decisions/{id}")).await

@@ -125,6 +125,8 @@ pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Rou
         .route("/v1/decisions/{id}", get(decision))
         .route("/v1/audit/events", get(audit_events))
         .route("/v1/audit/stream", get(audit_stream))
+        .route("/v1/organisations", get(organisations))
+        .route("/v1/identities/{id}", get(identity))
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
@@ -445,14 +447,38 @@ impl ApiState {
         tracing::warn!(key = key.unwrap_or("-"), route, why, "API request refused");
     }
 
-    fn forbidden(&self, headers: &HeaderMap, uri: &Uri) -> ApiError {
-        let key = headers.get(auth::HEADER_KEY).and_then(|v| v.to_str().ok());
-        self.refused(key, uri.path(), "forbidden");
+    fn forbidden(&self, signed: &Signed) -> ApiError {
+        let key = signed.headers.get(auth::HEADER_KEY).and_then(|v| v.to_str().ok());
+        self.refused(key, signed.uri.path(), "forbidden");
         ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "the signer may not read this record: organisations read their own records, health authorities all, patients their own",
         )
+    }
+}
+
+/// The authenticated signer of a request (401 before the handler runs otherwise), with
+/// what a refusal logs.
+pub struct Signed {
+    principal: Principal,
+    headers: HeaderMap,
+    uri: Uri,
+}
+
+impl Signed {
+    /// A 403 for this signer, counted and logged.
+    fn forbidden(&self, api: &ApiState) -> ApiError {
+        api.forbidden(self)
+    }
+}
+
+impl axum::extract::FromRequestParts<ApiState> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, api: &ApiState) -> Result<Signed, ApiError> {
+        let principal = api.principal(&parts.method, &parts.uri, &parts.headers, b"")?;
+        Ok(Signed { principal, headers: parts.headers.clone(), uri: parts.uri.clone() })
     }
 }
 
@@ -464,12 +490,10 @@ fn patient_ref(text: &str) -> Result<PatientRef, ApiError> {
 /// (a member organisation those it recorded; an auditor or the patient all).
 async fn patient_consents(
     State(api): State<ApiState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     patient: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Vec<Consent>>, ApiError> {
-    let principal = api.principal(&method, &uri, &headers, b"")?;
+    let principal = &signed.principal;
     let Path(patient) = patient.map_err(|e| bad_request("bad_path", e))?;
     let patient = patient_ref(&patient)?;
     let consents = panacea_contracts::consent::consents_of_patient(&api.shared.storage.state(), &patient)
@@ -500,18 +524,16 @@ pub struct PageQuery {
 /// and health authorities.
 async fn patient_accounting(
     State(api): State<ApiState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     patient: Result<Path<String>, PathRejection>,
     page: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<AccountingPage>, ApiError> {
-    let principal = api.principal(&method, &uri, &headers, b"")?;
+    let principal = &signed.principal;
     let Path(patient) = patient.map_err(|e| bad_request("bad_path", e))?;
     let Query(page) = page.map_err(|e| bad_request("bad_query", e))?;
     let patient = patient_ref(&patient)?;
     if !principal.may_read(&patient, &[]) {
-        return Err(api.forbidden(&headers, &uri));
+        return Err(signed.forbidden(&api));
     }
     let limit = page.limit.unwrap_or(100).clamp(1, 1_000);
     let (disclosures, next) =
@@ -524,12 +546,10 @@ async fn patient_accounting(
 /// organisations, health authorities and the patient.
 async fn decision(
     State(api): State<ApiState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<AccessDecision>, ApiError> {
-    let principal = api.principal(&method, &uri, &headers, b"")?;
+    let principal = &signed.principal;
     let Path(id) = id.map_err(|e| bad_request("bad_path", e))?;
     let id = Hash::from_hex(&id).map_err(|_| bad_request("bad_id", "a decision id is 64 hex digits"))?;
     let found = panacea_contracts::access::access_decision(&api.shared.storage.state(), &DecisionId(id))
@@ -537,7 +557,7 @@ async fn decision(
     // Unknown and forbidden look the same to a signer who may not read it.
     match found {
         Some(d) if principal.may_read(&d.patient, &[&d.requester_org, &d.custodian]) => Ok(Json(d)),
-        Some(_) => Err(api.forbidden(&headers, &uri)),
+        Some(_) => Err(signed.forbidden(&api)),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "no_decision", "no such decision")),
     }
 }
@@ -548,14 +568,11 @@ async fn decision(
 /// themselves.
 async fn audit_events(
     State(api): State<ApiState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<panacea_contracts::audit::AuditPage>, ApiError> {
-    let principal = api.principal(&method, &uri, &headers, b"")?;
     let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
-    let filter = api.audit_filter(&principal, &query, &headers, &uri)?;
+    let filter = api.audit_filter(&signed, &query)?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
     let page = panacea_contracts::audit::events(&api.shared.storage.state(), &filter, query.after, limit)
         .map_err(ApiError::internal)?;
@@ -567,10 +584,8 @@ impl ApiState {
     /// organisation, patients about themselves (403 otherwise).
     fn audit_filter(
         &self,
-        principal: &Principal,
+        signed: &Signed,
         query: &AuditQuery,
-        headers: &HeaderMap,
-        uri: &Uri,
     ) -> Result<panacea_contracts::audit::AuditFilter, ApiError> {
         let mut filter = panacea_contracts::audit::AuditFilter {
             patient: query.patient,
@@ -580,15 +595,15 @@ impl ApiState {
             from: query.from,
             to: query.to,
         };
-        match principal {
+        match &signed.principal {
             Principal::Member { auditor: true, .. } => {}
             Principal::Member { org, auditor: false } => match &filter.org {
-                Some(asked) if asked != org => return Err(self.forbidden(headers, uri)),
+                Some(asked) if asked != org => return Err(signed.forbidden(self)),
                 _ => filter.org = Some(org.clone()),
             },
             Principal::Patient(own) => match &filter.patient {
                 Some(asked) if asked == own => {}
-                _ => return Err(self.forbidden(headers, uri)),
+                _ => return Err(signed.forbidden(self)),
             },
         }
         Ok(filter)
@@ -605,12 +620,9 @@ const STREAM_QUEUE: usize = 1_024;
 /// by reconnecting with the height of the last event it saw.
 async fn audit_stream(
     State(api): State<ApiState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     query: Result<Query<StreamQuery>, QueryRejection>,
 ) -> Result<Sse<impl futures::Stream<Item = Result<SseEvent, std::convert::Infallible>>>, ApiError> {
-    let principal = api.principal(&method, &uri, &headers, b"")?;
     let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
     let from_height = query.from_height;
     let filters = AuditQuery {
@@ -623,7 +635,7 @@ async fn audit_stream(
         after: None,
         limit: None,
     };
-    let filter = api.audit_filter(&principal, &filters, &headers, &uri)?;
+    let filter = api.audit_filter(&signed, &filters)?;
     // Subscribe before reading history, so that nothing commits unseen in between.
     let mut live = api.shared.committed_events.subscribe();
     let (tx, rx) = tokio::sync::mpsc::channel::<SseEvent>(STREAM_QUEUE);
@@ -691,4 +703,33 @@ pub struct StreamQuery {
     pub identity: Option<panacea_contracts::ids::IdentityId>,
     /// Events of this kind.
     pub kind: Option<panacea_contracts::audit::AuditKind>,
+}
+
+/// `GET /v1/organisations`: the consortium's members (public: names, kinds, keys, status).
+async fn organisations(
+    State(api): State<ApiState>,
+) -> Result<Json<Vec<panacea_contracts::membership::Organisation>>, ApiError> {
+    let orgs = panacea_contracts::membership::organisations(&api.shared.storage.state()).map_err(ApiError::internal)?;
+    Ok(Json(orgs))
+}
+
+/// `GET /v1/identities/{id}`: a registered identity (staff, device, service), for any
+/// member organisation's signer.
+async fn identity(
+    State(api): State<ApiState>,
+    signed: Signed,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<panacea_contracts::identity::Identity>, ApiError> {
+    let principal = &signed.principal;
+    if matches!(principal, Principal::Patient(_)) {
+        return Err(signed.forbidden(&api));
+    }
+    let Path(id) = id.map_err(|e| bad_request("bad_path", e))?;
+    let id = Hash::from_hex(&id).map_err(|_| bad_request("bad_id", "an identity id is 64 hex digits"))?;
+    match panacea_contracts::identity::identity(&api.shared.storage.state(), &panacea_contracts::ids::IdentityId(id))
+        .map_err(ApiError::internal)?
+    {
+        Some(identity) => Ok(Json(identity)),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "no_identity", "no such identity")),
+    }
 }

@@ -113,6 +113,14 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     let rest = AuditQuery { after: first.next, ..about.clone() };
     assert!(client.audit_events(&authority, &rest).await.unwrap().events.iter().all(|e| e.seq > first.events[0].seq));
 
+    // Membership is public; identities are for members' signers.
+    let orgs = client.organisations().await.unwrap();
+    assert_eq!(orgs.len(), 3);
+    let physician_id =
+        panacea_contracts::identity::Identity::id_for(&OrgId::new("hospital-0").unwrap(), &physician.public());
+    assert_eq!(client.identity(&hospital1, &physician_id).await.unwrap().key, physician.public());
+    assert_eq!(status_of(client.identity(&stranger, &physician_id).await), 401);
+
     // The live stream: history from height 0 first, then a newly committed event.
     let mut stream = client.audit_stream(&authority, 0, &about).await.unwrap();
     let deadline = Duration::from_secs(60);
