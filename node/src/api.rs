@@ -128,6 +128,7 @@ pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Rou
         .route("/v1/organisations", get(organisations))
         .route("/v1/identities/{id}", get(identity))
         .route("/v1/status", get(status))
+        .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .fallback(not_found)
@@ -235,6 +236,12 @@ pub fn admit_gossiped(shared: &Shared, from: PeerId, transactions: Vec<Vec<u8>>)
     }
 }
 
+#[utoipa::path(post, path = "/v1/transactions", tag = "transactions",
+    params(("wait" = Option<bool>, Query, description = "wait for the commit"), ("timeout_ms" = Option<u64>, Query, description = "how long to wait")),
+    request_body(content = String, description = "`{\"tx\": \"<hex of the signed transaction>\"}`", content_type = "application/json"),
+    responses((status = 200, description = "committed, with the receipt"), (status = 202, description = "pending"),
+        (status = 400, description = "malformed, wrong chain or bad signature"), (status = 409, description = "nonce used or taken"),
+        (status = 413, description = "too large"), (status = 429, description = "pool full or rate limited: try later")))]
 async fn submit(
     State(api): State<ApiState>,
     query: Result<Query<SubmitQuery>, QueryRejection>,
@@ -293,6 +300,9 @@ async fn submit(
     }
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{key}/nonce", tag = "transactions",
+    params(("key" = String, Path, description = "public key, hex")),
+    responses((status = 200, description = "`{\"next_nonce\"}`"), (status = 400, description = "bad key")))]
 async fn nonce(
     State(api): State<ApiState>,
     key: Result<Path<String>, PathRejection>,
@@ -306,6 +316,9 @@ async fn nonce(
     Ok(Json(NonceView { next_nonce }))
 }
 
+#[utoipa::path(get, path = "/v1/transactions/{id}", tag = "transactions",
+    params(("id" = String, Path, description = "transaction id, hex")),
+    responses((status = 200, description = "committed (with receipt), pending or unknown"), (status = 400, description = "bad id")))]
 async fn transaction(
     State(api): State<ApiState>,
     id: Result<Path<String>, PathRejection>,
@@ -324,6 +337,9 @@ async fn transaction(
     }
 }
 
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain",
+    params(("height" = String, Path, description = "a height or `latest`")),
+    responses((status = 200, description = "the block, its state root and its commit certificate"), (status = 404, description = "no such block")))]
 async fn block(
     State(api): State<ApiState>,
     height: Result<Path<String>, PathRejection>,
@@ -360,6 +376,7 @@ async fn block(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/status", tag = "chain", responses((status = 200, description = "the node's view of the chain")))]
 async fn status(State(api): State<ApiState>) -> Result<Json<StatusView>, ApiError> {
     let shared = &api.shared;
     let status = shared.status().ok_or_else(|| ApiError::internal("status lock poisoned"))?;
@@ -384,6 +401,7 @@ async fn status(State(api): State<ApiState>) -> Result<Json<StatusView>, ApiErro
     }))
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text")))]
 async fn metrics(State(api): State<ApiState>) -> Response {
     let pool = api.shared.mempool.lock().map(|p| p.stats()).unwrap_or_default();
     api.shared.metrics.mempool_transactions.set(i64::try_from(pool.transactions).unwrap_or(i64::MAX));
@@ -395,6 +413,7 @@ async fn metrics(State(api): State<ApiState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "`{\"status\": \"ok\", \"height\"}`")))]
 async fn health(State(api): State<ApiState>) -> Response {
     match api.shared.status() {
         Some(status) => {
@@ -488,6 +507,9 @@ fn patient_ref(text: &str) -> Result<PatientRef, ApiError> {
 
 /// `GET /v1/patients/{patient}/consents`: the consents of a patient the signer may see
 /// (a member organisation those it recorded; an auditor or the patient all).
+#[utoipa::path(get, path = "/v1/patients/{patient}/consents", tag = "consent",
+    params(("patient" = String, Path, description = "patient reference, hex"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "the consents the signer may read"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited")))]
 async fn patient_consents(
     State(api): State<ApiState>,
     signed: Signed,
@@ -522,6 +544,9 @@ pub struct PageQuery {
 
 /// `GET /v1/patients/{patient}/accounting`: the accounting of disclosures, for the patient
 /// and health authorities.
+#[utoipa::path(get, path = "/v1/patients/{patient}/accounting", tag = "audit",
+    params(("patient" = String, Path, description = "patient reference, hex"), ("after" = Option<u64>, Query, description = "cursor"), ("limit" = Option<usize>, Query, description = "page size"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "`{\"disclosures\", \"next\"}`"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited")))]
 async fn patient_accounting(
     State(api): State<ApiState>,
     signed: Signed,
@@ -544,6 +569,9 @@ async fn patient_accounting(
 
 /// `GET /v1/decisions/{id}`: an access decision, for the requesting and custodian
 /// organisations, health authorities and the patient.
+#[utoipa::path(get, path = "/v1/decisions/{id}", tag = "access",
+    params(("id" = String, Path, description = "decision id (the request's transaction id), hex"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "the access decision"), (status = 404, description = "no such decision"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited")))]
 async fn decision(
     State(api): State<ApiState>,
     signed: Signed,
@@ -566,6 +594,9 @@ async fn decision(
 /// events in log order. Auditors read any; a member organisation reads events with an
 /// agent of its own (its `org` filter is set to itself); a patient reads events about
 /// themselves.
+#[utoipa::path(get, path = "/v1/audit/events", tag = "audit",
+    params(("patient" = Option<String>, Query, description = "patient reference"), ("org" = Option<String>, Query, description = "organisation"), ("identity" = Option<String>, Query, description = "identity id"), ("kind" = Option<String>, Query, description = "event kind, e.g. access-permitted"), ("from" = Option<u64>, Query, description = "recorded at or after (ms)"), ("to" = Option<u64>, Query, description = "recorded at or before (ms)"), ("after" = Option<u64>, Query, description = "cursor"), ("limit" = Option<usize>, Query, description = "page size"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "`{\"events\", \"next\"}`"), (status = 400, description = "bad filter or cursor"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited")))]
 async fn audit_events(
     State(api): State<ApiState>,
     signed: Signed,
@@ -618,6 +649,9 @@ const STREAM_QUEUE: usize = 1_024;
 /// and authorisation as `/v1/audit/events`. Events already committed at or above
 /// `from_height` come first, then live ones, each once, in log order; a client resumes
 /// by reconnecting with the height of the last event it saw.
+#[utoipa::path(get, path = "/v1/audit/stream", tag = "audit",
+    params(("from_height" = Option<u64>, Query, description = "start with events committed at or above"), ("patient" = Option<String>, Query, description = "patient reference"), ("org" = Option<String>, Query, description = "organisation"), ("identity" = Option<String>, Query, description = "identity id"), ("kind" = Option<String>, Query, description = "event kind"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "Server-Sent Events: `event: audit`, `id: <seq>`, the event as JSON", content_type = "text/event-stream"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited")))]
 async fn audit_stream(
     State(api): State<ApiState>,
     signed: Signed,
@@ -706,6 +740,7 @@ pub struct StreamQuery {
 }
 
 /// `GET /v1/organisations`: the consortium's members (public: names, kinds, keys, status).
+#[utoipa::path(get, path = "/v1/organisations", tag = "membership", responses((status = 200, description = "the consortium's members")))]
 async fn organisations(
     State(api): State<ApiState>,
 ) -> Result<Json<Vec<panacea_contracts::membership::Organisation>>, ApiError> {
@@ -715,6 +750,9 @@ async fn organisations(
 
 /// `GET /v1/identities/{id}`: a registered identity (staff, device, service), for any
 /// member organisation's signer.
+#[utoipa::path(get, path = "/v1/identities/{id}", tag = "membership",
+    params(("id" = String, Path, description = "identity id, hex"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "the identity"), (status = 404, description = "no such identity"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited")))]
 async fn identity(
     State(api): State<ApiState>,
     signed: Signed,
@@ -731,5 +769,66 @@ async fn identity(
     {
         Some(identity) => Ok(Json(identity)),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "no_identity", "no such identity")),
+    }
+}
+
+/// The OpenAPI document of this API, generated from the handlers' annotations.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Panacea node API",
+        version = "1",
+        description = "Consents, access decisions and audit of a Panacea health-information consortium. Signed reads: see docs/node.md."
+    ),
+    paths(
+        submit,
+        transaction,
+        block,
+        nonce,
+        status,
+        organisations,
+        identity,
+        patient_consents,
+        patient_accounting,
+        decision,
+        audit_events,
+        audit_stream,
+        metrics,
+        health
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /v1/openapi.json`.
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_lists_every_route() {
+        let doc = <super::ApiDoc as utoipa::OpenApi>::openapi();
+        let paths: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
+        for route in [
+            "/v1/transactions",
+            "/v1/transactions/{id}",
+            "/v1/blocks/{height}",
+            "/v1/accounts/{key}/nonce",
+            "/v1/status",
+            "/v1/organisations",
+            "/v1/identities/{id}",
+            "/v1/patients/{patient}/consents",
+            "/v1/patients/{patient}/accounting",
+            "/v1/decisions/{id}",
+            "/v1/audit/events",
+            "/v1/audit/stream",
+            "/metrics",
+            "/health",
+        ] {
+            assert!(paths.contains(&route), "{route} is missing from {paths:?}");
+        }
+        let json = serde_json::to_value(&doc).unwrap();
+        assert!(json["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
     }
 }

@@ -187,6 +187,9 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
         request = request.header(name, value);
     }
     assert_eq!(request.send().await.unwrap().status().as_u16(), 400, "a bad cursor is a 400");
+    let openapi: serde_json::Value =
+        http.get(format!("{base}/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(openapi["paths"]["/v1/audit/events"]["get"].is_object(), "{openapi}");
     let refusals = common::metric(&client.metrics().await.unwrap(), "panacea_api_refusals_total");
     assert!(refusals >= 10.0, "every refusal is counted, got {refusals}");
 }
