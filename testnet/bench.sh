@@ -4,6 +4,7 @@
 #
 # Arguments go to panacea-bench, for example:
 #   ./testnet/bench.sh --rate 200 --duration 20 --json bench.json
+# PROFILE=release uses the optimised binaries (start run.sh with the same PROFILE).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,5 +13,10 @@ DATA="${PANACEA_DATA:-$PWD/.panacea-local}"
 
 "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 # The same build as run.sh and the test command.
-cargo test --workspace --locked --no-run 2>&1 | grep -v '^  Executable'
-exec "$CARGO_TARGET_DIR/debug/panacea-bench" --consortium "$DATA" "$@"
+if [ "${PROFILE:-debug}" = "release" ]; then
+    # Optimised binaries for measurements (a second RocksDB build the first time).
+    cargo build --release --locked --workspace --bins
+else
+    cargo test --workspace --locked --no-run 2>&1 | grep -v '^  Executable'
+fi
+exec "$CARGO_TARGET_DIR/${PROFILE:-debug}/panacea-bench" --consortium "$DATA" "$@"

@@ -10,6 +10,7 @@
 #   P2P_PORT      first peer-to-peer port (default 26656; node i uses P2P_PORT + i)
 #   API_PORT      first API port (default 8645; node i uses API_PORT + i)
 #   VALIDATORS, OBSERVERS  the consortium's shape (default 4 and 1)
+#   PROFILE       debug (default: the build the tests share) or release (for measurements)
 # Pass --fresh to delete the data folder and generate a new consortium.
 set -euo pipefail
 
@@ -24,8 +25,13 @@ OBSERVERS="${OBSERVERS:-1}"
 "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 # The same build as the test command (one RocksDB build serves both).
 echo "==> building panacea-node"
-cargo test --workspace --locked --no-run 2>&1 | grep -v '^  Executable'
-NODE="$CARGO_TARGET_DIR/debug/panacea-node"
+if [ "${PROFILE:-debug}" = "release" ]; then
+    # Optimised binaries for measurements (a second RocksDB build the first time).
+    cargo build --release --locked --workspace --bins
+else
+    cargo test --workspace --locked --no-run 2>&1 | grep -v '^  Executable'
+fi
+NODE="$CARGO_TARGET_DIR/${PROFILE:-debug}/panacea-node"
 if [ ! -x "$NODE" ]; then
     echo "error: the build did not produce $NODE" >&2
     exit 1
