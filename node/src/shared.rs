@@ -56,7 +56,14 @@ impl Default for NodeStatus {
 #[derive(Debug)]
 pub struct Waiters {
     max: usize,
-    map: Mutex<BTreeMap<Hash, Vec<oneshot::Sender<()>>>>,
+    inner: Mutex<WaitersInner>,
+}
+
+#[derive(Debug, Default)]
+struct WaitersInner {
+    map: BTreeMap<Hash, Vec<oneshot::Sender<()>>>,
+    /// Senders held in `map` (kept, so registering never sums the map).
+    count: usize,
 }
 
 /// Too many requests are waiting.
@@ -67,41 +74,62 @@ pub struct WaitersFull;
 impl Waiters {
     /// Room for `max` waiting requests.
     pub fn new(max: usize) -> Waiters {
-        Waiters { max, map: Mutex::new(BTreeMap::new()) }
+        Waiters { max, inner: Mutex::new(WaitersInner::default()) }
     }
 
     /// Registers interest in the commit of `tx`.
     pub fn register(&self, tx: Hash) -> Result<oneshot::Receiver<()>, WaitersFull> {
-        let mut map = self.map.lock().map_err(|_| WaitersFull)?;
-        let mut count: usize = map.values().map(Vec::len).sum();
-        if count >= self.max {
-            map.retain(|_, senders| {
+        let mut inner = self.inner.lock().map_err(|_| WaitersFull)?;
+        if inner.count >= self.max {
+            // Forget requests that gave up waiting (timed out or disconnected).
+            inner.map.retain(|_, senders| {
                 senders.retain(|s| !s.is_closed());
                 !senders.is_empty()
             });
-            count = map.values().map(Vec::len).sum();
-            if count >= self.max {
+            inner.count = inner.map.values().map(Vec::len).sum();
+            if inner.count >= self.max {
                 return Err(WaitersFull);
             }
         }
         let (sender, receiver) = oneshot::channel();
-        map.entry(tx).or_default().push(sender);
+        inner.map.entry(tx).or_default().push(sender);
+        inner.count += 1;
         Ok(receiver)
     }
 
     /// Wakes everyone waiting for one of `txs` (called after the commit is durable).
     pub fn notify(&self, txs: &[Hash]) {
-        let Ok(mut map) = self.map.lock() else { return };
-        if map.is_empty() {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        if inner.map.is_empty() {
             return;
         }
         for tx in txs {
-            if let Some(senders) = map.remove(tx) {
+            if let Some(senders) = inner.map.remove(tx) {
+                inner.count -= senders.len();
                 for sender in senders {
                     let _ = sender.send(());
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiters_are_bounded_woken_once_and_forgotten_when_they_give_up() {
+        let waiters = Waiters::new(2);
+        let (a, b) = (Hash([1; 32]), Hash([2; 32]));
+        let mut first = waiters.register(a).unwrap();
+        let gave_up = waiters.register(b).unwrap();
+        assert!(waiters.register(b).is_err(), "full");
+        drop(gave_up);
+        let mut second = waiters.register(b).expect("room again once a waiter gave up");
+        waiters.notify(&[a, b]);
+        assert!(first.try_recv().is_ok() && second.try_recv().is_ok());
+        assert!(waiters.register(a).is_ok() && waiters.register(b).is_ok(), "notified waiters leave");
     }
 }
 
