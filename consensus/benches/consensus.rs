@@ -100,7 +100,7 @@ impl Genesis {
     fn new(n: usize) -> Genesis {
         let keys = keypairs(n);
         let validators = validator_set(&keys);
-        let block = Block::genesis(Epoch(0), Payload(b"panacea bench genesis".to_vec()));
+        let block = Block::genesis(Epoch(0), Payload::opaque(b"panacea bench genesis".to_vec()));
         Genesis { keys, validators, block }
     }
 
@@ -118,7 +118,7 @@ impl Genesis {
 }
 
 fn payload() -> Payload {
-    Payload(vec![0xab; PAYLOAD_BYTES])
+    Payload::opaque(vec![0xab; PAYLOAD_BYTES])
 }
 
 /// What the in-memory network saw while the chain grew to a round-2 proposal.

@@ -7,29 +7,60 @@ use panacea_primitives::{Epoch, Hash, Height, Round, Signature, ValidatorIndex, 
 
 /// Opaque bytes ordered by consensus. Consensus never looks inside: to it a payload is a
 /// digest and a length (Architecture Invariant: consensus knows nothing of transactions).
+///
+/// A payload has two parts: `meta`, a few bytes the host wants to be able to prove on
+/// their own (Panacea puts the block time and the state root it attests there), and
+/// `data`, the bulk (the transactions). The digest commits to `meta` and to the hash of
+/// `data`, so that a light client can check `meta` against a certified header from
+/// `meta` and a 32-byte hash, without downloading the transactions.
 #[derive(Clone, PartialEq, Eq, Default, Encode, Decode)]
-pub struct Payload(pub Vec<u8>);
+pub struct Payload {
+    /// The small part, provable on its own.
+    pub meta: Vec<u8>,
+    /// The bulk.
+    pub data: Vec<u8>,
+}
+
+/// Prefix of the bytes hashed into a payload digest.
+const PAYLOAD_DIGEST_PREFIX: &[u8] = b"panacea-payload-v1";
 
 impl Payload {
-    /// SHA-256 of the bytes, committed to in the block header.
+    /// A payload of `meta` and `data`.
+    pub fn new(meta: Vec<u8>, data: Vec<u8>) -> Payload {
+        Payload { meta, data }
+    }
+
+    /// A payload with no meta part.
+    pub fn opaque(data: Vec<u8>) -> Payload {
+        Payload { meta: Vec::new(), data }
+    }
+
+    /// The digest committed to in the block header: SHA-256 over a prefix, `meta` and
+    /// the SHA-256 of `data` (see [`Payload::digest_of`]).
     pub fn digest(&self) -> Hash {
-        Hash::digest(&self.0)
+        Payload::digest_of(&self.meta, Hash::digest(&self.data))
     }
 
-    /// Length in bytes.
+    /// The digest of a payload from its meta part and the hash of its data part: what a
+    /// light client recomputes.
+    pub fn digest_of(meta: &[u8], data_digest: Hash) -> Hash {
+        Hash::digest_parts(&[PAYLOAD_DIGEST_PREFIX, meta, data_digest.as_bytes()])
+    }
+
+    /// Length in bytes of both parts.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.meta.len().saturating_add(self.data.len())
     }
 
-    /// True if empty.
+    /// True if both parts are empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.meta.is_empty() && self.data.is_empty()
     }
 }
 
 impl core::fmt::Debug for Payload {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Payload({} bytes, {:?})", self.0.len(), self.digest())
+        write!(f, "Payload({} + {} bytes, {:?})", self.meta.len(), self.data.len(), self.digest())
     }
 }
 

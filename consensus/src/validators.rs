@@ -551,7 +551,7 @@ mod tests {
 
     /// A block on `justify` by validator 0.
     fn block(round: u64, justify: QuorumCert) -> Block {
-        Block::new(EPOCH, Round(round), justify, Payload(vec![u8::try_from(round % 256).unwrap(); 8]), index(0))
+        Block::new(EPOCH, Round(round), justify, Payload::opaque(vec![u8::try_from(round % 256).unwrap(); 8]), index(0))
     }
 
     fn certify(keys: &[Keypair], validators: &ValidatorSet, block: &Block) -> QuorumCert {
@@ -565,7 +565,7 @@ mod tests {
     fn verify_commit_accepts_two_chains_only() {
         let keys = keypairs(4);
         let validators = set(&keys);
-        let genesis = Block::genesis(EPOCH, Payload(b"genesis".to_vec()));
+        let genesis = Block::genesis(EPOCH, Payload::opaque(b"genesis".to_vec()));
         let genesis_id = genesis.id();
         let a = block(1, QuorumCert::genesis(EPOCH, genesis_id));
         let qc_a = certify(&keys, &validators, &a);

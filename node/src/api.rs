@@ -358,8 +358,8 @@ async fn block(
     let (time, transactions) = if height == Height::ZERO {
         (api.shared.chain.genesis.time.as_millis(), Vec::new())
     } else {
-        let body = codec::decode::<BlockBody, { 16 * 1024 * 1024 }>(&block.payload.0).map_err(ApiError::internal)?;
-        (body.time.as_millis(), body.transactions.iter().map(|t| t.tx.id()).collect())
+        let body = BlockBody::decode::<{ 16 * 1024 * 1024 }>(&block.payload, usize::MAX).map_err(ApiError::internal)?;
+        (body.time().as_millis(), body.transactions.iter().map(|t| t.tx.id()).collect())
     };
     Ok(Json(BlockView {
         height,

@@ -60,7 +60,7 @@ impl ChainSpec {
             ValidatorSet::new(genesis.chain_id.clone(), Epoch(0), keys).map_err(|e| format!("validator set: {e}"))?;
         let validator_peers =
             validator_orgs(&genesis).map(|org| org.network_key.and_then(|key| peer_id_of(&key))).collect();
-        let genesis_block = Block::genesis(Epoch(0), Payload(codec::encode(&genesis)));
+        let genesis_block = Block::genesis(Epoch(0), Payload::opaque(codec::encode(&genesis)));
         Ok(ChainSpec { genesis, genesis_block, validators, validator_peers })
     }
 

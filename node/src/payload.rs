@@ -1,21 +1,22 @@
-//! What a block's payload holds: the proposer's time and the transactions, in order.
+//! What a block's payload holds: in its provable part ([`BlockMeta`]) the proposer's time
+//! and the state root of its committed tip; in its bulk the transactions, in order.
 //!
 //! Consensus sees only bytes; this module gives them meaning, and is the check every
 //! validator runs before it votes for a block.
 
-use bincode::{Decode, Encode};
+use panacea_consensus::Payload;
 use panacea_contracts::SignedTransaction;
 use panacea_contracts::tx::TRANSACTION_BYTES_MAX;
-use panacea_primitives::{Timestamp, codec};
+use panacea_primitives::{BlockMeta, Hash, Height, StateAttestation, Timestamp, codec};
 
 /// How far ahead of a validator's own clock a block's time may be, in milliseconds.
 pub const CLOCK_DRIFT_MAX_MS: u64 = 10_000;
 
 /// The body of a block.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockBody {
-    /// The proposer's time: later than the parent's, not far ahead of the validators'.
-    pub time: Timestamp,
+    /// The provable part: time and attested state.
+    pub meta: BlockMeta,
     /// The transactions, executed in this order.
     pub transactions: Vec<SignedTransaction>,
 }
@@ -45,6 +46,27 @@ pub enum BodyError {
         /// The parent's.
         parent: Timestamp,
     },
+    /// The meta part does not decode.
+    #[error("the block meta does not decode: {0}")]
+    Meta(String),
+    /// The attested height is not below the block's own.
+    #[error("the block attests the state of height {attested}, which is not below its own height {height}")]
+    AttestsTheFuture {
+        /// The attested height.
+        attested: Height,
+        /// The block's height.
+        height: Height,
+    },
+    /// The attested root differs from this validator's root at that height.
+    #[error("the block attests state root {claimed} at height {height}, but this node's root there is {ours}")]
+    WrongStateRoot {
+        /// The attested height.
+        height: Height,
+        /// The root in the block.
+        claimed: Hash,
+        /// This node's root.
+        ours: Hash,
+    },
     /// The time is too far in the future.
     #[error("block time {time} is more than {CLOCK_DRIFT_MAX_MS} ms ahead of this node's clock {now}")]
     TimeInFuture {
@@ -56,34 +78,60 @@ pub enum BodyError {
 }
 
 impl BlockBody {
-    /// The encoding that goes into a payload.
-    pub fn encode(&self) -> Vec<u8> {
-        codec::encode(self)
+    /// A body at `time` attesting `state`, holding `transactions`.
+    pub fn new(time: Timestamp, state: StateAttestation, transactions: Vec<SignedTransaction>) -> BlockBody {
+        BlockBody { meta: BlockMeta { time, state }, transactions }
     }
 
-    /// Decodes and checks a payload of at most `bytes_max` bytes holding at most
-    /// `transactions_max` transactions, each within the transaction size limit.
-    pub fn decode<const LIMIT: usize>(bytes: &[u8], transactions_max: usize) -> Result<BlockBody, BodyError> {
-        let body = codec::decode::<BlockBody, LIMIT>(bytes).map_err(|e| BodyError::Decode(e.to_string()))?;
-        if body.transactions.len() > transactions_max {
-            return Err(BodyError::TooManyTransactions { count: body.transactions.len(), max: transactions_max });
+    /// The proposer's time.
+    pub fn time(&self) -> Timestamp {
+        self.meta.time
+    }
+
+    /// The payload consensus orders.
+    pub fn to_payload(&self) -> Payload {
+        Payload::new(self.meta.encode(), codec::encode(&self.transactions))
+    }
+
+    /// Decodes and checks a payload whose data part is at most `LIMIT` bytes and holds at
+    /// most `transactions_max` transactions, each within the transaction size limit.
+    pub fn decode<const LIMIT: usize>(payload: &Payload, transactions_max: usize) -> Result<BlockBody, BodyError> {
+        let meta = BlockMeta::decode(&payload.meta).map_err(|e| BodyError::Meta(e.to_string()))?;
+        let transactions =
+            codec::decode::<Vec<SignedTransaction>, LIMIT>(&payload.data).map_err(|e| BodyError::Decode(e.to_string()))?;
+        if transactions.len() > transactions_max {
+            return Err(BodyError::TooManyTransactions { count: transactions.len(), max: transactions_max });
         }
-        for tx in &body.transactions {
+        for tx in &transactions {
             let size = codec::encoded_len(tx);
             if size > TRANSACTION_BYTES_MAX {
                 return Err(BodyError::TransactionTooLarge(size));
             }
         }
-        Ok(body)
+        Ok(BlockBody { meta, transactions })
     }
 
     /// Checks the time against the parent's and this node's clock.
     pub fn check_time(&self, parent: Timestamp, now: Timestamp) -> Result<(), BodyError> {
-        if self.time <= parent {
-            return Err(BodyError::TimeNotAfterParent { time: self.time, parent });
+        let time = self.meta.time;
+        if time <= parent {
+            return Err(BodyError::TimeNotAfterParent { time, parent });
         }
-        if self.time > now.plus_millis(CLOCK_DRIFT_MAX_MS) {
-            return Err(BodyError::TimeInFuture { time: self.time, now });
+        if time > now.plus_millis(CLOCK_DRIFT_MAX_MS) {
+            return Err(BodyError::TimeInFuture { time, now });
+        }
+        Ok(())
+    }
+
+    /// Checks the attested state of a block at `height` against this node's root at the
+    /// attested height (`ours`).
+    pub fn check_state(&self, height: Height, ours: Hash) -> Result<(), BodyError> {
+        let state = self.meta.state;
+        if state.height >= height {
+            return Err(BodyError::AttestsTheFuture { attested: state.height, height });
+        }
+        if state.state_root != ours {
+            return Err(BodyError::WrongStateRoot { height: state.height, claimed: state.state_root, ours });
         }
         Ok(())
     }
@@ -93,22 +141,33 @@ impl BlockBody {
 mod tests {
     use super::*;
 
+    fn body(time: u64) -> BlockBody {
+        BlockBody::new(Timestamp(time), StateAttestation { height: Height(4), state_root: Hash::digest(b"r") }, Vec::new())
+    }
+
     #[test]
     fn time_must_move_forward_and_stay_near_the_clock() {
-        let body = BlockBody { time: Timestamp(1_000), transactions: Vec::new() };
-        assert!(body.check_time(Timestamp(999), Timestamp(1_000)).is_ok());
+        assert!(body(1_000).check_time(Timestamp(999), Timestamp(1_000)).is_ok());
         assert!(matches!(
-            body.check_time(Timestamp(1_000), Timestamp(1_000)),
+            body(1_000).check_time(Timestamp(1_000), Timestamp(1_000)),
             Err(BodyError::TimeNotAfterParent { .. })
         ));
-        let ahead = BlockBody { time: Timestamp(20_001), transactions: Vec::new() };
-        assert!(matches!(ahead.check_time(Timestamp(0), Timestamp(10_000)), Err(BodyError::TimeInFuture { .. })));
+        assert!(matches!(body(20_001).check_time(Timestamp(0), Timestamp(10_000)), Err(BodyError::TimeInFuture { .. })));
+    }
+
+    #[test]
+    fn attested_state_must_be_below_and_match() {
+        let b = body(1);
+        assert!(b.check_state(Height(5), Hash::digest(b"r")).is_ok());
+        assert!(matches!(b.check_state(Height(4), Hash::digest(b"r")), Err(BodyError::AttestsTheFuture { .. })));
+        assert!(matches!(b.check_state(Height(5), Hash::digest(b"x")), Err(BodyError::WrongStateRoot { .. })));
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        assert!(BlockBody::decode::<1024>(&[0xff; 64], 10).is_err());
-        let body = BlockBody { time: Timestamp(1), transactions: Vec::new() };
-        assert_eq!(BlockBody::decode::<1024>(&body.encode(), 10).unwrap(), body);
+        assert!(BlockBody::decode::<1024>(&Payload::opaque(vec![0xff; 64]), 10).is_err());
+        assert!(BlockBody::decode::<1024>(&Payload::new(vec![0xff; 64], Vec::new()), 10).is_err());
+        let b = body(1);
+        assert_eq!(BlockBody::decode::<1024>(&b.to_payload(), 10).unwrap(), b);
     }
 }

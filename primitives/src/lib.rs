@@ -29,11 +29,13 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub mod block;
 pub mod codec;
 pub mod crypto;
 pub mod hash;
 pub mod ids;
 
+pub use block::{BlockMeta, StateAttestation};
 pub use crypto::{BatchVerifier, CryptoError, Domain, Keypair, PublicKey, Signature, SignatureKind};
 pub use hash::Hash;
 pub use ids::{ChainId, Epoch, Height, InvalidChainId, Round, Timestamp, ValidatorIndex};

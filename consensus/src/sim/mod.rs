@@ -173,7 +173,7 @@ impl Simulation {
             Ok(set) => set,
             Err(error) => unreachable_set(error),
         };
-        let genesis = Arc::new(Block::genesis(Epoch(0), Payload(b"panacea simulated genesis".to_vec())));
+        let genesis = Arc::new(Block::genesis(Epoch(0), Payload::opaque(b"panacea simulated genesis".to_vec())));
         let genesis_id = genesis.id();
         let mut config = Config::new(validators.clone(), genesis_id);
         config.round_timeout_ms = 1_000;
@@ -550,7 +550,7 @@ impl Simulation {
         let mut bytes = codec::encode(&(node as u64, round.0, n.payloads_built));
         let filler = self.rng.below_u8(64);
         bytes.extend((0..filler).map(|i| i.wrapping_mul(31)));
-        let payload = Payload(bytes);
+        let payload = Payload::opaque(bytes);
         if valid {
             self.checker.proposed(payload.digest());
         }

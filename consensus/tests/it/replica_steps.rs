@@ -28,7 +28,7 @@ pub(crate) fn v(i: u16) -> ValidatorIndex {
 
 impl Net {
     pub(crate) fn new(n: u16) -> Net {
-        let genesis = Arc::new(Block::genesis(Epoch(0), Payload(b"genesis".to_vec())));
+        let genesis = Arc::new(Block::genesis(Epoch(0), Payload::opaque(b"genesis".to_vec())));
         Net::for_epoch(n, 1, Epoch(0), genesis)
     }
 
@@ -77,7 +77,7 @@ impl Net {
     pub(crate) fn propose(&mut self, round: u64) -> Message {
         let leader = usize::try_from(round % self.keys.len() as u64).unwrap();
         let outputs =
-            self.replicas[leader].handle(Input::PayloadReady { round: Round(round), payload: Payload(vec![7; 1024]) });
+            self.replicas[leader].handle(Input::PayloadReady { round: Round(round), payload: Payload::opaque(vec![7; 1024]) });
         outputs
             .into_iter()
             .find_map(|o| match o {
@@ -121,7 +121,7 @@ impl Net {
                     .flat_map(|j| self.deliver_to(j, me, message.clone()).into_iter().map(move |o| (j, o)))
                     .collect(),
                 Output::BuildPayload { round, height, .. } => {
-                    let payload = Payload(format!("block {} at round {}", height.0, round.0).into_bytes());
+                    let payload = Payload::opaque(format!("block {} at round {}", height.0, round.0).into_bytes());
                     self.replicas[i]
                         .handle(Input::PayloadReady { round, payload })
                         .into_iter()
@@ -167,7 +167,7 @@ fn leader_persists_block_and_state_before_its_proposal_and_vote_leave() {
         start.as_slice(),
         [Output::SetTimer { round: Round(1), .. }, Output::BuildPayload { round: Round(1), height: Height(1), .. }]
     ));
-    let outputs = net.replicas[1].handle(Input::PayloadReady { round: Round(1), payload: Payload(vec![1; 10]) });
+    let outputs = net.replicas[1].handle(Input::PayloadReady { round: Round(1), payload: Payload::opaque(vec![1; 10]) });
     match outputs.as_slice() {
         [
             Output::PersistBlock(block),
@@ -252,7 +252,7 @@ fn bad_proposals_are_rejected_with_their_reason() {
             "payload swapped after signing",
             |_, p| {
                 let mut block = (*p.block).clone();
-                block.payload = Payload(vec![9; 1024]);
+                block.payload = Payload::opaque(vec![9; 1024]);
                 Message::Proposal(Proposal { block: Arc::new(block), ..p })
             },
             Rejection::Malformed("payload does not match its digest"),
@@ -332,7 +332,7 @@ fn double_proposal_is_evidence() {
     let mut net = Net::new(4);
     let first = proposal_of(&net.propose(1));
     let mut other = (*first.block).clone();
-    other.payload = Payload(vec![8; 16]);
+    other.payload = Payload::opaque(vec![8; 16]);
     other.header.payload_digest = other.payload.digest();
     other.header.payload_bytes = 16;
     let second = resign(&net, 1, other);
@@ -408,7 +408,7 @@ fn a_restarted_replica_never_votes_twice_in_a_round() {
     restarted.start();
     // The leader equivocates; the restarted replica sees the other block first.
     let mut other = (*proposal_of(&first).block).clone();
-    other.payload = Payload(vec![4; 4]);
+    other.payload = Payload::opaque(vec![4; 4]);
     other.header.payload_digest = other.payload.digest();
     other.header.payload_bytes = 4;
     let other_id = other.id();

@@ -1,9 +1,11 @@
 //! The authenticated map over module state: a Jellyfish Merkle Tree (the `jmt` crate),
 //! stored in the same [`Store`] as everything else.
 //!
-//! Only the latest version is kept: nodes that a block makes stale are deleted in the same
-//! batch, so storage stays proportional to the live state. Proofs are served against the
-//! latest root.
+//! The last [`HISTORY_VERSIONS`] versions are kept, so that a proof can be served against
+//! a root that a certified block attests (a few blocks behind the tip). Nodes and values
+//! that a version supersedes are filed in a prune index under that version, and deleted
+//! once the version falls out of the window, in the batch of a later block. Storage stays
+//! proportional to the live state plus the window's changes.
 
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, RootHash, Sha256Jmt, Version};
@@ -13,6 +15,15 @@ use super::store::{Store, StoreError, WriteBatch};
 
 const NODE_PREFIX: &[u8] = b"j/n/";
 const VALUE_PREFIX: &[u8] = b"j/v/";
+/// Superseded values: `j/h/` + key hash + version (big-endian) -> the value then.
+const HISTORY_PREFIX: &[u8] = b"j/h/";
+/// Prune index: `j/s/` + superseding version (big-endian) + the storage key to delete.
+const PRUNE_PREFIX: &[u8] = b"j/s/";
+/// How many versions back proofs can be served.
+pub const HISTORY_VERSIONS: u64 = 64;
+/// Most prune-index entries handled in one block, so that one block's work stays bounded;
+/// a backlog after a burst is worked off by the following blocks.
+const PRUNE_PER_VERSION_MAX: usize = 65_536;
 /// Largest stored value accepted back from storage.
 const VALUE_BYTES_MAX: usize = 4 * 1024 * 1024;
 
@@ -33,6 +44,18 @@ fn value_key_bytes(key: &KeyHash) -> Vec<u8> {
     out
 }
 
+fn history_key_bytes(key: &KeyHash, version: Version) -> Vec<u8> {
+    [HISTORY_PREFIX, &key.0, &version.to_be_bytes()].concat()
+}
+
+fn prune_key_bytes(superseded_at: Version, target: &[u8]) -> Vec<u8> {
+    [PRUNE_PREFIX, &superseded_at.to_be_bytes(), target].concat()
+}
+
+fn decode_value(bytes: &[u8]) -> anyhow::Result<(Version, Option<Vec<u8>>)> {
+    Ok(codec::decode::<_, VALUE_BYTES_MAX>(bytes)?)
+}
+
 /// Reads tree nodes and values from a [`Store`].
 struct Reader<'a, S: Store + ?Sized> {
     store: &'a S,
@@ -48,11 +71,22 @@ impl<S: Store + ?Sized> TreeReader for Reader<'_, S> {
 
     fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
         let Some(bytes) = self.store.get(&value_key_bytes(&key_hash))? else { return Ok(None) };
-        let (version, value): (u64, Option<Vec<u8>>) = codec::decode::<_, VALUE_BYTES_MAX>(&bytes)?;
-        if version > max_version {
-            anyhow::bail!("value of version {version} asked for at version {max_version}: only the latest is kept");
+        let (version, value) = decode_value(&bytes)?;
+        if version <= max_version {
+            return Ok(value);
         }
-        Ok(value)
+        // Superseded since: the newest kept value at or before `max_version`.
+        let prefix = [HISTORY_PREFIX, &key_hash.0].concat();
+        let limit = usize::try_from(2 * HISTORY_VERSIONS).unwrap_or(usize::MAX) + 16;
+        let mut found = None;
+        for (_, bytes) in self.store.scan(&prefix, None, limit)? {
+            let (version, value) = decode_value(&bytes)?;
+            if version > max_version {
+                break;
+            }
+            found = Some(value);
+        }
+        found.ok_or_else(|| anyhow::anyhow!("version {max_version} is older than the kept history"))
     }
 
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
@@ -82,17 +116,42 @@ pub fn update<S: Store + ?Sized>(
     let value_set: Vec<(KeyHash, Option<OwnedValue>)> = writes.into_iter().map(|(k, v)| (key_hash(&k), v)).collect();
     let (root, update): (RootHash, _) =
         tree.put_value_set(value_set, version).map_err(|e| StoreError(format!("updating the state tree: {e}")))?;
+    // Keep what this version supersedes for the window, filed for pruning.
     for stale in &update.stale_node_index_batch {
-        batch.insert(node_key_bytes(&stale.node_key)?, None);
+        batch.insert(prune_key_bytes(stale.stale_since_version, &node_key_bytes(&stale.node_key)?), Some(Vec::new()));
     }
     for (key, node) in update.node_batch.nodes() {
         let bytes = borsh::to_vec(node).map_err(|e| StoreError(format!("encoding a tree node: {e}")))?;
         batch.insert(node_key_bytes(key)?, Some(bytes));
     }
-    for ((version, key_hash), value) in update.node_batch.values() {
-        batch.insert(value_key_bytes(key_hash), Some(codec::encode(&(*version, value.clone()))));
+    for ((new_version, key_hash), value) in update.node_batch.values() {
+        let latest = value_key_bytes(key_hash);
+        if let Some(previous) = store.get(&latest)? {
+            let (old_version, _) = decode_value(&previous).map_err(|e| StoreError(format!("a tree value: {e}")))?;
+            let history = history_key_bytes(key_hash, old_version);
+            batch.insert(prune_key_bytes(*new_version, &history), Some(Vec::new()));
+            batch.insert(history, Some(previous));
+        }
+        batch.insert(latest, Some(codec::encode(&(*new_version, value.clone()))));
     }
+    prune(store, version, batch)?;
     Ok(Hash(root.0))
+}
+
+/// Deletes what versions older than the window superseded.
+fn prune<S: Store + ?Sized>(store: &S, version: Version, batch: &mut WriteBatch) -> Result<(), StoreError> {
+    let Some(cutoff) = version.checked_sub(HISTORY_VERSIONS) else { return Ok(()) };
+    for (entry, _) in store.scan(PRUNE_PREFIX, None, PRUNE_PER_VERSION_MAX)? {
+        let Some(rest) = entry.get(PRUNE_PREFIX.len()..) else { continue };
+        let (Some(at), Some(target)) = (rest.get(..8), rest.get(8..)) else { continue };
+        let superseded_at = u64::from_be_bytes(at.try_into().unwrap_or([0xff; 8]));
+        if superseded_at > cutoff {
+            break;
+        }
+        batch.insert(target.to_vec(), None);
+        batch.insert(entry, None);
+    }
+    Ok(())
 }
 
 /// A value (or its absence) and the proof that ties it to a state-tree root.
@@ -113,11 +172,70 @@ impl StateProof {
     }
 }
 
-/// Proves the value of `key` at `version` (the latest).
+/// Proves the value of `key` at `version` (within the last [`HISTORY_VERSIONS`]).
 pub fn prove<S: Store + ?Sized>(store: &S, version: Version, key: &[u8]) -> Result<StateProof, StoreError> {
     let reader = Reader { store };
     let tree = Sha256Jmt::new(&reader);
     let (value, proof) =
         tree.get_with_proof(key_hash(key), version).map_err(|e| StoreError(format!("proving a key: {e}")))?;
     Ok(StateProof { key: key.to_vec(), value, proof })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::MemoryStore;
+
+    /// Writes `value` under `key` as each version 0..versions; returns the roots.
+    fn history(store: &mut MemoryStore, versions: u64) -> Vec<Hash> {
+        let mut roots = Vec::new();
+        for version in 0..versions {
+            let mut batch = WriteBatch::new();
+            let writes = vec![
+                (b"s/k".to_vec(), Some(version.to_le_bytes().to_vec())),
+                (format!("s/other/{version}").into_bytes(), Some(vec![1])),
+            ];
+            roots.push(update(&*store, version, writes, &mut batch).unwrap());
+            store.apply(&batch);
+        }
+        roots
+    }
+
+    #[test]
+    fn proofs_are_served_for_every_version_in_the_window() {
+        let mut store = MemoryStore::new();
+        let versions = HISTORY_VERSIONS + 20;
+        let roots = history(&mut store, versions);
+        let latest = versions - 1;
+        for version in (latest - HISTORY_VERSIONS)..=latest {
+            let root = roots[usize::try_from(version).unwrap()];
+            let proof = prove(&store, version, b"s/k").unwrap();
+            assert_eq!(proof.value.as_deref(), Some(&version.to_le_bytes()[..]), "value at version {version}");
+            assert!(proof.verify(root), "proof at version {version}");
+            assert!(!proof.verify(roots[0]), "a proof does not verify against another root");
+            // Absent keys are proved absent at old versions too.
+            let absent = prove(&store, version, b"s/never").unwrap();
+            assert!(absent.value.is_none() && absent.verify(root));
+            // A key written later is absent at earlier versions.
+            let later = format!("s/other/{}", version + 1).into_bytes();
+            let proof = prove(&store, version, &later).unwrap();
+            assert!(proof.value.is_none() && proof.verify(root));
+        }
+        assert!(prove(&store, latest - HISTORY_VERSIONS - 2, b"s/k").is_err(), "pruned versions are refused");
+    }
+
+    #[test]
+    fn storage_stays_bounded_by_the_window() {
+        let mut store = MemoryStore::new();
+        history(&mut store, HISTORY_VERSIONS + 10);
+        let small = store.len();
+        history(&mut store, 4 * HISTORY_VERSIONS);
+        // Each version adds one live key; the window's superseded nodes stay constant.
+        let growth = store.len() - small;
+        let live_keys_added = usize::try_from(3 * HISTORY_VERSIONS).unwrap() * 2;
+        assert!(growth < live_keys_added * 8, "storage grew by {growth} entries");
+        let pruned_index = store.scan(PRUNE_PREFIX, None, usize::MAX).unwrap();
+        let oldest = pruned_index.first().map(|(k, _)| u64::from_be_bytes(k[4..12].try_into().unwrap())).unwrap();
+        assert!(oldest > 4 * HISTORY_VERSIONS - 1 - HISTORY_VERSIONS - 1, "old versions were pruned, oldest {oldest}");
+    }
 }

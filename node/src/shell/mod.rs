@@ -6,7 +6,11 @@
 //! - `BuildPayload` takes a batch from the pool; a leader with nothing to order waits up
 //!   to `empty_block_interval` before proposing an empty block, unless an uncommitted
 //!   ancestor carries transactions (then it proposes at once, so they commit).
-//! - `CheckPayload` decodes the body and checks its time; `Commit` executes the blocks
+//! - Every payload attests the state root of the proposer's committed tip (its
+//!   `BlockMeta`); `CheckPayload` decodes the body, checks its time, and checks that
+//!   root against this node's root at that height (waiting for its own commit of that
+//!   height when it lags), so a certified block certifies a state root that light
+//!   clients can check proofs against. `Commit` executes the blocks
 //!   through the contracts and writes each in one synced batch; only then are waiting
 //!   clients told.
 //! - Catch-up: a node that sees peers far ahead asks one for committed blocks, checks
@@ -20,11 +24,11 @@ use std::time::{Duration, Instant};
 use libp2p::PeerId;
 use panacea_consensus::{
     Block, BlockRef, BlockRequest, CommitCertificate, CommittedTip, Config as ConsensusConfig, Input, Message, Output,
-    Payload, QuorumCert, Replica, Role, SafetyState, StartError,
+    QuorumCert, Replica, Role, SafetyState, StartError,
 };
 use panacea_contracts::state::StateError;
 use panacea_contracts::{BlockContext, SignedTransaction, execute_block, next_nonce};
-use panacea_primitives::{Epoch, Hash, Height, PublicKey, Round, Timestamp, codec};
+use panacea_primitives::{Epoch, Hash, Height, PublicKey, Round, StateAttestation, Timestamp};
 use tokio::sync::{mpsc, watch};
 
 use crate::chain::member_peers;
@@ -109,6 +113,16 @@ struct PendingBody {
     ids: Arc<Vec<Hash>>,
 }
 
+/// The answer to a payload check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Valid or not.
+    Done(bool),
+    /// The block attests the state of a height this node has not committed yet; the
+    /// answer waits until it has.
+    AfterCommitOf(Height),
+}
+
 /// The committed tip as the shell tracks it.
 #[derive(Debug, Clone, Copy)]
 struct Tip {
@@ -144,6 +158,8 @@ pub struct Shell {
     queue: VecDeque<Input>,
     stats: panacea_consensus::Stats,
     last_members: Vec<PeerId>,
+    /// A proposal whose payload check waits for a commit.
+    deferred: Option<BlockRef>,
 }
 
 impl Shell {
@@ -167,7 +183,7 @@ impl Shell {
                     certificate: None,
                     state: &outcome.writes,
                     receipts: &[],
-                    state_root: outcome.state_root,
+                    meta: outcome.meta,
                 })?;
                 tracing::info!(chain = %chain.chain_id(), genesis = %chain.genesis_id(), "wrote genesis");
             }
@@ -216,6 +232,7 @@ impl Shell {
             queue: VecDeque::new(),
             stats: panacea_consensus::Stats::default(),
             last_members: Vec::new(),
+            deferred: None,
         };
         shell.refresh_members()?;
         shell.publish_status();
@@ -381,10 +398,11 @@ impl Shell {
                     self.building = Some(Build { round, parent, since: Instant::now() });
                     self.try_build(false)?;
                 }
-                Output::CheckPayload { block } => {
-                    let valid = self.check_payload(&block);
-                    self.queue.push_back(Input::PayloadChecked { block_id: block.id(), valid });
-                }
+                Output::CheckPayload { block } => match self.check_payload(&block) {
+                    Check::Done(valid) => self.queue.push_back(Input::PayloadChecked { block_id: block.id(), valid }),
+                    // The core keeps waiting for this answer; a newer check replaces it.
+                    Check::AfterCommitOf(_) => self.deferred = Some(block),
+                },
                 Output::Commit { blocks, certificate } => self.commit(&blocks, &certificate)?,
                 Output::FetchBlocks { request, from } => {
                     let peer = self.shared.chain.peer_of_validator(from).or_else(|| self.any_validator_peer());
@@ -423,7 +441,7 @@ impl Shell {
             return None;
         }
         let body =
-            BlockBody::decode::<PAYLOAD_BYTES_MAX>(&block.payload.0, panacea_contracts::BLOCK_TRANSACTIONS_MAX).ok()?;
+            BlockBody::decode::<PAYLOAD_BYTES_MAX>(&block.payload, panacea_contracts::BLOCK_TRANSACTIONS_MAX).ok()?;
         let ids = body.transactions.iter().map(|t| t.tx.id()).collect();
         let pending = PendingBody { height: block.header.height, body: Arc::new(body), ids: Arc::new(ids) };
         if block.header.height > self.tip.height {
@@ -438,23 +456,50 @@ impl Shell {
             return Some(self.tip.time);
         }
         let block = self.replica.block(id)?;
-        self.body_of(&block).map(|b| b.body.time)
+        self.body_of(&block).map(|b| b.body.time())
     }
 
-    fn check_payload(&mut self, block: &Block) -> bool {
+    fn check_payload(&mut self, block: &Block) -> Check {
         let Some(body) = self.body_of(block) else {
             tracing::warn!(block = %block.id(), author = %block.header.author, "proposed payload does not decode");
-            return false;
+            return Check::Done(false);
         };
         // A parent this replica does not hold yet (certified, so others do) is checked
         // against the committed tip's time instead, which is never later than it.
         let parent_time = self.time_of(&block.header.parent()).unwrap_or(self.tip.time);
-        match body.body.check_time(parent_time, self.clock.now()) {
-            Ok(()) => true,
+        let attested = body.body.meta.state;
+        let checked = body.body.check_time(parent_time, self.clock.now()).and_then(|()| {
+            if attested.height > self.tip.height && attested.height < block.header.height {
+                return Ok(None); // This node has not committed that height yet.
+            }
+            let ours = if attested.height == self.tip.height {
+                self.tip.state_root
+            } else if attested.height > self.tip.height {
+                Hash::ZERO // Not below the block's height: check_state refuses it.
+            } else {
+                match self.shared.storage.state_root(attested.height) {
+                    Ok(Some(root)) => root,
+                    Ok(None) | Err(_) => Hash::ZERO,
+                }
+            };
+            body.body.check_state(block.header.height, ours).map(Some)
+        });
+        match checked {
+            Ok(Some(())) => Check::Done(true),
+            Ok(None) => Check::AfterCommitOf(attested.height),
             Err(e) => {
                 tracing::warn!(block = %block.id(), error = %e, "proposed block refused");
-                false
+                Check::Done(false)
             }
+        }
+    }
+
+    /// Answers a deferred payload check once the tip has reached the attested height.
+    fn resume_deferred_check(&mut self) {
+        let Some(block) = self.deferred.take() else { return };
+        match self.check_payload(&block) {
+            Check::Done(valid) => self.queue.push_back(Input::PayloadChecked { block_id: block.id(), valid }),
+            Check::AfterCommitOf(_) => self.deferred = Some(block),
         }
     }
 
@@ -496,9 +541,10 @@ impl Shell {
         // whose child it only knows by certificate): its time is then at most now.
         let parent_time = self.time_of(&build.parent).unwrap_or(self.tip.time);
         let time = self.clock.now().max(parent_time.plus_millis(1));
-        let body = BlockBody { time, transactions: selected.iter().map(|t| (**t).clone()).collect() };
+        let state = StateAttestation { height: self.tip.height, state_root: self.tip.state_root };
+        let body = BlockBody::new(time, state, selected.iter().map(|t| (**t).clone()).collect());
         self.building = None;
-        self.queue.push_back(Input::PayloadReady { round: build.round, payload: Payload(body.encode()) });
+        self.queue.push_back(Input::PayloadReady { round: build.round, payload: body.to_payload() });
         self.drain()
     }
 
@@ -514,6 +560,7 @@ impl Shell {
         }
         self.refresh_members()?;
         self.publish_status();
+        self.resume_deferred_check();
         Ok(())
     }
 
@@ -551,14 +598,14 @@ impl Shell {
                 pending.body.transactions.iter().zip(&keep).filter(|(_, k)| **k).map(|(t, _)| t.clone()).collect();
             &filtered
         };
-        let context = BlockContext { chain_id: self.shared.chain.chain_id().clone(), height, time: pending.body.time };
+        let context = BlockContext { chain_id: self.shared.chain.chain_id().clone(), height, time: pending.body.time() };
         let outcome = execute_block(&storage.state(), &context, transactions)?;
         storage.commit_block(&BlockCommit {
             block,
             certificate,
             state: &outcome.writes,
             receipts: &outcome.receipts,
-            state_root: outcome.state_root,
+            meta: outcome.meta,
         })?;
         // Durable: now the pool, waiting clients and metrics may learn of it.
         let ids: Vec<Hash> = outcome.receipts.iter().map(|r| r.tx).collect();
@@ -594,9 +641,9 @@ impl Shell {
         metrics.committed_blocks.inc();
         metrics.executed_transactions.inc_by(ids.len() as u64);
         metrics.height.set(i64::try_from(height.0).unwrap_or(i64::MAX));
-        let lag_ms = self.clock.now().as_millis().saturating_sub(pending.body.time.as_millis());
+        let lag_ms = self.clock.now().as_millis().saturating_sub(pending.body.time().as_millis());
         metrics.block_commit_latency.observe(lag_ms as f64 / 1000.0);
-        self.tip = Tip { height, id: block.id(), time: pending.body.time, state_root: outcome.state_root };
+        self.tip = Tip { height, id: block.id(), time: pending.body.time(), state_root: outcome.state_root };
         self.bodies.retain(|_, b| b.height > height);
         if !ids.is_empty() {
             tracing::debug!(%height, transactions = ids.len(), root = %outcome.state_root, "committed");
@@ -712,6 +759,7 @@ impl Shell {
             pending,
         )?;
         self.building = None;
+        self.deferred = None;
         self.timer = None;
         self.refresh_members()?;
         self.publish_status();
@@ -811,9 +859,9 @@ fn load_tip(shared: &Shared) -> Result<(Block, Tip), ShellError> {
     let time = if height == Height::ZERO {
         shared.chain.genesis.time
     } else {
-        codec::decode::<BlockBody, PAYLOAD_BYTES_MAX>(&block.payload.0)
+        BlockBody::decode::<PAYLOAD_BYTES_MAX>(&block.payload, panacea_contracts::BLOCK_TRANSACTIONS_MAX)
             .map_err(|e| ShellError::Fatal(format!("the committed tip's payload does not decode: {e}")))?
-            .time
+            .time()
     };
     let tip = Tip { height, id: block.id(), time, state_root };
     Ok((block, tip))

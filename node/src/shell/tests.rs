@@ -177,7 +177,7 @@ async fn catch_up_applies_certified_blocks_and_refuses_tampered_ones() {
 
     // A payload changed in transit, or a certificate stripped of its signatures: refused.
     let mut tampered = blocks.clone();
-    tampered[0].payload = Payload(vec![1, 2, 3]);
+    tampered[0].payload = Payload::opaque(vec![1, 2, 3]);
     let bad = SyncResponse::Committed { blocks: tampered, certificate: certificate.clone() };
     shell.on_net_event(NetEvent::SyncAnswered { from: peer, response: Some(bad) }).unwrap();
     let mut unsigned = certificate.clone().unwrap();

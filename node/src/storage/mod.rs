@@ -19,7 +19,7 @@ use std::path::Path;
 
 use panacea_consensus::{Block, CommitCertificate, MESSAGE_BYTES_MAX, SafetyState};
 use panacea_contracts::Receipt;
-use panacea_contracts::state::{Entries, Store, StoreError, WriteBatch};
+use panacea_contracts::state::{Entries, Meta, Store, StoreError, WriteBatch};
 use panacea_primitives::{Hash, Height, codec};
 use rocksdb::{ColumnFamily, DB, Direction, IteratorMode, Options, WriteOptions};
 
@@ -92,8 +92,9 @@ pub struct BlockCommit<'a> {
     pub state: &'a WriteBatch,
     /// The receipts of its transactions, in order.
     pub receipts: &'a [Receipt],
-    /// The state root after the block.
-    pub state_root: Hash,
+    /// The state's bookkeeping after the block (its root and where the state tree and
+    /// the audit log stand), kept per height so that proofs can name the version.
+    pub meta: Meta,
 }
 
 /// The node's database.
@@ -154,7 +155,7 @@ impl Storage {
         let mut batch = rocksdb::WriteBatch::default();
         batch.put_cf(self.cf(CF_BLOCKS), key, codec::encode(commit.block));
         batch.put_cf(self.cf(CF_BLOCK_IDS), id.as_bytes(), key);
-        batch.put_cf(self.cf(CF_ROOTS), key, commit.state_root.as_bytes());
+        batch.put_cf(self.cf(CF_ROOTS), key, codec::encode(&commit.meta));
         if let Some(certificate) = commit.certificate {
             batch.put_cf(self.cf(CF_CERTIFICATES), key, codec::encode(certificate));
         }
@@ -210,14 +211,13 @@ impl Storage {
 
     /// The state root after the committed block at `height`.
     pub fn state_root(&self, height: Height) -> Result<Option<Hash>, StorageError> {
+        Ok(self.state_meta(height)?.map(|meta| meta.state_root()))
+    }
+
+    /// The state's bookkeeping after the committed block at `height`.
+    pub fn state_meta(&self, height: Height) -> Result<Option<Meta>, StorageError> {
         match self.get(CF_ROOTS, &height.0.to_be_bytes(), "reading a state root")? {
-            Some(bytes) => {
-                let raw: [u8; 32] = bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| StorageError::Corrupt { what: "state root", reason: "not 32 bytes".into() })?;
-                Ok(Some(Hash(raw)))
-            }
+            Some(bytes) => Ok(Some(decode::<Meta, 256>("state meta", &bytes)?)),
             None => Ok(None),
         }
     }

@@ -27,28 +27,28 @@ fn register_nurse() -> panacea_contracts::SignedTransaction {
 /// Genesis, then one block registering a nurse, committed into `storage`.
 fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
     let outcome = panacea_contracts::genesis(&storage.state(), &genesis()).unwrap();
-    let block0 = Block::genesis(Epoch(0), Payload(b"genesis".to_vec()));
+    let block0 = Block::genesis(Epoch(0), Payload::opaque(b"genesis".to_vec()));
     storage
         .commit_block(&BlockCommit {
             block: &block0,
             certificate: None,
             state: &outcome.writes,
             receipts: &[],
-            state_root: Hash::ZERO,
+            meta: Meta::default(),
         })
         .unwrap();
     let tx = register_nurse();
     let context = BlockContext { chain_id: chain_id(), height: Height(1), time: Timestamp(1_700_000_001_000) };
     let outcome = execute_block(&storage.state(), &context, std::slice::from_ref(&tx)).unwrap();
     let justify = QuorumCert::genesis(Epoch(0), block0.id());
-    let block1 = Block::new(Epoch(0), Round(1), justify, Payload(tx.encode()), panacea_primitives::ValidatorIndex(1));
+    let block1 = Block::new(Epoch(0), Round(1), justify, Payload::opaque(tx.encode()), panacea_primitives::ValidatorIndex(1));
     storage
         .commit_block(&BlockCommit {
             block: &block1,
             certificate: None,
             state: &outcome.writes,
             receipts: &outcome.receipts,
-            state_root: outcome.state_root,
+            meta: outcome.meta,
         })
         .unwrap();
     (block0, block1, outcome.receipts[0].clone())
@@ -96,13 +96,13 @@ fn rocksdb_state_computes_the_same_roots_as_memory() {
 fn blocks_commit_in_height_order_only() {
     let (_dir, storage) = open();
     two_blocks(&storage);
-    let stray = Block::genesis(Epoch(0), Payload(vec![1]));
+    let stray = Block::genesis(Epoch(0), Payload::opaque(vec![1]));
     let error = storage.commit_block(&BlockCommit {
         block: &stray,
         certificate: None,
         state: &WriteBatch::new(),
         receipts: &[],
-        state_root: Hash::ZERO,
+        meta: Meta::default(),
     });
     assert!(matches!(error, Err(StorageError::NotNext { got: Height(0), committed: Height(1) })));
 }
@@ -110,12 +110,12 @@ fn blocks_commit_in_height_order_only() {
 #[test]
 fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() {
     let dir = tempfile::tempdir().unwrap();
-    let genesis_block = Block::genesis(Epoch(0), Payload(b"g".to_vec()));
+    let genesis_block = Block::genesis(Epoch(0), Payload::opaque(b"g".to_vec()));
     let pending = Block::new(
         Epoch(0),
         Round(1),
         QuorumCert::genesis(Epoch(0), genesis_block.id()),
-        Payload(vec![7; 100]),
+        Payload::opaque(vec![7; 100]),
         panacea_primitives::ValidatorIndex(1),
     );
     let mut safety = SafetyState::new(Epoch(0), QuorumCert::genesis(Epoch(0), genesis_block.id()));
@@ -134,7 +134,7 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
             certificate: None,
             state: &WriteBatch::new(),
             receipts: &[],
-            state_root: Hash::ZERO,
+            meta: Meta::default(),
         })
         .unwrap();
     assert_eq!(storage.pending_blocks().unwrap().len(), 1, "height 1 is above the committed height");
@@ -144,7 +144,7 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
             certificate: None,
             state: &WriteBatch::new(),
             receipts: &[],
-            state_root: Hash::ZERO,
+            meta: Meta::default(),
         })
         .unwrap();
     assert!(storage.pending_blocks().unwrap().is_empty(), "committed blocks leave the pending set");
