@@ -10,6 +10,8 @@ use panacea_contracts::consent::Consent;
 use panacea_contracts::ids::{DecisionId, PatientRef};
 use panacea_primitives::{ChainId, Keypair};
 
+use crate::verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};
+use crate::types::ProofView;
 use crate::types::{
     AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxStatus, signed,
 };
@@ -31,6 +33,9 @@ pub enum ClientError {
         /// The error.
         body: ErrorBody,
     },
+    /// The node's answer does not check out against the trust anchor: do not use it.
+    #[error("the node's proof does not verify: {0}")]
+    Unverified(VerifyError),
 }
 
 impl ClientError {
@@ -240,6 +245,50 @@ impl Client {
     /// An access decision.
     pub async fn decision(&self, signer: &RequestSigner, id: &DecisionId) -> Result<AccessDecision, ClientError> {
         self.signed_get(signer, &format!("/v1/decisions/{id}")).await
+    }
+
+    /// A record (or its absence) with the proof and certified header that tie it to a
+    /// state root, unchecked. Prefer [`Client::verified_record`], which checks it.
+    pub async fn proof(&self, signer: &RequestSigner, record: &ProvableRecord) -> Result<ProofView, ClientError> {
+        let (kind, id) = record.path();
+        self.signed_get(signer, &format!("/v1/proofs/{kind}/{id}")).await
+    }
+
+    /// A record (or its absence), proved: the answer is checked against `anchor` (the
+    /// validator set from genesis), so the node that served it need not be trusted.
+    pub async fn verified_record(
+        &self,
+        signer: &RequestSigner,
+        anchor: &TrustAnchor,
+        record: &ProvableRecord,
+    ) -> Result<VerifiedState, ClientError> {
+        let view = self.proof(signer, record).await?;
+        anchor.verify_proof(&view).map_err(ClientError::Unverified)
+    }
+
+    /// Like [`Client::verified_record`], but proved against the state of `height` or
+    /// later: what a client wants after its own transaction committed at `height`. A
+    /// proof's state trails the tip by a couple of blocks (the attesting block must be
+    /// certified), so this asks again every 100 ms until `timeout`.
+    pub async fn verified_record_since(
+        &self,
+        signer: &RequestSigner,
+        anchor: &TrustAnchor,
+        record: &ProvableRecord,
+        height: Height,
+        timeout: Duration,
+    ) -> Result<VerifiedState, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let verified = self.verified_record(signer, anchor, record).await?;
+            if verified.height >= height {
+                return Ok(verified);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClientError::Unverified(VerifyError::Stale { proved: verified.height, wanted: height }));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The node's status.

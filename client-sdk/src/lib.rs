@@ -16,9 +16,11 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 pub mod types;
+pub mod verify;
 
 #[cfg(feature = "http")]
 mod client;
 
 #[cfg(feature = "http")]
 pub use client::{AuditStream, Client, ClientError, RequestSigner};
+pub use verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};

@@ -79,6 +79,36 @@ pub struct BlockView {
     pub block: String,
 }
 
+/// A proof that records (or their absence) are in the state a certified block attests.
+/// Check it with [`crate::verify::TrustAnchor::verify_proof`]; the plain fields are for
+/// display and are checked against the certificate there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofView {
+    /// The committed height whose state is proved.
+    pub height: Height,
+    /// The state root after that height.
+    pub state_root: Hash,
+    /// Height of the certified block that attests the root.
+    pub block_height: Height,
+    /// The certified state: the attesting block's header, the quorum certificate over it,
+    /// its payload meta, the hash of its transactions and the state bookkeeping at
+    /// `height`; canonical encoding in hex.
+    pub certificate: String,
+    /// One entry per key proved, all against the same root.
+    pub entries: Vec<ProofEntry>,
+}
+
+/// A key, its value or absence, and the sparse Merkle proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofEntry {
+    /// The state key, hex.
+    pub key: String,
+    /// Its canonical encoding, hex; `null` for a proof of absence.
+    pub value: Option<String>,
+    /// The sparse Merkle proof, hex.
+    pub proof: String,
+}
+
 /// A node's status.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusView {

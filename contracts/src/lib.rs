@@ -40,6 +40,7 @@ pub mod fhir;
 pub mod identity;
 pub mod ids;
 pub mod membership;
+pub mod provable;
 pub mod state;
 pub mod testing;
 pub mod tx;

@@ -21,7 +21,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use libp2p::PeerId;
 use panacea_client_sdk::types::{
-    AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxState, TxStatus,
+    AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, ProofView, StatusView, SubmitRequest, TxState,
+    TxStatus,
 };
 use panacea_contracts::SignedTransaction;
 use panacea_primitives::{Hash, Height, codec};
@@ -29,12 +30,14 @@ use serde::Deserialize;
 
 use panacea_contracts::access::AccessDecision;
 use panacea_contracts::consent::{Consent, Recorder};
-use panacea_contracts::ids::{DecisionId, PatientRef};
+use panacea_contracts::ids::{ConsentId, DecisionId, IdentityId, OrgId, PatientRef};
+use panacea_contracts::provable::Record;
 
 use crate::auth::{self, Principal, SignedHeaders};
 use crate::config::ApiConfig;
 use crate::mempool::{AdmitError, Mempool};
 use crate::payload::BlockBody;
+use crate::proofs::ProofError;
 use crate::ratelimit::RateLimiter;
 use crate::shared::Shared;
 
@@ -127,6 +130,7 @@ pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Rou
         .route("/v1/audit/stream", get(audit_stream))
         .route("/v1/organisations", get(organisations))
         .route("/v1/identities/{id}", get(identity))
+        .route("/v1/proofs/{kind}/{id}", get(proof))
         .route("/v1/status", get(status))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -772,6 +776,82 @@ async fn identity(
     }
 }
 
+/// `GET /v1/proofs/{kind}/{id}`: a record (or its absence) with a proof against a state
+/// root that a certified block attests. Kinds: `organisation`, `identity` (any member's
+/// signer), `consent` (its head and latest version), `decision`, `patient-consents` (the
+/// same readers as the records themselves). Check it with the SDK's `TrustAnchor`.
+#[utoipa::path(get, path = "/v1/proofs/{kind}/{id}", tag = "proofs",
+    params(("kind" = String, Path, description = "organisation | identity | consent | decision | patient-consents"), ("id" = String, Path, description = "the organisation id, or the record's 64-hex-digit id or patient reference"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "`ProofView`: the attested height and root, the certified state (hex) and one entry per key"), (status = 400, description = "bad id"), (status = 404, description = "unknown kind"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited"), (status = 503, description = "the chain is too young to attest a state")))]
+async fn proof(
+    State(api): State<ApiState>,
+    signed: Signed,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<ProofView>, ApiError> {
+    let principal = &signed.principal;
+    let Path((kind, id)) = path.map_err(|e| bad_request("bad_path", e))?;
+    let store = api.shared.storage.state();
+    let hash = |what: &str| {
+        Hash::from_hex(&id).map_err(|_| bad_request("bad_id", format!("a {what} id is 64 hex digits")))
+    };
+    let keys = match kind.as_str() {
+        "organisation" | "identity" if matches!(principal, Principal::Patient(_)) => {
+            return Err(signed.forbidden(&api));
+        }
+        "organisation" => {
+            let org = OrgId::new(id.clone()).map_err(|e| bad_request("bad_id", e))?;
+            vec![Record::Organisation(org).key()]
+        }
+        "identity" => vec![Record::Identity(IdentityId(hash("identity")?)).key()],
+        "consent" => {
+            let id = ConsentId(hash("consent")?);
+            let found = panacea_contracts::consent::consent(&store, &id).map_err(ApiError::internal)?;
+            match found {
+                Some(c) => {
+                    let org = match &c.recorder {
+                        Recorder::Custodian { org, .. } => Some(org),
+                        Recorder::Patient { .. } => None,
+                    };
+                    if !principal.may_read(&c.terms.patient, org.as_slice()) {
+                        return Err(signed.forbidden(&api));
+                    }
+                    vec![Record::ConsentHead(id).key(), Record::ConsentVersion(id, c.version).key()]
+                }
+                None => vec![Record::ConsentHead(id).key()],
+            }
+        }
+        "decision" => {
+            let id = DecisionId(hash("decision")?);
+            let found = panacea_contracts::access::access_decision(&store, &id).map_err(ApiError::internal)?;
+            if let Some(d) = found
+                && !principal.may_read(&d.patient, &[&d.requester_org, &d.custodian])
+            {
+                return Err(signed.forbidden(&api));
+            }
+            vec![Record::Decision(id).key()]
+        }
+        "patient-consents" => {
+            let patient = patient_ref(&id)?;
+            if !principal.may_read(&patient, &[]) {
+                return Err(signed.forbidden(&api));
+            }
+            vec![Record::PatientConsents(patient).key()]
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_record_kind",
+                "provable kinds: organisation, identity, consent, decision, patient-consents",
+            ));
+        }
+    };
+    match crate::proofs::prove(&api.shared.storage, &keys) {
+        Ok(view) => Ok(Json(view)),
+        Err(e @ ProofError::NotYet) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet", e.to_string())),
+        Err(e @ ProofError::Storage(_)) => Err(ApiError::internal(e)),
+    }
+}
+
 /// The OpenAPI document of this API, generated from the handlers' annotations.
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -788,6 +868,7 @@ async fn identity(
         status,
         organisations,
         identity,
+        proof,
         patient_consents,
         patient_accounting,
         decision,

@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use libp2p::PeerId;
-use panacea_consensus::{Block, Payload, ValidatorSet};
+use panacea_client_sdk::verify::{genesis_block, genesis_validators};
+use panacea_consensus::{Block, ValidatorSet};
 use panacea_contracts::membership::{Genesis, OrgStatus, Organisation};
-use panacea_primitives::{ChainId, Epoch, Hash, PublicKey, ValidatorIndex, codec};
+use panacea_primitives::{ChainId, Hash, ValidatorIndex};
 
 /// Largest genesis document read, in bytes.
 const GENESIS_BYTES_MAX: u64 = 16 * 1024 * 1024;
@@ -52,15 +53,10 @@ pub struct ChainSpec {
 impl ChainSpec {
     /// Derives the chain from a genesis document.
     pub fn new(genesis: Genesis) -> Result<ChainSpec, String> {
-        let keys: Vec<PublicKey> = validator_orgs(&genesis).filter_map(|org| org.validator_key).collect();
-        if keys.is_empty() {
-            return Err("no active organisation has a validator key".into());
-        }
-        let validators =
-            ValidatorSet::new(genesis.chain_id.clone(), Epoch(0), keys).map_err(|e| format!("validator set: {e}"))?;
+        let validators = genesis_validators(&genesis)?;
         let validator_peers =
             validator_orgs(&genesis).map(|org| org.network_key.and_then(|key| peer_id_of(&key))).collect();
-        let genesis_block = Block::genesis(Epoch(0), Payload::opaque(codec::encode(&genesis)));
+        let genesis_block = genesis_block(&genesis);
         Ok(ChainSpec { genesis, genesis_block, validators, validator_peers })
     }
 

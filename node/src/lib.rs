@@ -36,6 +36,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod network;
 pub mod payload;
+pub mod proofs;
 pub mod ratelimit;
 pub mod run;
 pub mod shared;

@@ -5,8 +5,10 @@ mod common;
 use std::time::Duration;
 
 use common::Consortium;
-use panacea_client_sdk::types::{AuditQuery, TxState, signed};
-use panacea_client_sdk::{Client, ClientError, RequestSigner};
+use panacea_client_sdk::types::{AuditQuery, ProofView, TxState, signed};
+use panacea_client_sdk::verify::CertifiedState;
+use panacea_client_sdk::{Client, ClientError, ProvableRecord, RequestSigner, TrustAnchor, VerifyError};
+use panacea_contracts::provable::Record;
 use panacea_contracts::access::AccessCall;
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
 use panacea_contracts::consent::ConsentCall;
@@ -192,4 +194,99 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     assert!(openapi["paths"]["/v1/audit/events"]["get"].is_object(), "{openapi}");
     let refusals = common::metric(&client.metrics().await.unwrap(), "panacea_api_refusals_total");
     assert!(refusals >= 10.0, "every refusal is counted, got {refusals}");
+
+    // Proofs: checked against the validator set from genesis alone, from either node.
+    let genesis = std::fs::read_to_string(net.nodes[0].home.join("genesis.json")).unwrap();
+    let anchor = TrustAnchor::from_genesis_json(&genesis).unwrap();
+    let consent_id = client.patient_consents(&authority, &patient).await.unwrap()[0].id;
+    let committed = client.transaction(&decision.0).await.unwrap().height.unwrap();
+    let other_node = net.client(1);
+    let wait = Duration::from_secs(60);
+    for node in [&client, &other_node] {
+        let proved = node
+            .verified_record_since(&authority, &anchor, &ProvableRecord::Consent(consent_id), committed, wait)
+            .await
+            .unwrap();
+        let consent = proved.consent(consent_id).unwrap().expect("the consent is proved present");
+        assert_eq!(consent.terms.patient, patient);
+        let proved = node
+            .verified_record_since(&staff0, &anchor, &ProvableRecord::Decision(decision), committed, wait)
+            .await
+            .unwrap();
+        let record: panacea_contracts::access::AccessDecision =
+            proved.record(&Record::Decision(decision)).unwrap().expect("the decision is proved present");
+        assert_eq!(record.id, decision);
+    }
+    let unknown = DecisionId(Hash([5; 32]));
+    let absent = client.verified_record(&hospital1, &anchor, &ProvableRecord::Decision(unknown)).await.unwrap();
+    assert!(absent.record::<panacea_contracts::access::AccessDecision>(&Record::Decision(unknown)).unwrap().is_none());
+    assert_eq!(status_of(client.proof(&hospital1, &ProvableRecord::Decision(decision)).await), 403);
+    assert_eq!(status_of(client.proof(&stranger, &ProvableRecord::PatientConsents(patient)).await), 401);
+    let hospital0_org = ProvableRecord::Organisation(OrgId::new("hospital-0").unwrap());
+    let view = client.proof(&hospital1, &hospital0_org).await.unwrap();
+    anchor.verify_proof(&view).unwrap();
+    // Tampering: a value, a proof, the root, the attested meta, or a header certified by
+    // keys outside the validator set.
+    let mut tampered = view.clone();
+    tampered.entries[0].value = Some(hex::encode(b"not the organisation"));
+    assert!(matches!(anchor.verify_proof(&tampered), Err(VerifyError::BadProof(_))));
+    let mut tampered = view.clone();
+    tampered.entries[0].value = None;
+    assert!(matches!(anchor.verify_proof(&tampered), Err(VerifyError::BadProof(_))), "presence cannot pass as absence");
+    let mut tampered = view.clone();
+    tampered.entries[0].proof = "00".into();
+    assert!(anchor.verify_proof(&tampered).is_err());
+    let mut tampered = view.clone();
+    tampered.state_root = Hash([1; 32]);
+    assert!(matches!(anchor.verify_proof(&tampered), Err(VerifyError::RootMismatch)));
+    let certified = |view: &ProofView| {
+        let bytes = hex::decode(&view.certificate).unwrap();
+        panacea_primitives::codec::decode::<CertifiedState, { 1 << 20 }>(&bytes).unwrap()
+    };
+    let mut forged = certified(&view);
+    forged.state.tree_root = Hash([2; 32]);
+    let mut tampered = view.clone();
+    tampered.certificate = forged.to_hex();
+    assert!(matches!(anchor.verify_proof(&tampered), Err(VerifyError::RootMismatch)), "another tree root");
+    let mut forged = certified(&view);
+    forged.meta[0] ^= 1;
+    let mut tampered = view.clone();
+    tampered.certificate = forged.to_hex();
+    assert!(matches!(anchor.verify_proof(&tampered), Err(VerifyError::MetaMismatch)));
+    // Another consortium of the same chain id: other validator keys.
+    let other = Consortium::generate(2, 0);
+    let other_genesis = std::fs::read_to_string(find_genesis(other.dir.path())).unwrap();
+    let strangers = TrustAnchor::from_genesis_json(&other_genesis).unwrap();
+    assert!(
+        matches!(strangers.verify_proof(&view), Err(VerifyError::NotCertified(_))),
+        "a header certified by keys outside the validator set is refused"
+    );
+    let mut forged = certified(&view);
+    forged.qc = forged.header.justify.clone();
+    let mut tampered = view.clone();
+    tampered.certificate = forged.to_hex();
+    assert!(matches!(anchor.verify_proof(&tampered), Err(VerifyError::NotCertified(_))), "a certificate of another block");
+}
+
+/// The genesis document somewhere under `dir`.
+fn find_genesis(dir: &std::path::Path) -> std::path::PathBuf {
+    for entry in walk(dir) {
+        if entry.file_name().is_some_and(|n| n == "genesis.json") {
+            return entry;
+        }
+    }
+    panic!("no genesis.json under {}", dir.display());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -8,7 +8,7 @@ pub mod decision;
 mod errors;
 mod execution;
 mod messages;
-mod state;
+pub(crate) mod state;
 #[cfg(test)]
 mod tests;
 

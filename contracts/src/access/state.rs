@@ -2,7 +2,7 @@ use super::messages::{AccessDecision, Review, ReviewStatus};
 use crate::ids::DecisionId;
 use crate::state::{BlockState, INDEX_PREFIX, StateError, Store, key, read};
 
-fn decision_key(id: &DecisionId) -> Vec<u8> {
+pub(crate) fn decision_key(id: &DecisionId) -> Vec<u8> {
     key("decision", &[id.0.as_bytes()])
 }
 

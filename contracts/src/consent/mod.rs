@@ -5,7 +5,7 @@
 mod errors;
 mod execution;
 mod messages;
-mod state;
+pub(crate) mod state;
 #[cfg(test)]
 mod tests;
 

@@ -5,15 +5,15 @@ use crate::state::{BlockState, StateError, Store, key, read};
 /// Most consents one patient may have (versions of one consent count once).
 pub const PATIENT_CONSENTS_MAX: usize = 64;
 
-fn version_key(id: &ConsentId, version: u32) -> Vec<u8> {
+pub(crate) fn version_key(id: &ConsentId, version: u32) -> Vec<u8> {
     key("consent", &[id.0.as_bytes(), &version.to_be_bytes()])
 }
 
-fn head_key(id: &ConsentId) -> Vec<u8> {
+pub(crate) fn head_key(id: &ConsentId) -> Vec<u8> {
     key("consent-head", &[id.0.as_bytes()])
 }
 
-fn patient_key(patient: &PatientRef) -> Vec<u8> {
+pub(crate) fn patient_key(patient: &PatientRef) -> Vec<u8> {
     key("patient-consents", &[patient.0.as_bytes()])
 }
 

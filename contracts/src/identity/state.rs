@@ -2,7 +2,7 @@ use super::messages::Identity;
 use crate::ids::IdentityId;
 use crate::state::{BlockState, StateError, Store, key, read};
 
-fn identity_key(id: &IdentityId) -> Vec<u8> {
+pub(crate) fn identity_key(id: &IdentityId) -> Vec<u8> {
     key("identity", &[id.0.as_bytes()])
 }
 

@@ -18,7 +18,7 @@ pub enum KeyOwner {
     Patient(PatientRef),
 }
 
-fn org_key(org: &OrgId) -> Vec<u8> {
+pub(crate) fn org_key(org: &OrgId) -> Vec<u8> {
     key("org", &[org.as_str().as_bytes()])
 }
 

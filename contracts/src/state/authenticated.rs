@@ -165,7 +165,30 @@ pub struct StateProof {
     pub proof: jmt::proof::SparseMerkleProof<sha2_jmt::Sha256>,
 }
 
+/// Largest encoded sparse Merkle proof accepted (256 siblings of 32 bytes and a leaf).
+pub const PROOF_BYTES_MAX: usize = 9 * 1024;
+
+/// Bytes that are not a sparse Merkle proof.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a state proof: {0}")]
+pub struct InvalidProof(pub String);
+
 impl StateProof {
+    /// The proof's encoding (borsh, the `jmt` crate's own), for the wire.
+    pub fn proof_bytes(&self) -> Vec<u8> {
+        borsh::to_vec(&self.proof).unwrap_or_default()
+    }
+
+    /// A proof from its parts as they travel: the key, the value claimed and the encoded
+    /// proof. Refuses oversized or malformed encodings.
+    pub fn from_parts(key: Vec<u8>, value: Option<Vec<u8>>, proof: &[u8]) -> Result<StateProof, InvalidProof> {
+        if proof.len() > PROOF_BYTES_MAX {
+            return Err(InvalidProof(format!("{} bytes, more than {PROOF_BYTES_MAX}", proof.len())));
+        }
+        let proof = borsh::from_slice(proof).map_err(|e| InvalidProof(e.to_string()))?;
+        Ok(StateProof { key, value, proof })
+    }
+
     /// Checks the proof against the tree root `root`.
     pub fn verify(&self, root: Hash) -> bool {
         self.proof.verify(RootHash(root.0), key_hash(&self.key), self.value.as_deref()).is_ok()

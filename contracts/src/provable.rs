@@ -1,0 +1,61 @@
+//! The records a client can ask the node to prove, and the state keys they live under.
+//!
+//! A proof ties a key's value (or its absence) to a state root; this module names the
+//! keys, so that the node serving a proof and the client checking it agree on which key
+//! holds which record without either spelling key layouts by hand.
+
+use crate::ids::{ConsentId, DecisionId, IdentityId, OrgId, PatientRef};
+
+/// A provable record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// An organisation (`membership::Organisation`).
+    Organisation(OrgId),
+    /// An identity (`identity::Identity`).
+    Identity(IdentityId),
+    /// The latest version number of a consent (`u32`).
+    ConsentHead(ConsentId),
+    /// One version of a consent (`consent::Consent`).
+    ConsentVersion(ConsentId, u32),
+    /// The consents of a patient (their ids).
+    PatientConsents(PatientRef),
+    /// An access decision (`access::AccessDecision`).
+    Decision(DecisionId),
+}
+
+impl Record {
+    /// The state key the record is stored under.
+    pub fn key(&self) -> Vec<u8> {
+        match self {
+            Record::Organisation(org) => crate::membership::state::org_key(org),
+            Record::Identity(id) => crate::identity::state::identity_key(id),
+            Record::ConsentHead(id) => crate::consent::state::head_key(id),
+            Record::ConsentVersion(id, version) => crate::consent::state::version_key(id, *version),
+            Record::PatientConsents(patient) => crate::consent::state::patient_key(patient),
+            Record::Decision(id) => crate::access::state::decision_key(id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use panacea_primitives::Hash;
+
+    #[test]
+    fn keys_are_distinct_per_record() {
+        let h = Hash::digest(b"x");
+        let keys = [
+            Record::Organisation(OrgId::new("hospital-a").unwrap()).key(),
+            Record::Identity(IdentityId(h)).key(),
+            Record::ConsentHead(ConsentId(h)).key(),
+            Record::ConsentVersion(ConsentId(h), 1).key(),
+            Record::ConsentVersion(ConsentId(h), 2).key(),
+            Record::PatientConsents(PatientRef(h)).key(),
+            Record::Decision(DecisionId(h)).key(),
+        ];
+        let distinct: std::collections::BTreeSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len());
+        assert!(keys.iter().all(|k| k.starts_with(crate::state::STATE_PREFIX)));
+    }
+}
