@@ -7,11 +7,11 @@ use panacea_primitives::{Hash, Height, PublicKey};
 
 use panacea_contracts::access::AccessDecision;
 use panacea_contracts::consent::Consent;
-use panacea_contracts::ids::{DecisionId, PatientRef};
+use panacea_contracts::ids::{ConsentId, DecisionId, PatientRef};
 use panacea_primitives::{ChainId, Keypair};
 
 use crate::verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};
-use crate::types::ProofView;
+use crate::types::{ProofView, RefusalPage};
 use crate::types::{
     AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxStatus, signed,
 };
@@ -240,6 +240,25 @@ impl Client {
         id: &panacea_contracts::ids::IdentityId,
     ) -> Result<panacea_contracts::identity::Identity, ClientError> {
         self.signed_get(signer, &format!("/v1/identities/{id}")).await
+    }
+
+    /// The requests this node's API refused, oldest first (health authorities' auditors).
+    pub async fn refusals(
+        &self,
+        signer: &RequestSigner,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<RefusalPage, ClientError> {
+        let mut path = format!("/v1/refusals?limit={limit}");
+        if let Some(after) = after {
+            path.push_str(&format!("&after={after}"));
+        }
+        self.signed_get(signer, &path).await
+    }
+
+    /// Every version of a consent, oldest first.
+    pub async fn consent_history(&self, signer: &RequestSigner, id: &ConsentId) -> Result<Vec<Consent>, ClientError> {
+        self.signed_get(signer, &format!("/v1/consents/{id}")).await
     }
 
     /// An access decision.

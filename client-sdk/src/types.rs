@@ -109,6 +109,30 @@ pub struct ProofEntry {
     pub proof: String,
 }
 
+/// A request a node's API refused (its own record, not chain state).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalView {
+    /// Sequence number in this node's refusal log.
+    pub seq: u64,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The public key the request claimed (hex), if any.
+    pub key: Option<String>,
+    /// The route (its first two segments; never a patient reference).
+    pub route: String,
+    /// `unauthenticated`, `forbidden` or `rate limited`.
+    pub reason: String,
+}
+
+/// A page of refusals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalPage {
+    /// Oldest first.
+    pub refusals: Vec<RefusalView>,
+    /// Pass as `after` for the next page; `null` at the end.
+    pub next: Option<u64>,
+}
+
 /// A node's status.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusView {

@@ -21,8 +21,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use libp2p::PeerId;
 use panacea_client_sdk::types::{
-    AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, ProofView, StatusView, SubmitRequest, TxState,
-    TxStatus,
+    AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, ProofView, RefusalPage, RefusalView, StatusView,
+    SubmitRequest, TxState, TxStatus,
 };
 use panacea_contracts::SignedTransaction;
 use panacea_primitives::{Hash, Height, codec};
@@ -92,6 +92,9 @@ impl From<AdmitError> for ApiError {
     }
 }
 
+/// Most items in one page of any list.
+const PAGE_MAX: usize = 1_000;
+
 fn bad_request(code: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
 }
@@ -131,6 +134,8 @@ pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Rou
         .route("/v1/organisations", get(organisations))
         .route("/v1/identities/{id}", get(identity))
         .route("/v1/proofs/{kind}/{id}", get(proof))
+        .route("/v1/consents/{id}", get(consent_history))
+        .route("/v1/refusals", get(refusals))
         .route("/v1/status", get(status))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -468,6 +473,15 @@ impl ApiState {
         // The path may hold a patient reference: log only the route's first segments.
         let route: String = path.split('/').take(3).collect::<Vec<_>>().join("/");
         tracing::warn!(key = key.unwrap_or("-"), route, why, "API request refused");
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        // Only a well-formed key is kept: the header is attacker-chosen text.
+        let key = key.filter(|k| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit())).map(str::to_string);
+        let refusal = crate::storage::Refusal { at_ms, key, route, reason: why.to_string() };
+        if let Err(e) = self.shared.storage.record_refusal(&refusal) {
+            tracing::error!(error = %e, "could not record a refusal");
+        }
     }
 
     fn forbidden(&self, signed: &Signed) -> ApiError {
@@ -564,7 +578,7 @@ async fn patient_accounting(
     if !principal.may_read(&patient, &[]) {
         return Err(signed.forbidden(&api));
     }
-    let limit = page.limit.unwrap_or(100).clamp(1, 1_000);
+    let limit = page.limit.unwrap_or(100).clamp(1, PAGE_MAX);
     let (disclosures, next) =
         panacea_contracts::audit::accounting_of_disclosures(&api.shared.storage.state(), &patient, page.after, limit)
             .map_err(ApiError::internal)?;
@@ -608,7 +622,7 @@ async fn audit_events(
 ) -> Result<Json<panacea_contracts::audit::AuditPage>, ApiError> {
     let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
     let filter = api.audit_filter(&signed, &query)?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let limit = query.limit.unwrap_or(100).clamp(1, PAGE_MAX);
     let page = panacea_contracts::audit::events(&api.shared.storage.state(), &filter, query.after, limit)
         .map_err(ApiError::internal)?;
     Ok(Json(page))
@@ -776,6 +790,57 @@ async fn identity(
     }
 }
 
+/// `GET /v1/refusals?after=SEQ&limit=N`: the requests this node's API refused (401, 403,
+/// 429 on signed reads), oldest first, for health authorities' auditors.
+#[utoipa::path(get, path = "/v1/refusals", tag = "audit",
+    params(("after" = Option<u64>, Query, description = "cursor"), ("limit" = Option<usize>, Query, description = "page size"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "`{\"refusals\", \"next\"}`"), (status = 400, description = "bad cursor"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "not an auditor"), (status = 429, description = "rate limited")))]
+async fn refusals(
+    State(api): State<ApiState>,
+    signed: Signed,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<RefusalPage>, ApiError> {
+    if !matches!(signed.principal, Principal::Member { auditor: true, .. }) {
+        return Err(signed.forbidden(&api));
+    }
+    let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
+    let limit = query.limit.unwrap_or(100).clamp(1, PAGE_MAX);
+    let found = api.shared.storage.refusals(query.after, limit).map_err(ApiError::internal)?;
+    let next = if found.len() == limit { found.last().map(|(seq, _)| *seq) } else { None };
+    let refusals = found
+        .into_iter()
+        .map(|(seq, r)| RefusalView { seq, at_ms: r.at_ms, key: r.key, route: r.route, reason: r.reason })
+        .collect();
+    Ok(Json(RefusalPage { refusals, next }))
+}
+
+/// `GET /v1/consents/{id}`: every version of a consent, oldest first, for the
+/// organisation that recorded it, health authorities and the patient.
+#[utoipa::path(get, path = "/v1/consents/{id}", tag = "consent",
+    params(("id" = String, Path, description = "consent id, hex"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "the versions, oldest first"), (status = 400, description = "bad id"), (status = 404, description = "no such consent"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited")))]
+async fn consent_history(
+    State(api): State<ApiState>,
+    signed: Signed,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<Consent>>, ApiError> {
+    let Path(id) = id.map_err(|e| bad_request("bad_path", e))?;
+    let id = ConsentId(Hash::from_hex(&id).map_err(|_| bad_request("bad_id", "a consent id is 64 hex digits"))?);
+    let history =
+        panacea_contracts::consent::consent_history(&api.shared.storage.state(), &id).map_err(ApiError::internal)?;
+    let Some(latest) = history.last() else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_consent", "no such consent"));
+    };
+    let org = match &latest.recorder {
+        Recorder::Custodian { org, .. } => Some(org),
+        Recorder::Patient { .. } => None,
+    };
+    if !signed.principal.may_read(&latest.terms.patient, org.as_slice()) {
+        return Err(signed.forbidden(&api));
+    }
+    Ok(Json(history))
+}
+
 /// `GET /v1/proofs/{kind}/{id}`: a record (or its absence) with a proof against a state
 /// root that a certified block attests. Kinds: `organisation`, `identity` (any member's
 /// signer), `consent` (its head and latest version), `decision`, `patient-consents` (the
@@ -806,19 +871,16 @@ async fn proof(
         "consent" => {
             let id = ConsentId(hash("consent")?);
             let found = panacea_contracts::consent::consent(&store, &id).map_err(ApiError::internal)?;
-            match found {
-                Some(c) => {
-                    let org = match &c.recorder {
-                        Recorder::Custodian { org, .. } => Some(org),
-                        Recorder::Patient { .. } => None,
-                    };
-                    if !principal.may_read(&c.terms.patient, org.as_slice()) {
-                        return Err(signed.forbidden(&api));
-                    }
-                    vec![Record::ConsentHead(id).key(), Record::ConsentVersion(id, c.version).key()]
+            if let Some(c) = found {
+                let org = match &c.recorder {
+                    Recorder::Custodian { org, .. } => Some(org),
+                    Recorder::Patient { .. } => None,
+                };
+                if !principal.may_read(&c.terms.patient, org.as_slice()) {
+                    return Err(signed.forbidden(&api));
                 }
-                None => vec![Record::ConsentHead(id).key()],
             }
+            return proof_answer(crate::proofs::prove_consent(&api.shared.storage, id));
         }
         "decision" => {
             let id = DecisionId(hash("decision")?);
@@ -845,7 +907,11 @@ async fn proof(
             ));
         }
     };
-    match crate::proofs::prove(&api.shared.storage, &keys) {
+    proof_answer(crate::proofs::prove(&api.shared.storage, &keys))
+}
+
+fn proof_answer(proved: Result<ProofView, ProofError>) -> Result<Json<ProofView>, ApiError> {
+    match proved {
         Ok(view) => Ok(Json(view)),
         Err(e @ ProofError::NotYet) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet", e.to_string())),
         Err(e @ ProofError::Storage(_)) => Err(ApiError::internal(e)),
@@ -869,6 +935,8 @@ async fn proof(
         organisations,
         identity,
         proof,
+        consent_history,
+        refusals,
         patient_consents,
         patient_accounting,
         decision,

@@ -194,6 +194,16 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     assert!(openapi["paths"]["/v1/audit/events"]["get"].is_object(), "{openapi}");
     let refusals = common::metric(&client.metrics().await.unwrap(), "panacea_api_refusals_total");
     assert!(refusals >= 10.0, "every refusal is counted, got {refusals}");
+    // ... and recorded, for auditors only.
+    let recorded = client.refusals(&authority, None, 1_000).await.unwrap();
+    assert!(recorded.refusals.len() >= 10, "{recorded:?}");
+    assert!(recorded.refusals.iter().any(|r| r.reason == "forbidden" && r.route == "/v1/decisions"));
+    assert!(recorded.refusals.iter().any(|r| r.reason == "unauthenticated" && r.key.is_none()));
+    assert!(recorded.refusals.windows(2).all(|w| w[0].seq < w[1].seq));
+    let page = client.refusals(&authority, None, 2).await.unwrap();
+    let rest = client.refusals(&authority, page.next, 2).await.unwrap();
+    assert_eq!((page.refusals.len(), rest.refusals[0].seq), (2, page.refusals[1].seq + 1));
+    assert_eq!(status_of(client.refusals(&hospital0, None, 10).await), 403);
 
     // Proofs: checked against the validator set from genesis alone, from either node.
     let genesis = std::fs::read_to_string(net.nodes[0].home.join("genesis.json")).unwrap();

@@ -16,6 +16,7 @@
 //! "committed" only after [`Storage::commit_block`] returns.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use panacea_consensus::{Block, CommitCertificate, MESSAGE_BYTES_MAX, SafetyState};
 use panacea_contracts::Receipt;
@@ -31,8 +32,21 @@ const CF_TRANSACTIONS: &str = "transactions";
 const CF_RECEIPTS: &str = "receipts";
 const CF_CONSENSUS: &str = "consensus";
 const CF_ROOTS: &str = "roots";
-const COLUMN_FAMILIES: [&str; 8] =
-    [CF_STATE, CF_BLOCKS, CF_BLOCK_IDS, CF_CERTIFICATES, CF_TRANSACTIONS, CF_RECEIPTS, CF_CONSENSUS, CF_ROOTS];
+/// The API's refusals (401, 403, 429 on signed reads): the node's own record, not chain state.
+const CF_REFUSALS: &str = "refusals";
+const COLUMN_FAMILIES: [&str; 9] = [
+    CF_STATE,
+    CF_BLOCKS,
+    CF_BLOCK_IDS,
+    CF_CERTIFICATES,
+    CF_TRANSACTIONS,
+    CF_RECEIPTS,
+    CF_CONSENSUS,
+    CF_ROOTS,
+    CF_REFUSALS,
+];
+/// Most refusals kept; older ones are deleted as new ones arrive.
+pub const REFUSALS_KEPT: u64 = 100_000;
 
 const KEY_SAFETY: &[u8] = b"safety";
 const KEY_HEIGHT: &[u8] = b"height";
@@ -100,6 +114,22 @@ pub struct BlockCommit<'a> {
 /// The node's database.
 pub struct Storage {
     db: DB,
+    /// Sequence number of the next refusal recorded.
+    next_refusal: AtomicU64,
+}
+
+/// A request the API refused, as the node records it: who (the key it claimed, if any),
+/// which route (its first two segments, never a patient reference) and why.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct Refusal {
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The public key the request claimed (hex), if any.
+    pub key: Option<String>,
+    /// The route, e.g. `/v1/patients`.
+    pub route: String,
+    /// `unauthenticated`, `forbidden` or `rate limited`.
+    pub reason: String,
 }
 
 impl core::fmt::Debug for Storage {
@@ -116,7 +146,17 @@ impl Storage {
         options.create_missing_column_families(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
         let db = DB::open_cf(&options, path, COLUMN_FAMILIES).map_err(db_error("opening the database"))?;
-        Ok(Storage { db })
+        let storage = Storage { db, next_refusal: AtomicU64::new(0) };
+        let last = storage.db.iterator_cf(storage.cf(CF_REFUSALS), IteratorMode::End).next();
+        if let Some(entry) = last {
+            let (key, _) = entry.map_err(db_error("reading the refusal log"))?;
+            let seq: [u8; 8] = key.as_ref().try_into().map_err(|_| StorageError::Corrupt {
+                what: "refusal log",
+                reason: "a key is not 8 bytes".into(),
+            })?;
+            storage.next_refusal.store(u64::from_be_bytes(seq) + 1, Ordering::SeqCst);
+        }
+        Ok(storage)
     }
 
     fn cf(&self, name: &'static str) -> &ColumnFamily {
@@ -133,6 +173,35 @@ impl Storage {
         let mut options = WriteOptions::default();
         options.set_sync(true);
         options
+    }
+
+    /// Records a refusal (not synced: losing the last few in a crash is acceptable, slowing
+    /// every refused request with a sync is not). Keeps the last [`REFUSALS_KEPT`].
+    pub fn record_refusal(&self, refusal: &Refusal) -> Result<(), StorageError> {
+        let seq = self.next_refusal.fetch_add(1, Ordering::SeqCst);
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.put_cf(self.cf(CF_REFUSALS), seq.to_be_bytes(), codec::encode(refusal));
+        if let Some(old) = seq.checked_sub(REFUSALS_KEPT) {
+            batch.delete_cf(self.cf(CF_REFUSALS), old.to_be_bytes());
+        }
+        self.db.write(batch).map_err(db_error("recording a refusal"))
+    }
+
+    /// Up to `limit` refusals after sequence number `after` (from the oldest kept when
+    /// `None`), oldest first, with their sequence numbers.
+    pub fn refusals(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, Refusal)>, StorageError> {
+        let start = after.map_or(0, |a| a.saturating_add(1)).to_be_bytes();
+        let mode = IteratorMode::From(&start, Direction::Forward);
+        let mut out = Vec::new();
+        for entry in self.db.iterator_cf(self.cf(CF_REFUSALS), mode).take(limit) {
+            let (key, value) = entry.map_err(db_error("reading the refusal log"))?;
+            let seq: [u8; 8] = key.as_ref().try_into().map_err(|_| StorageError::Corrupt {
+                what: "refusal log",
+                reason: "a key is not 8 bytes".into(),
+            })?;
+            out.push((u64::from_be_bytes(seq), decode::<Refusal, 4096>("refusal", &value)?));
+        }
+        Ok(out)
     }
 
     /// Height of the last committed block (`None` before genesis).

@@ -5,7 +5,8 @@
 //!
 //! Exit codes, for scripts: 0 done; 1 a local problem (a file, a value); 2 a bad
 //! argument; 3 the node could not be reached or refused the request; 4 the transaction
-//! committed but failed (the receipt says why); 5 not committed within `--wait`.
+//! committed but failed (the receipt says why); 5 not committed within `--wait`; 6 the
+//! node's proof did not verify against the genesis validator set (do not trust that node).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,12 +14,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use panacea_client_sdk::types::{AuditQuery, TxState, TxStatus};
-use panacea_client_sdk::{Client, ClientError, RequestSigner};
+use panacea_client_sdk::{Client, ClientError, ProvableRecord, RequestSigner, TrustAnchor};
+use panacea_contracts::provable::Record;
 use panacea_contracts::access::AccessCall;
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
 use panacea_contracts::consent::ConsentCall;
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
-use panacea_contracts::ids::{ConsentId, DocumentHash, OrgId, PatientRef};
+use panacea_contracts::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
 use panacea_contracts::{Call, Outcome, Transaction};
 use panacea_primitives::{ChainId, Hash, Height, Keypair, PublicKey};
 
@@ -73,6 +75,38 @@ enum Command {
     /// The audit trail (signed reads: organisations see their own, health authorities all).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Member organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// A record proved against the validator set from genesis, not the node's word.
+    Proof {
+        #[command(flatten)]
+        signer: Signer,
+        /// The chain's genesis document (the trust anchor).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// organisation, identity, consent, decision or patient-consents.
+        #[arg(value_parser = ["organisation", "identity", "consent", "decision", "patient-consents"])]
+        kind: String,
+        /// The organisation id, or the record's 64-hex-digit id or patient reference.
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OrgCommand {
+    /// Every organisation, its kind, status and keys (public).
+    List,
+    /// One organisation, proved against the validator set from genesis.
+    Show {
+        #[command(flatten)]
+        signer: Signer,
+        /// The chain's genesis document (the trust anchor).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The organisation id.
+        org: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -129,6 +163,58 @@ enum KeysCommand {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Write a key file's key to a new keystore encrypted under a passphrase (scrypt,
+    /// XChaCha20-Poly1305).
+    Export {
+        /// The key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The keystore to write; refuses to overwrite.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        passphrase: Passphrase,
+    },
+    /// Write a keystore's key to a new plain key file (mode 0600).
+    Import {
+        /// The encrypted keystore.
+        #[arg(long)]
+        keystore: PathBuf,
+        /// The key file to write; refuses to overwrite.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        passphrase: Passphrase,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Passphrase {
+    /// A file whose first line is the passphrase; without it, the PANACEA_PASSPHRASE
+    /// environment variable.
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+}
+
+impl Passphrase {
+    fn read(&self) -> Result<String, Failure> {
+        match &self.passphrase_file {
+            Some(path) => {
+                let meta = std::fs::metadata(path)
+                    .map_err(|e| Failure::local(format!("cannot read {}: {e}", path.display())))?;
+                if meta.len() > 4096 {
+                    return Err(Failure::local(format!("{} is too large for a passphrase file", path.display())));
+                }
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Failure::local(format!("cannot read {}: {e}", path.display())))?;
+                Ok(text.lines().next().unwrap_or("").to_string())
+            }
+            None => std::env::var("PANACEA_PASSPHRASE").map_err(|_| Failure {
+                code: 2,
+                message: "give the passphrase with --passphrase-file or the PANACEA_PASSPHRASE variable".into(),
+            }),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -151,6 +237,31 @@ enum IdentityCommand {
         #[arg(long, value_parser = parse_code::<StaffRole>)]
         role: StaffRole,
     },
+    /// Suspend an identity from the next block.
+    Suspend(IdentityTarget),
+    /// Lift a suspension from the next block.
+    Reactivate(IdentityTarget),
+    /// Revoke an identity for good.
+    Revoke(IdentityTarget),
+    /// Replace an identity's key (signed by an admin or the identity itself).
+    RotateKey {
+        #[command(flatten)]
+        target: IdentityTarget,
+        /// The new public key (64 hex digits).
+        #[arg(long)]
+        new_public_key: String,
+    },
+    /// Show an identity.
+    Show(IdentityTarget),
+}
+
+#[derive(Args, Debug)]
+struct IdentityTarget {
+    #[command(flatten)]
+    signer: Signer,
+    /// The identity id (64 hex digits).
+    #[arg(long)]
+    identity: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -177,6 +288,22 @@ enum ConsentCommand {
         /// SHA-256 of the signed revocation form (hex), when a custodian records it.
         #[arg(long)]
         form_hash: Option<String>,
+    },
+    /// A patient's consents the signer may see (latest versions).
+    List {
+        #[command(flatten)]
+        signer: Signer,
+        /// The patient (64 hex digits).
+        #[arg(long)]
+        patient: String,
+    },
+    /// Every version of a consent, oldest first.
+    History {
+        #[command(flatten)]
+        signer: Signer,
+        /// The consent id.
+        #[arg(long)]
+        consent: String,
     },
 }
 
@@ -318,6 +445,87 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             return Ok(0);
         }
+        Command::Keys(KeysCommand::Export { key, out, passphrase }) => {
+            let secret = load_key(&key)?;
+            panacea_node::keys::export_encrypted(
+                &out,
+                "signing",
+                &secret,
+                &passphrase.read()?,
+                panacea_node::keys::KEYSTORE_LOG_N,
+            )
+            .map_err(Failure::local)?;
+            if cli.json {
+                print_json(&serde_json::json!({ "keystore": out, "public_key": hex::encode(secret.public().to_bytes()) }))?;
+            } else {
+                println!("wrote {} (encrypted)", out.display());
+            }
+            return Ok(0);
+        }
+        Command::Keys(KeysCommand::Import { keystore, out, passphrase }) => {
+            let (secret, purpose) =
+                panacea_node::keys::import_encrypted(&keystore, &passphrase.read()?).map_err(Failure::local)?;
+            panacea_node::keys::save(&out, &purpose, &secret).map_err(Failure::local)?;
+            if cli.json {
+                print_json(&serde_json::json!({ "file": out, "public_key": hex::encode(secret.public().to_bytes()) }))?;
+            } else {
+                println!("wrote {}\npublic key: {}", out.display(), hex::encode(secret.public().to_bytes()));
+            }
+            return Ok(0);
+        }
+        Command::Org(OrgCommand::List) => {
+            let orgs = client.organisations().await?;
+            if cli.json {
+                print_json(&orgs)?;
+            } else {
+                for org in &orgs {
+                    println!(
+                        "{:<24} {:<18} {:<10} admins {}  validator {}",
+                        org.id.as_str(),
+                        format!("{:?}", org.kind),
+                        format!("{:?}", org.status),
+                        org.admin_keys.len(),
+                        if org.validator_key.is_some() { "yes" } else { "no" }
+                    );
+                }
+            }
+            return Ok(0);
+        }
+        Command::Org(OrgCommand::Show { signer, genesis, org }) => {
+            return prove(&client, &signer, &genesis, "organisation", &org, cli.json).await;
+        }
+        Command::Proof { signer, genesis, kind, id } => {
+            return prove(&client, &signer, &genesis, &kind, &id, cli.json).await;
+        }
+        Command::Identity(IdentityCommand::Show(target)) => {
+            let id = IdentityId(hash("--identity", &target.identity)?);
+            let identity = client.identity(&request_signer(&client, &target.signer.key).await?, &id).await?;
+            if cli.json {
+                print_json(&identity)?;
+            } else {
+                println!("identity    {}", identity.id);
+                println!("org         {}", identity.org.as_str());
+                println!("kind        {:?}", identity.kind);
+                println!("key         {}", hex::encode(identity.key.to_bytes()));
+                println!("status      {:?} from height {}", identity.status, identity.effective);
+            }
+            return Ok(0);
+        }
+        Command::Consent(ConsentCommand::List { signer, patient }) => {
+            return audit(&client, AuditCommand::Consents { signer, patient }, cli.json).await;
+        }
+        Command::Consent(ConsentCommand::History { signer, consent }) => {
+            let id = ConsentId(hash("--consent", &consent)?);
+            let history = client.consent_history(&request_signer(&client, &signer.key).await?, &id).await?;
+            if cli.json {
+                print_json(&history)?;
+            } else {
+                for c in &history {
+                    println!("v{} {:?} recorded at {} ms", c.version, c.terms.status, c.recorded_at.as_millis());
+                }
+            }
+            return Ok(0);
+        }
         Command::Status => {
             let status = client.status().await?;
             if cli.json {
@@ -377,6 +585,23 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Identity(IdentityCommand::RegisterStaff { signer, public_key: key, role }) => {
             let kind = IdentityKind::Staff { role };
             Work::Submit(signer, Call::Identity(IdentityCall::Register { key: public_key(&key)?, kind }))
+        }
+        Command::Identity(IdentityCommand::Suspend(target)) => {
+            let identity = IdentityId(hash("--identity", &target.identity)?);
+            Work::Submit(target.signer, Call::Identity(IdentityCall::Suspend { identity }))
+        }
+        Command::Identity(IdentityCommand::Reactivate(target)) => {
+            let identity = IdentityId(hash("--identity", &target.identity)?);
+            Work::Submit(target.signer, Call::Identity(IdentityCall::Reactivate { identity }))
+        }
+        Command::Identity(IdentityCommand::Revoke(target)) => {
+            let identity = IdentityId(hash("--identity", &target.identity)?);
+            Work::Submit(target.signer, Call::Identity(IdentityCall::Revoke { identity }))
+        }
+        Command::Identity(IdentityCommand::RotateKey { target, new_public_key }) => {
+            let identity = IdentityId(hash("--identity", &target.identity)?);
+            let new_key = public_key(&new_public_key)?;
+            Work::Submit(target.signer, Call::Identity(IdentityCall::RotateKey { identity, new_key }))
         }
         Command::Consent(ConsentCommand::Record { signer, fhir, form_hash }) => {
             let text = std::fs::read_to_string(&fhir)
@@ -525,6 +750,69 @@ async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8,
                     );
                 }
             }
+        }
+    }
+    Ok(0)
+}
+
+/// Fetches a proof of a record, checks it against the genesis validator set and prints
+/// the record. Exit code 6 when the node's answer does not verify.
+#[allow(clippy::print_stdout, reason = "command output")]
+async fn prove(client: &Client, signer: &Signer, genesis: &Path, kind: &str, id: &str, json: bool) -> Result<u8, Failure> {
+    let text = std::fs::read_to_string(genesis)
+        .map_err(|e| Failure::local(format!("cannot read {}: {e}", genesis.display())))?;
+    let anchor = TrustAnchor::from_genesis_json(&text).map_err(Failure::local)?;
+    let record = match kind {
+        "organisation" => ProvableRecord::Organisation(OrgId::new(id).map_err(Failure::local)?),
+        "identity" => ProvableRecord::Identity(IdentityId(hash("the identity id", id)?)),
+        "consent" => ProvableRecord::Consent(ConsentId(hash("the consent id", id)?)),
+        "decision" => ProvableRecord::Decision(DecisionId(hash("the decision id", id)?)),
+        "patient-consents" => ProvableRecord::PatientConsents(PatientRef(hash("the patient reference", id)?)),
+        other => return Err(Failure { code: 2, message: format!("{other:?} is not a provable kind") }),
+    };
+    let request_signer = request_signer(client, &signer.key).await?;
+    let verified = match client.verified_record(&request_signer, &anchor, &record).await {
+        Ok(verified) => verified,
+        Err(ClientError::Unverified(e)) => {
+            return Err(Failure { code: 6, message: format!("the node's answer does not verify: {e}") });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let unverified = |e: panacea_client_sdk::VerifyError| Failure { code: 6, message: e.to_string() };
+    let value = match &record {
+        ProvableRecord::Organisation(org) => serde_json::to_value(
+            verified.record::<panacea_contracts::membership::Organisation>(&Record::Organisation(org.clone())).map_err(unverified)?,
+        ),
+        ProvableRecord::Identity(id) => serde_json::to_value(
+            verified.record::<panacea_contracts::identity::Identity>(&Record::Identity(*id)).map_err(unverified)?,
+        ),
+        ProvableRecord::Consent(id) => serde_json::to_value(verified.consent(*id).map_err(unverified)?),
+        ProvableRecord::Decision(id) => serde_json::to_value(
+            verified.record::<panacea_contracts::access::AccessDecision>(&Record::Decision(*id)).map_err(unverified)?,
+        ),
+        ProvableRecord::PatientConsents(patient) => serde_json::to_value(
+            verified.record::<Vec<ConsentId>>(&Record::PatientConsents(*patient)).map_err(unverified)?,
+        ),
+    }
+    .map_err(Failure::local)?;
+    let out = serde_json::json!({
+        "verified": true,
+        "state_height": verified.height,
+        "state_root": verified.state_root,
+        "certified_block": { "height": verified.block_height, "id": verified.block_id },
+        "present": !value.is_null(),
+        "record": value,
+    });
+    if json {
+        print_json(&out)?;
+    } else {
+        println!("verified against the genesis validator set");
+        println!("state of height {} (root {})", verified.height, verified.state_root);
+        println!("attested by certified block {} at height {}", verified.block_id, verified.block_height);
+        if value.is_null() {
+            println!("proved absent");
+        } else {
+            println!("{}", serde_json::to_string_pretty(&value).map_err(Failure::local)?);
         }
     }
     Ok(0)

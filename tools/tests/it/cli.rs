@@ -164,4 +164,95 @@ fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes
     assert_eq!(unreachable.status.code(), Some(3), "{}", stderr(&unreachable));
     let status = panacea(&url, &["status"]);
     assert!(stdout(&status).contains("panacea-cli"), "{}", stdout(&status));
+
+    // Consent history, organisations, and a record proved against genesis (6 when the
+    // proof does not verify: here, against another consortium's genesis).
+    let consent_id = consents[0]["id"].as_str().unwrap().to_string();
+    let history = panacea(&url, &["--json", "consent", "history", "--key", admin, "--consent", &consent_id]);
+    assert_eq!(history.status.code(), Some(0), "{}", stderr(&history));
+    let history: serde_json::Value = serde_json::from_str(&stdout(&history)).unwrap();
+    assert_eq!(history[0]["version"], 1);
+    let orgs = panacea(&url, &["org", "list"]);
+    assert!(stdout(&orgs).contains("hospital-0"), "{}", stdout(&orgs));
+    let genesis = home.join("genesis.json");
+    let genesis = genesis.to_str().unwrap();
+    let proved = panacea(&url, &["--json", "proof", "--key", admin, "--genesis", genesis, "consent", &consent_id]);
+    assert_eq!(proved.status.code(), Some(0), "{}{}", stdout(&proved), stderr(&proved));
+    let proved: serde_json::Value = serde_json::from_str(&stdout(&proved)).unwrap();
+    assert_eq!((&proved["verified"], &proved["present"]), (&serde_json::json!(true), &serde_json::json!(true)));
+    let shown = panacea(&url, &["org", "show", "--key", admin, "--genesis", genesis, "hospital-0"]);
+    assert!(stdout(&shown).contains("verified against the genesis validator set"), "{}", stdout(&shown));
+    let other = tempfile::tempdir().unwrap();
+    let other_layout = generate(&TestnetPlan { out: other.path().join("net"), ..plan.clone() }).unwrap();
+    let other_genesis = other_layout[0].home.join("genesis.json");
+    let forged = panacea(
+        &url,
+        &["proof", "--key", admin, "--genesis", other_genesis.to_str().unwrap(), "organisation", "hospital-0"],
+    );
+    assert_eq!(forged.status.code(), Some(6), "{}{}", stdout(&forged), stderr(&forged));
+
+    // Keystores: export under a passphrase, import back; a wrong passphrase is exit 1.
+    let passphrase = dir.path().join("passphrase");
+    std::fs::write(&passphrase, "a long enough passphrase\n").unwrap();
+    let keystore = dir.path().join("staff.keystore");
+    let exported = panacea(
+        &url,
+        &[
+            "keys",
+            "export",
+            "--key",
+            staff_path,
+            "--out",
+            keystore.to_str().unwrap(),
+            "--passphrase-file",
+            passphrase.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(exported.status.code(), Some(0), "{}", stderr(&exported));
+    let plain: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(staff_path).unwrap()).unwrap();
+    let seed = plain["secret_seed"].as_str().unwrap();
+    assert!(!std::fs::read_to_string(&keystore).unwrap().contains(seed), "the keystore holds no plain seed");
+    let imported_file = dir.path().join("staff-again.json");
+    let import = |passphrase: &Path, out: &Path| {
+        panacea(
+            &url,
+            &[
+                "keys",
+                "import",
+                "--keystore",
+                keystore.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--passphrase-file",
+                passphrase.to_str().unwrap(),
+            ],
+        )
+    };
+    assert_eq!(import(&passphrase, &imported_file).status.code(), Some(0));
+    let shown = panacea(&url, &["keys", "show", "--key", imported_file.to_str().unwrap()]);
+    assert_eq!(stdout(&shown).trim(), staff_key);
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "not the passphrase at all").unwrap();
+    let refused = import(&wrong, &dir.path().join("never.json"));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("wrong passphrase"), "{}", stderr(&refused));
+
+    // Identity administration: the admin suspends the physician, whose reads then fail.
+    let org = panacea_contracts::ids::OrgId::new("hospital-0").unwrap();
+    let staff_public = panacea_primitives::PublicKey::from_bytes(hex::decode(&staff_key).unwrap().try_into().unwrap()).unwrap();
+    let identity = panacea_contracts::identity::Identity::id_for(&org, &staff_public).to_string();
+    let shown = panacea(&url, &["--json", "identity", "show", "--key", admin, "--identity", &identity]);
+    assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+    let suspended = panacea(&url, &["identity", "suspend", "--key", admin, "--identity", &identity]);
+    assert_eq!(suspended.status.code(), Some(0), "{}{}", stdout(&suspended), stderr(&suspended));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let read = panacea(&url, &["audit", "consents", "--key", staff_path, "--patient", patient]);
+        if read.status.code() == Some(3) {
+            assert!(stderr(&read).contains("unauthenticated"), "{}", stderr(&read));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the suspension never took effect");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
