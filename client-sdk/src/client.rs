@@ -10,11 +10,11 @@ use panacea_contracts::consent::Consent;
 use panacea_contracts::ids::{ConsentId, DecisionId, PatientRef};
 use panacea_primitives::{ChainId, Keypair};
 
-use crate::verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};
-use crate::types::{ProofView, RefusalPage};
 use crate::types::{
     AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxStatus, signed,
 };
+use crate::types::{ProofView, RefusalPage};
+use crate::verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};
 
 /// A request that did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +47,9 @@ impl ClientError {
         }
     }
 }
+
+/// Items asked for per page by the `*_all` helpers (the node caps pages at 1,000).
+const PAGE_ITEMS: usize = 500;
 
 /// Signs requests that read consent and audit data, as a registered key (an
 /// organisation's admin or identity, a health authority's auditor, or a patient's key).
@@ -204,6 +207,50 @@ impl Client {
         query: &AuditQuery,
     ) -> Result<panacea_contracts::audit::AuditPage, ClientError> {
         self.signed_get(signer, &format!("/v1/audit/events?{}", query.to_query_string())).await
+    }
+
+    /// Every audit event matching `query` from its `after` on, following the pages'
+    /// cursors, up to `max` events (the rest stay for a later call from the last `seq`).
+    /// `query.limit`, if set, is the page size.
+    pub async fn audit_events_all(
+        &self,
+        signer: &RequestSigner,
+        query: &AuditQuery,
+        max: usize,
+    ) -> Result<Vec<panacea_contracts::audit::AuditEvent>, ClientError> {
+        let mut query = query.clone();
+        let page_items = query.limit.unwrap_or(PAGE_ITEMS).max(1);
+        let mut out = Vec::new();
+        while out.len() < max {
+            query.limit = Some((max - out.len()).min(page_items));
+            let page = self.audit_events(signer, &query).await?;
+            out.extend(page.events);
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// A patient's whole accounting of disclosures, following the pages' cursors, up to
+    /// `max` disclosures.
+    pub async fn accounting_all(
+        &self,
+        signer: &RequestSigner,
+        patient: &PatientRef,
+        max: usize,
+    ) -> Result<Vec<panacea_contracts::audit::Disclosure>, ClientError> {
+        let (mut after, mut out) = (None, Vec::new());
+        while out.len() < max {
+            let page = self.accounting(signer, patient, after, (max - out.len()).min(PAGE_ITEMS)).await?;
+            out.extend(page.disclosures);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(out)
     }
 
     /// Subscribes to committed audit events matching `query` (its patient, org, identity

@@ -219,7 +219,8 @@ impl TrustAnchor {
         if Payload::digest_of(&certified.meta, certified.data_digest) != header.payload_digest {
             return Err(VerifyError::MetaMismatch);
         }
-        let meta = BlockMeta::decode(&certified.meta).map_err(|e| VerifyError::Malformed(format!("block meta: {e}")))?;
+        let meta =
+            BlockMeta::decode(&certified.meta).map_err(|e| VerifyError::Malformed(format!("block meta: {e}")))?;
         if meta.state.height >= header.height || certified.state.state_root() != meta.state.state_root {
             return Err(VerifyError::RootMismatch);
         }

@@ -856,9 +856,8 @@ async fn proof(
     let principal = &signed.principal;
     let Path((kind, id)) = path.map_err(|e| bad_request("bad_path", e))?;
     let store = api.shared.storage.state();
-    let hash = |what: &str| {
-        Hash::from_hex(&id).map_err(|_| bad_request("bad_id", format!("a {what} id is 64 hex digits")))
-    };
+    let hash =
+        |what: &str| Hash::from_hex(&id).map_err(|_| bad_request("bad_id", format!("a {what} id is 64 hex digits")));
     let keys = match kind.as_str() {
         "organisation" | "identity" if matches!(principal, Principal::Patient(_)) => {
             return Err(signed.forbidden(&api));

@@ -97,8 +97,8 @@ impl BlockBody {
     /// most `transactions_max` transactions, each within the transaction size limit.
     pub fn decode<const LIMIT: usize>(payload: &Payload, transactions_max: usize) -> Result<BlockBody, BodyError> {
         let meta = BlockMeta::decode(&payload.meta).map_err(|e| BodyError::Meta(e.to_string()))?;
-        let transactions =
-            codec::decode::<Vec<SignedTransaction>, LIMIT>(&payload.data).map_err(|e| BodyError::Decode(e.to_string()))?;
+        let transactions = codec::decode::<Vec<SignedTransaction>, LIMIT>(&payload.data)
+            .map_err(|e| BodyError::Decode(e.to_string()))?;
         if transactions.len() > transactions_max {
             return Err(BodyError::TooManyTransactions { count: transactions.len(), max: transactions_max });
         }
@@ -142,7 +142,11 @@ mod tests {
     use super::*;
 
     fn body(time: u64) -> BlockBody {
-        BlockBody::new(Timestamp(time), StateAttestation { height: Height(4), state_root: Hash::digest(b"r") }, Vec::new())
+        BlockBody::new(
+            Timestamp(time),
+            StateAttestation { height: Height(4), state_root: Hash::digest(b"r") },
+            Vec::new(),
+        )
     }
 
     #[test]
@@ -152,7 +156,10 @@ mod tests {
             body(1_000).check_time(Timestamp(1_000), Timestamp(1_000)),
             Err(BodyError::TimeNotAfterParent { .. })
         ));
-        assert!(matches!(body(20_001).check_time(Timestamp(0), Timestamp(10_000)), Err(BodyError::TimeInFuture { .. })));
+        assert!(matches!(
+            body(20_001).check_time(Timestamp(0), Timestamp(10_000)),
+            Err(BodyError::TimeInFuture { .. })
+        ));
     }
 
     #[test]

@@ -8,12 +8,12 @@ use common::Consortium;
 use panacea_client_sdk::types::{AuditQuery, ProofView, TxState, signed};
 use panacea_client_sdk::verify::CertifiedState;
 use panacea_client_sdk::{Client, ClientError, ProvableRecord, RequestSigner, TrustAnchor, VerifyError};
-use panacea_contracts::provable::Record;
 use panacea_contracts::access::AccessCall;
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
 use panacea_contracts::consent::ConsentCall;
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
 use panacea_contracts::ids::{DecisionId, DocumentHash, OrgId, PatientRef};
+use panacea_contracts::provable::Record;
 use panacea_contracts::{Call, SignedTransaction, Transaction};
 use panacea_primitives::{Hash, Keypair};
 
@@ -112,6 +112,9 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     assert_eq!(status_of(client.audit_events(&stranger, &about).await), 401);
     let first = client.audit_events(&authority, &AuditQuery { limit: Some(1), ..about.clone() }).await.unwrap();
     assert_eq!(first.events.len(), 1);
+    let one_by_one = AuditQuery { limit: Some(1), ..about.clone() };
+    let all = client.audit_events_all(&authority, &one_by_one, 1_000).await.unwrap();
+    assert_eq!(all, client.audit_events(&authority, &about).await.unwrap().events, "pages of one add up");
     let rest = AuditQuery { after: first.next, ..about.clone() };
     assert!(client.audit_events(&authority, &rest).await.unwrap().events.iter().all(|e| e.seq > first.events[0].seq));
 
@@ -275,7 +278,10 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     forged.qc = forged.header.justify.clone();
     let mut tampered = view.clone();
     tampered.certificate = forged.to_hex();
-    assert!(matches!(anchor.verify_proof(&tampered), Err(VerifyError::NotCertified(_))), "a certificate of another block");
+    assert!(
+        matches!(anchor.verify_proof(&tampered), Err(VerifyError::NotCertified(_))),
+        "a certificate of another block"
+    );
 }
 
 /// The genesis document somewhere under `dir`.

@@ -76,8 +76,8 @@ impl Net {
     /// The leader of `round` builds its block; returns its proposal message.
     pub(crate) fn propose(&mut self, round: u64) -> Message {
         let leader = usize::try_from(round % self.keys.len() as u64).unwrap();
-        let outputs =
-            self.replicas[leader].handle(Input::PayloadReady { round: Round(round), payload: Payload::opaque(vec![7; 1024]) });
+        let outputs = self.replicas[leader]
+            .handle(Input::PayloadReady { round: Round(round), payload: Payload::opaque(vec![7; 1024]) });
         outputs
             .into_iter()
             .find_map(|o| match o {
@@ -167,7 +167,8 @@ fn leader_persists_block_and_state_before_its_proposal_and_vote_leave() {
         start.as_slice(),
         [Output::SetTimer { round: Round(1), .. }, Output::BuildPayload { round: Round(1), height: Height(1), .. }]
     ));
-    let outputs = net.replicas[1].handle(Input::PayloadReady { round: Round(1), payload: Payload::opaque(vec![1; 10]) });
+    let outputs =
+        net.replicas[1].handle(Input::PayloadReady { round: Round(1), payload: Payload::opaque(vec![1; 10]) });
     match outputs.as_slice() {
         [
             Output::PersistBlock(block),

@@ -598,7 +598,8 @@ impl Shell {
                 pending.body.transactions.iter().zip(&keep).filter(|(_, k)| **k).map(|(t, _)| t.clone()).collect();
             &filtered
         };
-        let context = BlockContext { chain_id: self.shared.chain.chain_id().clone(), height, time: pending.body.time() };
+        let context =
+            BlockContext { chain_id: self.shared.chain.chain_id().clone(), height, time: pending.body.time() };
         let outcome = execute_block(&storage.state(), &context, transactions)?;
         storage.commit_block(&BlockCommit {
             block,

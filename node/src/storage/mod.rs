@@ -150,10 +150,10 @@ impl Storage {
         let last = storage.db.iterator_cf(storage.cf(CF_REFUSALS), IteratorMode::End).next();
         if let Some(entry) = last {
             let (key, _) = entry.map_err(db_error("reading the refusal log"))?;
-            let seq: [u8; 8] = key.as_ref().try_into().map_err(|_| StorageError::Corrupt {
-                what: "refusal log",
-                reason: "a key is not 8 bytes".into(),
-            })?;
+            let seq: [u8; 8] = key
+                .as_ref()
+                .try_into()
+                .map_err(|_| StorageError::Corrupt { what: "refusal log", reason: "a key is not 8 bytes".into() })?;
             storage.next_refusal.store(u64::from_be_bytes(seq) + 1, Ordering::SeqCst);
         }
         Ok(storage)
@@ -195,10 +195,10 @@ impl Storage {
         let mut out = Vec::new();
         for entry in self.db.iterator_cf(self.cf(CF_REFUSALS), mode).take(limit) {
             let (key, value) = entry.map_err(db_error("reading the refusal log"))?;
-            let seq: [u8; 8] = key.as_ref().try_into().map_err(|_| StorageError::Corrupt {
-                what: "refusal log",
-                reason: "a key is not 8 bytes".into(),
-            })?;
+            let seq: [u8; 8] = key
+                .as_ref()
+                .try_into()
+                .map_err(|_| StorageError::Corrupt { what: "refusal log", reason: "a key is not 8 bytes".into() })?;
             out.push((u64::from_be_bytes(seq), decode::<Refusal, 4096>("refusal", &value)?));
         }
         Ok(out)

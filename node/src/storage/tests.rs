@@ -41,7 +41,8 @@ fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
     let context = BlockContext { chain_id: chain_id(), height: Height(1), time: Timestamp(1_700_000_001_000) };
     let outcome = execute_block(&storage.state(), &context, std::slice::from_ref(&tx)).unwrap();
     let justify = QuorumCert::genesis(Epoch(0), block0.id());
-    let block1 = Block::new(Epoch(0), Round(1), justify, Payload::opaque(tx.encode()), panacea_primitives::ValidatorIndex(1));
+    let block1 =
+        Block::new(Epoch(0), Round(1), justify, Payload::opaque(tx.encode()), panacea_primitives::ValidatorIndex(1));
     storage
         .commit_block(&BlockCommit {
             block: &block1,

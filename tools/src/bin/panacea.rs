@@ -15,12 +15,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use panacea_client_sdk::types::{AuditQuery, TxState, TxStatus};
 use panacea_client_sdk::{Client, ClientError, ProvableRecord, RequestSigner, TrustAnchor};
-use panacea_contracts::provable::Record;
 use panacea_contracts::access::AccessCall;
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
 use panacea_contracts::consent::ConsentCall;
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
 use panacea_contracts::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
+use panacea_contracts::provable::Record;
 use panacea_contracts::{Call, Outcome, Transaction};
 use panacea_primitives::{ChainId, Hash, Height, Keypair, PublicKey};
 
@@ -456,7 +456,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             )
             .map_err(Failure::local)?;
             if cli.json {
-                print_json(&serde_json::json!({ "keystore": out, "public_key": hex::encode(secret.public().to_bytes()) }))?;
+                print_json(
+                    &serde_json::json!({ "keystore": out, "public_key": hex::encode(secret.public().to_bytes()) }),
+                )?;
             } else {
                 println!("wrote {} (encrypted)", out.display());
             }
@@ -758,7 +760,14 @@ async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8,
 /// Fetches a proof of a record, checks it against the genesis validator set and prints
 /// the record. Exit code 6 when the node's answer does not verify.
 #[allow(clippy::print_stdout, reason = "command output")]
-async fn prove(client: &Client, signer: &Signer, genesis: &Path, kind: &str, id: &str, json: bool) -> Result<u8, Failure> {
+async fn prove(
+    client: &Client,
+    signer: &Signer,
+    genesis: &Path,
+    kind: &str,
+    id: &str,
+    json: bool,
+) -> Result<u8, Failure> {
     let text = std::fs::read_to_string(genesis)
         .map_err(|e| Failure::local(format!("cannot read {}: {e}", genesis.display())))?;
     let anchor = TrustAnchor::from_genesis_json(&text).map_err(Failure::local)?;
@@ -781,7 +790,9 @@ async fn prove(client: &Client, signer: &Signer, genesis: &Path, kind: &str, id:
     let unverified = |e: panacea_client_sdk::VerifyError| Failure { code: 6, message: e.to_string() };
     let value = match &record {
         ProvableRecord::Organisation(org) => serde_json::to_value(
-            verified.record::<panacea_contracts::membership::Organisation>(&Record::Organisation(org.clone())).map_err(unverified)?,
+            verified
+                .record::<panacea_contracts::membership::Organisation>(&Record::Organisation(org.clone()))
+                .map_err(unverified)?,
         ),
         ProvableRecord::Identity(id) => serde_json::to_value(
             verified.record::<panacea_contracts::identity::Identity>(&Record::Identity(*id)).map_err(unverified)?,

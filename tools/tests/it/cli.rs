@@ -239,7 +239,8 @@ fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes
 
     // Identity administration: the admin suspends the physician, whose reads then fail.
     let org = panacea_contracts::ids::OrgId::new("hospital-0").unwrap();
-    let staff_public = panacea_primitives::PublicKey::from_bytes(hex::decode(&staff_key).unwrap().try_into().unwrap()).unwrap();
+    let staff_public =
+        panacea_primitives::PublicKey::from_bytes(hex::decode(&staff_key).unwrap().try_into().unwrap()).unwrap();
     let identity = panacea_contracts::identity::Identity::id_for(&org, &staff_public).to_string();
     let shown = panacea(&url, &["--json", "identity", "show", "--key", admin, "--identity", &identity]);
     assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
