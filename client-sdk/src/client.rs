@@ -13,7 +13,7 @@ use panacea_primitives::{ChainId, Keypair};
 use crate::types::{
     AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, StatusView, SubmitRequest, TxStatus, signed,
 };
-use crate::types::{ProofView, RefusalPage};
+use crate::types::{ProofView, RefusalPage, ValidatorSetView};
 use crate::verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};
 
 /// A request that did not succeed.
@@ -355,6 +355,11 @@ impl Client {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The validator set of the current epoch.
+    pub async fn validators(&self) -> Result<ValidatorSetView, ClientError> {
+        Self::parse(self.http.get(format!("{}/v1/validators", self.base)).send().await?).await
     }
 
     /// The node's status.

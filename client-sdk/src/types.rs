@@ -109,6 +109,28 @@ pub struct ProofEntry {
     pub proof: String,
 }
 
+/// A validator set (`GET /v1/validators`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorSetView {
+    /// Its epoch.
+    pub epoch: u64,
+    /// Votes a certificate needs.
+    pub quorum: usize,
+    /// The validators, by index.
+    pub validators: Vec<ValidatorView>,
+}
+
+/// One validator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorView {
+    /// Its index in the set (as in certificates).
+    pub index: u16,
+    /// Its consensus key, hex.
+    pub key: String,
+    /// The organisation that runs it.
+    pub org: Option<OrgId>,
+}
+
 /// A request a node's API refused (its own record, not chain state).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusalView {

@@ -22,7 +22,7 @@ use axum::{Json, Router};
 use libp2p::PeerId;
 use panacea_client_sdk::types::{
     AccountingPage, AuditQuery, BlockView, ErrorBody, NonceView, ProofView, RefusalPage, RefusalView, StatusView,
-    SubmitRequest, TxState, TxStatus,
+    SubmitRequest, TxState, TxStatus, ValidatorSetView, ValidatorView,
 };
 use panacea_contracts::SignedTransaction;
 use panacea_primitives::{Hash, Height, codec};
@@ -132,6 +132,7 @@ pub fn router(shared: Arc<Shared>, config: ApiConfig, role: &'static str) -> Rou
         .route("/v1/audit/events", get(audit_events))
         .route("/v1/audit/stream", get(audit_stream))
         .route("/v1/organisations", get(organisations))
+        .route("/v1/validators", get(validators))
         .route("/v1/identities/{id}", get(identity))
         .route("/v1/proofs/{kind}/{id}", get(proof))
         .route("/v1/consents/{id}", get(consent_history))
@@ -757,6 +758,23 @@ pub struct StreamQuery {
     pub kind: Option<panacea_contracts::audit::AuditKind>,
 }
 
+/// `GET /v1/validators`: the validator set of the current epoch (public): each index,
+/// key and organisation, and the quorum.
+#[utoipa::path(get, path = "/v1/validators", tag = "chain", responses((status = 200, description = "`{\"epoch\", \"quorum\", \"validators\": [{\"index\", \"key\", \"org\"}]}`")))]
+async fn validators(State(api): State<ApiState>) -> Json<ValidatorSetView> {
+    let chain = &api.shared.chain;
+    let set = &chain.validators;
+    let validators = set
+        .indices()
+        .filter_map(|index| {
+            let key = *set.key(index)?;
+            let org = chain.genesis.organisations.iter().find(|o| o.validator_key == Some(key)).map(|o| o.id.clone());
+            Some(ValidatorView { index: index.0, key: hex::encode(key.to_bytes()), org })
+        })
+        .collect();
+    Json(ValidatorSetView { epoch: set.epoch().0, quorum: set.quorum(), validators })
+}
+
 /// `GET /v1/organisations`: the consortium's members (public: names, kinds, keys, status).
 #[utoipa::path(get, path = "/v1/organisations", tag = "membership", responses((status = 200, description = "the consortium's members")))]
 async fn organisations(
@@ -932,6 +950,7 @@ fn proof_answer(proved: Result<ProofView, ProofError>) -> Result<Json<ProofView>
         nonce,
         status,
         organisations,
+        validators,
         identity,
         proof,
         consent_history,

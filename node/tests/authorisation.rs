@@ -211,6 +211,13 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     // Proofs: checked against the validator set from genesis alone, from either node.
     let genesis = std::fs::read_to_string(net.nodes[0].home.join("genesis.json")).unwrap();
     let anchor = TrustAnchor::from_genesis_json(&genesis).unwrap();
+    let set = client.validators().await.unwrap();
+    assert_eq!((set.epoch, set.quorum, set.validators.len()), (0, 2, 2));
+    assert_eq!(set.validators[0].org.as_ref().map(OrgId::as_str), Some("hospital-0"));
+    assert_eq!(
+        set.validators[1].key,
+        hex::encode(anchor.validators().key(panacea_primitives::ValidatorIndex(1)).unwrap().to_bytes())
+    );
     let consent_id = client.patient_consents(&authority, &patient).await.unwrap()[0].id;
     let committed = client.transaction(&decision.0).await.unwrap().height.unwrap();
     let other_node = net.client(1);
