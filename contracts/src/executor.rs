@@ -129,6 +129,7 @@ fn execute_tx(
         Call::Identity(call) => crate::identity::execute(state, &ctx, &who, call),
         Call::Consent(call) => crate::consent::execute(state, &ctx, &who, call),
         Call::Access(call) => crate::access::execute(state, &ctx, &who, call),
+        Call::Document(call) => crate::document::execute(state, &ctx, &who, call),
     };
     match result {
         Ok(()) => {

@@ -34,6 +34,7 @@ pub mod audit;
 pub mod codes;
 pub mod consent;
 pub mod context;
+pub mod document;
 pub mod error;
 pub mod executor;
 pub mod fhir;

@@ -4,7 +4,7 @@
 //! keys, so that the node serving a proof and the client checking it agree on which key
 //! holds which record without either spelling key layouts by hand.
 
-use crate::ids::{ConsentId, DecisionId, IdentityId, OrgId, PatientRef};
+use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
 
 /// A provable record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub enum Record {
     PatientConsents(PatientRef),
     /// An access decision (`access::AccessDecision`).
     Decision(DecisionId),
+    /// A registered document (`document::DocumentRecord`).
+    Document(DocumentHash),
 }
 
 impl Record {
@@ -33,6 +35,7 @@ impl Record {
             Record::ConsentVersion(id, version) => crate::consent::state::version_key(id, *version),
             Record::PatientConsents(patient) => crate::consent::state::patient_key(patient),
             Record::Decision(id) => crate::access::state::decision_key(id),
+            Record::Document(hash) => crate::document::state::document_key(hash),
         }
     }
 }
@@ -53,6 +56,7 @@ mod tests {
             Record::ConsentVersion(ConsentId(h), 2).key(),
             Record::PatientConsents(PatientRef(h)).key(),
             Record::Decision(DecisionId(h)).key(),
+            Record::Document(DocumentHash(h)).key(),
         ];
         let distinct: std::collections::BTreeSet<_> = keys.iter().collect();
         assert_eq!(distinct.len(), keys.len());

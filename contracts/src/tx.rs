@@ -23,6 +23,8 @@ pub enum Call {
     Consent(ConsentCall),
     /// Access requests and break-glass reviews.
     Access(AccessCall),
+    /// Off-chain documents: registration, erasure, confirmed deliveries.
+    Document(crate::document::DocumentCall),
 }
 
 /// What a signer asks the chain to do.

@@ -37,6 +37,10 @@ pub enum AuditKind {
     ReviewClosed,
     /// A shared document was delivered (recorded by the data plane).
     DocumentDelivered,
+    /// A custodian registered a document (by its commitment).
+    DocumentRegistered,
+    /// A custodian crypto-shredded a document.
+    DocumentErased,
 }
 
 /// AuditEvent.action.

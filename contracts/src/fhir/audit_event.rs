@@ -96,6 +96,8 @@ pub fn kind_code(kind: AuditKind) -> &'static str {
         AuditKind::BreakGlass => "break-glass",
         AuditKind::ReviewClosed => "review-closed",
         AuditKind::DocumentDelivered => "document-delivered",
+        AuditKind::DocumentRegistered => "document-registered",
+        AuditKind::DocumentErased => "document-erased",
     }
 }
 
@@ -112,7 +114,7 @@ fn module_code(kind: AuditKind) -> &'static str {
         | AuditKind::IdentityRevoked
         | AuditKind::IdentityKeyRotated => "identity",
         AuditKind::AccessDecision | AuditKind::BreakGlass | AuditKind::ReviewClosed => "access",
-        AuditKind::DocumentDelivered => "document",
+        AuditKind::DocumentDelivered | AuditKind::DocumentRegistered | AuditKind::DocumentErased => "document",
     }
 }
 
@@ -221,7 +223,7 @@ mod tests {
     use crate::fhir::{DateBound, parse_date_time};
     use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
 
-    const ALL_KINDS: [AuditKind; 13] = [
+    const ALL_KINDS: [AuditKind; 15] = [
         AuditKind::ConsentRecorded,
         AuditKind::ConsentAmended,
         AuditKind::ConsentRevoked,
@@ -235,6 +237,8 @@ mod tests {
         AuditKind::BreakGlass,
         AuditKind::ReviewClosed,
         AuditKind::DocumentDelivered,
+        AuditKind::DocumentRegistered,
+        AuditKind::DocumentErased,
     ];
 
     fn event(kind: AuditKind, outcome: AuditOutcome) -> AuditEvent {

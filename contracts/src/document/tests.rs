@@ -1,0 +1,137 @@
+use panacea_primitives::Hash;
+
+use super::*;
+use crate::ErrorCode;
+use crate::access::AccessCall;
+use crate::audit::AuditKind;
+use crate::codes::{DataClass, Purpose, StaffRole};
+use crate::consent::{ConsentCall, ConsentScope, ConsentStatus, ConsentTerms, PolicyRule, Provision, ProvisionType};
+use crate::identity::IdentityCall;
+use crate::ids::{DecisionId, DocumentHash};
+use crate::testing::{Chain, error_code, key, org, patient};
+use crate::tx::Call;
+
+fn doc(n: u8) -> DocumentHash {
+    DocumentHash(Hash([n; 32]))
+}
+
+fn register(n: u8, class: DataClass) -> Call {
+    Call::Document(DocumentCall::Register { document: doc(n), patient: patient("p1"), data_class: class })
+}
+
+/// hospital-a records an opt-in consent for p1; hospital-b's doctor asks for lab results.
+fn granted(chain: &mut Chain) -> (panacea_primitives::Keypair, DecisionId) {
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+    let terms = ConsentTerms {
+        patient: patient("p1"),
+        status: ConsentStatus::Active,
+        scope: ConsentScope::PatientPrivacy,
+        categories: vec![],
+        policy_rule: PolicyRule::OptIn,
+        verification: vec![],
+        provision: Provision::all(ProvisionType::Permit),
+    };
+    chain.ok(&clerk, Call::Consent(ConsentCall::Record { terms, form_hash: Some(DocumentHash(Hash([9; 32]))) }));
+    let (doctor, _) = chain.staff("hospital-b", StaffRole::Physician, "doctor");
+    let ask = Call::Access(AccessCall::Request {
+        patient: patient("p1"),
+        data_class: DataClass::LabResults,
+        purpose: Purpose::Treatment,
+        custodian: org("hospital-a"),
+        document: None,
+        data_time: None,
+        justification: None,
+    });
+    let events = chain.ok(&doctor, ask);
+    (doctor, events[0].entity.decision.unwrap())
+}
+
+#[test]
+fn custodian_registers_and_a_grant_covers_the_class() {
+    let mut chain = Chain::new();
+    let admin_a = chain.admin("hospital-a");
+    let events = chain.ok(&admin_a, register(1, DataClass::LabResults));
+    assert_eq!(events[0].kind, AuditKind::DocumentRegistered);
+    chain.ok(&admin_a, register(2, DataClass::Imaging));
+    let again = chain.submit(&admin_a, register(1, DataClass::LabResults));
+    assert_eq!(error_code(&again.outcome), Some(ErrorCode::Conflict));
+    let (_, decision) = granted(&mut chain);
+    let grant = crate::access::access_decision(&chain.store, &decision).unwrap().unwrap();
+    assert_eq!(covered_documents(&chain.store, &grant).unwrap(), vec![doc(1)], "only the granted class");
+    let now = (chain.height, chain.time);
+    assert!(grant_in_force(&chain.store, &decision, &doc(1), now.0, now.1).unwrap().is_ok());
+    assert_eq!(
+        grant_in_force(&chain.store, &decision, &doc(2), now.0, now.1).unwrap().unwrap_err(),
+        GrantRefused::NotCovered
+    );
+    let late = now.1.plus_millis(crate::access::PERMIT_MS + 1);
+    assert_eq!(
+        grant_in_force(&chain.store, &decision, &doc(1), now.0, late).unwrap().unwrap_err(),
+        GrantRefused::Expired
+    );
+}
+
+#[test]
+fn revocation_suspension_and_erasure_end_the_grant() {
+    let mut chain = Chain::new();
+    let admin_a = chain.admin("hospital-a");
+    chain.ok(&admin_a, register(1, DataClass::LabResults));
+    let (_, decision) = granted(&mut chain);
+    // The requester is suspended: no transfer.
+    let admin_b = chain.admin("hospital-b");
+    let grant = crate::access::access_decision(&chain.store, &decision).unwrap().unwrap();
+    chain.ok(&admin_b, Call::Identity(IdentityCall::Suspend { identity: grant.requester }));
+    chain.advance(1_000);
+    let (h, t) = (chain.height.next(), chain.time);
+    assert_eq!(
+        grant_in_force(&chain.store, &decision, &doc(1), h, t).unwrap().unwrap_err(),
+        GrantRefused::RequesterInactive
+    );
+    chain.ok(&admin_b, Call::Identity(IdentityCall::Reactivate { identity: grant.requester }));
+    chain.advance(1_000);
+    let (h, t) = (chain.height.next(), chain.time);
+    assert!(grant_in_force(&chain.store, &decision, &doc(1), h, t).unwrap().is_ok());
+    // The consent is revoked: no transfer.
+    let consent = crate::consent::consents_of_patient(&chain.store, &patient("p1")).unwrap()[0].id;
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk-2");
+    chain.ok(&clerk, Call::Consent(ConsentCall::Revoke { consent, form_hash: Some(DocumentHash(Hash([8; 32]))) }));
+    assert_eq!(
+        grant_in_force(&chain.store, &decision, &doc(1), h, t).unwrap().unwrap_err(),
+        GrantRefused::ConsentWithdrawn
+    );
+    // Erasure: only the custodian, once; an erased document is covered by nothing.
+    let not_custodian = chain.submit(&admin_b, Call::Document(DocumentCall::Erase { document: doc(1) }));
+    assert_eq!(error_code(&not_custodian.outcome), Some(ErrorCode::Unauthorized));
+    let events = chain.ok(&admin_a, Call::Document(DocumentCall::Erase { document: doc(1) }));
+    assert_eq!(events[0].kind, AuditKind::DocumentErased);
+    assert!(document(&chain.store, &doc(1)).unwrap().unwrap().erased_at.is_some());
+    let twice = chain.submit(&admin_a, Call::Document(DocumentCall::Erase { document: doc(1) }));
+    assert_eq!(error_code(&twice.outcome), Some(ErrorCode::Conflict));
+}
+
+#[test]
+fn the_requester_confirms_a_delivery_once_and_the_accounting_shows_it() {
+    let mut chain = Chain::new();
+    let admin_a = chain.admin("hospital-a");
+    chain.ok(&admin_a, register(1, DataClass::LabResults));
+    chain.ok(&admin_a, register(2, DataClass::Imaging));
+    let (doctor, decision) = granted(&mut chain);
+    let confirm = |document| Call::Document(DocumentCall::ConfirmDelivery { decision, document });
+    let by_custodian = chain.submit(&admin_a, confirm(doc(1)));
+    assert_eq!(error_code(&by_custodian.outcome), Some(ErrorCode::Unauthorized), "only the requester confirms");
+    let other_class = chain.submit(&doctor, confirm(doc(2)));
+    assert_eq!(error_code(&other_class.outcome), Some(ErrorCode::InvalidArgument));
+    let events = chain.ok(&doctor, confirm(doc(1)));
+    assert_eq!(events[0].kind, AuditKind::DocumentDelivered);
+    assert!(delivered(&chain.store, &decision, &doc(1)).unwrap().is_some());
+    let twice = chain.submit(&doctor, confirm(doc(1)));
+    assert_eq!(error_code(&twice.outcome), Some(ErrorCode::Conflict), "exactly once");
+    let (disclosures, _) = crate::audit::accounting_of_disclosures(&chain.store, &patient("p1"), None, 100).unwrap();
+    assert!(disclosures.iter().any(|d| d.document == Some(doc(1))), "{disclosures:?}");
+    // Patients do not act on documents.
+    let patient_key = key("patient-p1");
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk-3");
+    chain.ok(&clerk, Call::Consent(ConsentCall::BindPatientKey { patient: patient("p1"), key: patient_key.public() }));
+    let by_patient = chain.submit(&patient_key, register(3, DataClass::LabResults));
+    assert_eq!(error_code(&by_patient.outcome), Some(ErrorCode::Unauthorized));
+}
