@@ -15,6 +15,7 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub mod sharing;
 pub mod types;
 pub mod verify;
 

@@ -116,6 +116,15 @@ pub struct PublicKey {
     point: EdwardsPoint,
 }
 
+impl PublicKey {
+    /// The X25519 (Montgomery) form of this key: the birational map of RFC 7748, so that
+    /// a document can be encrypted to a registered identity's signing key without a second
+    /// key being registered. Used only by the data plane's HPKE envelopes.
+    pub fn to_x25519(&self) -> [u8; 32] {
+        self.point.to_montgomery().to_bytes()
+    }
+}
+
 impl PartialEq for PublicKey {
     fn eq(&self, other: &Self) -> bool {
         self.bytes == other.bytes
@@ -292,6 +301,13 @@ impl Keypair {
     pub fn public(&self) -> PublicKey {
         let point = self.0.verifying_key().to_edwards();
         PublicKey { bytes: point.compress().to_bytes(), point }
+    }
+
+    /// The X25519 secret scalar of this key (the clamped half of SHA-512 of the seed, as
+    /// ed25519 uses it), for decrypting what was encrypted to
+    /// [`PublicKey::to_x25519`]. Used only by the data plane's HPKE envelopes.
+    pub fn to_x25519_secret(&self) -> [u8; 32] {
+        self.0.to_scalar_bytes()
     }
 
     /// Signs `message` in `domain`.
