@@ -31,6 +31,7 @@ pub mod api;
 pub mod auth;
 pub mod chain;
 pub mod config;
+pub mod docstore;
 pub mod keys;
 pub mod mempool;
 pub mod metrics;
