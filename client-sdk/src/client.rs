@@ -357,6 +357,77 @@ impl Client {
         }
     }
 
+    /// Stores a document in the custodian's node (signed by an admin or identity of that
+    /// node's organisation); returns its commitment, to register on chain with
+    /// `DocumentCall::Register`.
+    pub async fn upload_document(
+        &self,
+        signer: &RequestSigner,
+        patient: &PatientRef,
+        data_class: panacea_contracts::codes::DataClass,
+        content: Vec<u8>,
+    ) -> Result<panacea_contracts::ids::DocumentHash, ClientError> {
+        let path = format!("/v1/documents?patient={patient}&data_class={}", data_class.code());
+        let mut request = self.http.post(format!("{}{path}", self.base)).body(content);
+        for (name, value) in signer.headers("POST", &path, b"")? {
+            request = request.header(name, value);
+        }
+        let answer: crate::types::StoredDocumentView = Self::parse(request.send().await?).await?;
+        Ok(answer.document)
+    }
+
+    /// The deliveries the requesting node holds for the signer (JSON objects with
+    /// `decision`, `document`, `bytes`, `chunks`, `received`, `state`).
+    pub async fn deliveries(&self, signer: &RequestSigner) -> Result<Vec<crate::types::DeliveryView>, ClientError> {
+        self.signed_get(signer, "/v1/deliveries").await
+    }
+
+    /// Downloads a delivered document, opens it with the signer's key (the requesting
+    /// identity's: nobody else can) and checks it against its on-chain commitment.
+    /// Chunks are fetched, opened and hashed one at a time into `out`.
+    pub async fn download_delivery(
+        &self,
+        signer: &RequestSigner,
+        key: &panacea_primitives::Keypair,
+        decision: &DecisionId,
+        document: &panacea_contracts::ids::DocumentHash,
+        out: &mut impl std::io::Write,
+    ) -> Result<u64, ClientError> {
+        use crate::sharing::{ChunkContext, Commitment, open_chunk, open_envelope};
+        let bad = |e: crate::sharing::SharingError| ClientError::Unverified(VerifyError::Malformed(e.to_string()));
+        let manifest: crate::types::DeliveryView =
+            self.signed_get(signer, &format!("/v1/deliveries/{decision}/{document}")).await?;
+        let (chunks, received) = (manifest.chunks, manifest.received);
+        let Some(envelope) = manifest.envelope.filter(|_| chunks > 0 && received >= chunks) else {
+            return Err(ClientError::Unverified(VerifyError::Malformed("the delivery is not complete yet".into())));
+        };
+        let (delivery_key, salt) = open_envelope(key, decision, document, &envelope).map_err(bad)?;
+        let context = ChunkContext::delivery(decision, document, chunks);
+        let mut commitment = Commitment::new(&salt);
+        let mut written = 0u64;
+        for index in 0..chunks {
+            let path = format!("/v1/deliveries/{decision}/{document}/chunks/{index}");
+            let mut request = self.http.get(format!("{}{path}", self.base));
+            for (name, value) in signer.headers("GET", &path, b"")? {
+                request = request.header(name, value);
+            }
+            let response = request.send().await?;
+            if !response.status().is_success() {
+                return Self::parse(response).await;
+            }
+            let sealed = response.bytes().await?;
+            let plain = open_chunk(&delivery_key, &context, index, &sealed).map_err(bad)?;
+            commitment.update(&plain);
+            out.write_all(&plain)
+                .map_err(|e| ClientError::Unverified(VerifyError::Malformed(format!("writing the document: {e}"))))?;
+            written += plain.len() as u64;
+        }
+        if commitment.finish() != *document {
+            return Err(bad(crate::sharing::SharingError::WrongContent));
+        }
+        Ok(written)
+    }
+
     /// The validator set of the current epoch.
     pub async fn validators(&self) -> Result<ValidatorSetView, ClientError> {
         Self::parse(self.http.get(format!("{}/v1/validators", self.base)).send().await?).await

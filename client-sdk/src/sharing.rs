@@ -111,7 +111,12 @@ fn chunk_nonce(index: u32) -> XNonce {
 }
 
 /// Seals chunk `index` of `context` under `key`.
-pub fn seal_chunk(key: &[u8; 32], context: &ChunkContext, index: u32, plaintext: &[u8]) -> Result<Vec<u8>, SharingError> {
+pub fn seal_chunk(
+    key: &[u8; 32],
+    context: &ChunkContext,
+    index: u32,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, SharingError> {
     let cipher = XChaCha20Poly1305::new(&(*key).into());
     cipher
         .encrypt(&chunk_nonce(index), Payload { msg: plaintext, aad: &context.aad(index) })
@@ -164,7 +169,8 @@ pub fn seal_envelope(
         b"",
     )
     .map_err(|_| SharingError::Malformed("envelope (sealing failed)"))?;
-    let enc: [u8; 32] = enc.to_bytes().as_slice().try_into().map_err(|_| SharingError::Malformed("encapsulated key"))?;
+    let enc: [u8; 32] =
+        enc.to_bytes().as_slice().try_into().map_err(|_| SharingError::Malformed("encapsulated key"))?;
     Ok(Envelope { enc, sealed })
 }
 

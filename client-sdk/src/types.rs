@@ -109,6 +109,38 @@ pub struct ProofEntry {
     pub proof: String,
 }
 
+/// A document stored by its custodian's node (`POST /v1/documents`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDocumentView {
+    /// Its salted commitment, to register on chain.
+    pub document: panacea_contracts::ids::DocumentHash,
+    /// Content length.
+    pub bytes: u64,
+    /// Chunk count.
+    pub chunks: u32,
+}
+
+/// A delivery held by the requesting node (`GET /v1/deliveries`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    /// The grant.
+    pub decision: panacea_contracts::ids::DecisionId,
+    /// The document.
+    pub document: panacea_contracts::ids::DocumentHash,
+    /// The custodian.
+    pub custodian: OrgId,
+    /// Content length (0 until the first chunk).
+    pub bytes: u64,
+    /// Chunk count (0 until the first chunk).
+    pub chunks: u32,
+    /// Chunks received.
+    pub received: u32,
+    /// `fetching`, `received`, `confirmed` or `refused: <why>`.
+    pub state: String,
+    /// The envelope for the requesting identity (after the first chunk).
+    pub envelope: Option<crate::sharing::Envelope>,
+}
+
 /// A validator set (`GET /v1/validators`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorSetView {

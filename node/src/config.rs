@@ -308,6 +308,14 @@ impl Home {
     pub fn admin_key(&self) -> PathBuf {
         self.0.join("keys").join("admin_key.json")
     }
+    /// The key that wraps the document store's keys (created on first start).
+    pub fn storage_key(&self) -> PathBuf {
+        self.0.join("keys").join("storage_key.json")
+    }
+    /// The off-chain document store (its own RocksDB).
+    pub fn documents(&self) -> PathBuf {
+        self.0.join("documents")
+    }
     /// The RocksDB database.
     pub fn data(&self) -> PathBuf {
         self.0.join("data")

@@ -115,6 +115,9 @@ struct OutboxEntry {
     envelope: Envelope,
 }
 
+/// A stored document's data key, salt and upload id.
+type Secrets = ([u8; 32], [u8; 32], [u8; 32]);
+
 /// The store.
 pub struct DocStore {
     db: DB,
@@ -173,9 +176,9 @@ impl DocStore {
         let (nonce, sealed) = wrapped.split_at_checked(24).ok_or_else(|| DocStoreError::Corrupt("short key".into()))?;
         let nonce: [u8; 24] = nonce.try_into().map_err(|_| DocStoreError::Corrupt("nonce".into()))?;
         let cipher = XChaCha20Poly1305::new(&self.storage_key.into());
-        cipher
-            .decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad: binding })
-            .map_err(|_| DocStoreError::Corrupt("a wrapped key does not authenticate (tampered, or another node's)".into()))
+        cipher.decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad: binding }).map_err(|_| {
+            DocStoreError::Corrupt("a wrapped key does not authenticate (tampered, or another node's)".into())
+        })
     }
 
     /// Stores a document read from `content` (chunk by chunk: memory stays at one chunk)
@@ -233,7 +236,7 @@ impl DocStore {
     }
 
     /// The data key, salt and upload id of a stored document (`Missing` once shredded).
-    fn secrets(&self, document: &DocumentHash) -> Result<([u8; 32], [u8; 32], [u8; 32]), DocStoreError> {
+    fn secrets(&self, document: &DocumentHash) -> Result<Secrets, DocStoreError> {
         let wrapped = self.db.get_cf(self.cf(CF_KEYS), document.0.as_bytes())?.ok_or(DocStoreError::Missing)?;
         let secret = self.unwrap_secret(&wrapped, document.0.as_bytes())?;
         let part = |i: usize| -> Result<[u8; 32], DocStoreError> {
@@ -283,9 +286,9 @@ impl DocStore {
     /// A delivery to this node.
     pub fn inbox(&self, decision: &DecisionId, document: &DocumentHash) -> Result<Option<InboxEntry>, DocStoreError> {
         match self.db.get_cf(self.cf(CF_INBOX), delivery_id(decision, document))? {
-            Some(bytes) => Ok(Some(
-                codec::decode::<InboxEntry, 8192>(&bytes).map_err(|e| DocStoreError::Corrupt(e.to_string()))?,
-            )),
+            Some(bytes) => {
+                Ok(Some(codec::decode::<InboxEntry, 8192>(&bytes).map_err(|e| DocStoreError::Corrupt(e.to_string()))?))
+            }
             None => Ok(None),
         }
     }
@@ -469,6 +472,9 @@ mod tests {
         let mut sealed = store.db.get_cf(store.cf(CF_CHUNKS), &key).unwrap().unwrap();
         sealed[3] ^= 1;
         store.db.put_cf(store.cf(CF_CHUNKS), &key, sealed).unwrap();
-        assert!(matches!(store.read_chunk(&record.document, 0), Err(DocStoreError::Sharing(SharingError::Tampered(_)))));
+        assert!(matches!(
+            store.read_chunk(&record.document, 0),
+            Err(DocStoreError::Sharing(SharingError::Tampered(_)))
+        ));
     }
 }

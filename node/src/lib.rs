@@ -41,6 +41,7 @@ pub mod proofs;
 pub mod ratelimit;
 pub mod run;
 pub mod shared;
+pub mod sharing;
 pub mod shell;
 pub mod storage;
 pub mod testnet;

@@ -34,6 +34,12 @@ use crate::metrics::Metrics;
 pub const CONSENSUS_PROTOCOL: &str = "/panacea/consensus/1";
 /// Block sync protocol name.
 pub const SYNC_PROTOCOL: &str = "/panacea/sync/1";
+/// The data plane's protocol: one sealed chunk of a granted document per request.
+pub const DOCS_PROTOCOL: &str = "/panacea/docs/1";
+/// Largest document response frame: a chunk, its tag, the envelope and framing.
+const DOCS_FRAME_MAX: usize = panacea_client_sdk::sharing::CHUNK_BYTES + 4096;
+/// Most document requests served at once, and most of ours in flight.
+pub const DOCS_IN_FLIGHT_MAX: usize = 16;
 /// Largest gossiped transaction batch, in bytes.
 pub const TX_BATCH_BYTES_MAX: usize = 2 * 1024 * 1024;
 /// Score at which a peer is disconnected and banned.
@@ -76,6 +82,48 @@ pub enum SyncResponse {
         /// The certificate of the last block.
         certificate: Option<CommitCertificate>,
     },
+}
+
+/// A request for chunk `index` of `document`, granted under `decision`.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct DocRequest {
+    /// The grant.
+    pub decision: panacea_contracts::ids::DecisionId,
+    /// The document.
+    pub document: panacea_contracts::ids::DocumentHash,
+    /// The chunk.
+    pub index: u32,
+}
+
+/// The custodian's answer to a [`DocRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum DocResponse {
+    /// The chunk, sealed for the requesting identity.
+    Chunk {
+        /// Content length.
+        bytes: u64,
+        /// Chunk count.
+        chunks: u32,
+        /// The envelope holding the delivery key, for the requesting identity.
+        envelope: panacea_client_sdk::sharing::Envelope,
+        /// The sealed chunk.
+        sealed: Vec<u8>,
+    },
+    /// Refused for good: the grant is not in force (revoked, expired, erased, not ours).
+    Refused(String),
+    /// Not now (the custodian is busy or behind); ask again later.
+    Unavailable(String),
+}
+
+/// An inbound document request, for the sharing worker; answer on `reply`.
+#[derive(Debug)]
+pub struct DocServe {
+    /// The requesting node.
+    pub from: PeerId,
+    /// The request.
+    pub request: DocRequest,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<DocResponse>,
 }
 
 /// What the network tells the shell.
@@ -137,6 +185,16 @@ pub enum NetCommand {
     PublishTransactions(Vec<Vec<u8>>),
     /// Replace the set of peers allowed to connect.
     SetMembers(Vec<PeerId>),
+    /// Ask a custodian's node for a chunk; the answer (`None` if the request failed)
+    /// comes back on `reply`.
+    FetchChunk {
+        /// The custodian's node.
+        to: PeerId,
+        /// The request.
+        request: DocRequest,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Option<DocResponse>>,
+    },
 }
 
 /// A request as read from a peer: a frame that passed the codec's checks, or the reason
@@ -295,6 +353,51 @@ impl request_response::Codec for FrameCodec<Inbound<SyncRequest>, SyncResponse> 
     }
 }
 
+impl request_response::Codec for FrameCodec<Inbound<DocRequest>, DocResponse> {
+    type Protocol = StreamProtocol;
+    type Request = Inbound<DocRequest>;
+    type Response = DocResponse;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Inbound<DocRequest>> {
+        read_inbound(io, 256, |bytes| decode_frame(&bytes).map_err(|e| e.to_string())).await
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<DocResponse> {
+        let bytes = read_frame(io, DOCS_FRAME_MAX).await?;
+        codec::decode::<DocResponse, DOCS_FRAME_MAX>(&bytes)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Inbound<DocRequest>,
+    ) -> io::Result<()> {
+        match req {
+            Inbound::Valid(req) => write_frame(io, &codec::encode(&req)).await,
+            Inbound::Invalid(_) => Err(refuse_to_send()),
+        }
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: DocResponse,
+    ) -> io::Result<()> {
+        write_frame(io, &codec::encode(&res)).await
+    }
+}
+
 /// The libp2p behaviours of a node.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
@@ -302,6 +405,7 @@ pub struct Behaviour {
     identify: identify::Behaviour,
     consensus: request_response::Behaviour<FrameCodec<Inbound<Vec<u8>>, ()>>,
     sync: request_response::Behaviour<FrameCodec<Inbound<SyncRequest>, SyncResponse>>,
+    docs: request_response::Behaviour<FrameCodec<Inbound<DocRequest>, DocResponse>>,
     gossip: gossipsub::Behaviour,
 }
 
@@ -318,6 +422,10 @@ pub struct Network {
     metrics: Arc<Metrics>,
     serving:
         FuturesUnordered<BoxFuture<'static, (request_response::ResponseChannel<SyncResponse>, Option<SyncResponse>)>>,
+    docs_inbound: mpsc::Sender<DocServe>,
+    docs_serving:
+        FuturesUnordered<BoxFuture<'static, (request_response::ResponseChannel<DocResponse>, Option<DocResponse>)>>,
+    docs_pending: BTreeMap<request_response::OutboundRequestId, oneshot::Sender<Option<DocResponse>>>,
 }
 
 /// Where a started network listens, and how to reach it.
@@ -366,6 +474,7 @@ impl Network {
         identity: libp2p::identity::Keypair,
         settings: NetworkSettings,
         events: mpsc::Sender<NetEvent>,
+        docs_inbound: mpsc::Sender<DocServe>,
         connected: Arc<Mutex<BTreeSet<PeerId>>>,
         metrics: Arc<Metrics>,
     ) -> Result<(Network, NetworkInfo), NetworkError> {
@@ -398,7 +507,12 @@ impl Network {
                     sync: request_response::Behaviour::with_codec(
                         FrameCodec::new(limit),
                         [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
-                        rr_config,
+                        rr_config.clone(),
+                    ),
+                    docs: request_response::Behaviour::with_codec(
+                        FrameCodec::new(DOCS_FRAME_MAX),
+                        [(StreamProtocol::new(DOCS_PROTOCOL), ProtocolSupport::Full)],
+                        rr_config.with_request_timeout(Duration::from_secs(30)),
                     ),
                     gossip,
                 })
@@ -440,6 +554,9 @@ impl Network {
             events,
             metrics,
             serving: FuturesUnordered::new(),
+            docs_inbound,
+            docs_serving: FuturesUnordered::new(),
+            docs_pending: BTreeMap::new(),
         };
         network.set_members(settings.members);
         for addr in settings.peers {
@@ -542,6 +659,14 @@ impl Network {
                 }
             }
             NetCommand::SetMembers(members) => self.set_members(members),
+            NetCommand::FetchChunk { to, request, reply } => {
+                if self.docs_pending.len() >= DOCS_IN_FLIGHT_MAX {
+                    let _ = reply.send(None);
+                    return;
+                }
+                let id = self.swarm.behaviour_mut().docs.send_request(&to, Inbound::Valid(request));
+                self.docs_pending.insert(id, reply);
+            }
         }
     }
 
@@ -604,8 +729,40 @@ impl Network {
                 }
                 RrMessage::Response { .. } => {}
             },
+            BehaviourEvent::Docs(Event::Message { peer, message, .. }) => match message {
+                RrMessage::Request { request, channel, .. } => {
+                    let request = match request {
+                        Inbound::Valid(request) => request,
+                        Inbound::Invalid(reason) => {
+                            self.punish(peer, &format!("document request refused: {reason}"));
+                            return;
+                        }
+                    };
+                    let (reply, answer) = oneshot::channel();
+                    if self.docs_serving.len() >= DOCS_IN_FLIGHT_MAX
+                        || self.docs_inbound.try_send(DocServe { from: peer, request, reply }).is_err()
+                    {
+                        let busy = DocResponse::Unavailable("busy".into());
+                        let _ = self.swarm.behaviour_mut().docs.send_response(channel, busy);
+                        return;
+                    }
+                    self.docs_serving.push(async move { (channel, answer.await.ok()) }.boxed());
+                }
+                RrMessage::Response { request_id, response } => {
+                    if let Some(reply) = self.docs_pending.remove(&request_id) {
+                        let _ = reply.send(Some(response));
+                    }
+                }
+            },
+            BehaviourEvent::Docs(Event::OutboundFailure { request_id, peer, error, .. }) => {
+                tracing::debug!(%peer, %error, "document request failed");
+                if let Some(reply) = self.docs_pending.remove(&request_id) {
+                    let _ = reply.send(None);
+                }
+            }
             BehaviourEvent::Consensus(Event::InboundFailure { peer, error, .. })
-            | BehaviourEvent::Sync(Event::InboundFailure { peer, error, .. }) => {
+            | BehaviourEvent::Sync(Event::InboundFailure { peer, error, .. })
+            | BehaviourEvent::Docs(Event::InboundFailure { peer, error, .. }) => {
                 if let InboundFailure::Io(e) = &error
                     && e.kind() == io::ErrorKind::InvalidData
                 {
@@ -669,6 +826,10 @@ impl Network {
                     if let Some(answer) = answer {
                         let _ = self.swarm.behaviour_mut().sync.send_response(channel, answer);
                     }
+                }
+                Some((channel, answer)) = self.docs_serving.next(), if !self.docs_serving.is_empty() => {
+                    let answer = answer.unwrap_or_else(|| DocResponse::Unavailable("not answered".into()));
+                    let _ = self.swarm.behaviour_mut().docs.send_response(channel, answer);
                 }
                 _ = tick.tick() => {
                     self.unban_expired();

@@ -125,7 +125,9 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         chain_id: chain.chain_id().to_string(),
         message_bytes_max: config.p2p.message_bytes_max,
     };
-    let (network, info) = Network::start(identity, settings, events_tx, connected.clone(), metrics.clone()).await?;
+    let (docs_tx, docs_rx) = mpsc::channel(network::DOCS_IN_FLIGHT_MAX);
+    let (network, info) =
+        Network::start(identity, settings, events_tx, docs_tx, connected.clone(), metrics.clone()).await?;
 
     let shared = Arc::new(Shared {
         chain,
@@ -176,7 +178,26 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     let network_task = tokio::spawn(network.run(net_rx));
     tokio::spawn(gossip_batches(gossip_rx, net_tx));
     tokio::spawn(admission(shared.clone(), admission_rx));
-    let router = crate::api::router(shared.clone(), config.api.clone(), role_name);
+    // The data plane: its own store and worker.
+    let storage_key = match crate::keys::load(&home.storage_key()) {
+        Ok(key) => key,
+        Err(_) if !home.storage_key().exists() => {
+            let key = crate::keys::generate()?;
+            crate::keys::save(&home.storage_key(), "document storage", &key)?;
+            key
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let documents = Arc::new(
+        crate::docstore::DocStore::open(&home.documents(), storage_key.seed())
+            .map_err(|e| NodeError::Config(format!("opening the document store: {e}")))?,
+    );
+    // The sharing key confirms deliveries on chain: the organisation admin key of a dev or
+    // test chain; without it deliveries complete but are not confirmed.
+    let sharing_key = crate::keys::load(&home.admin_key()).ok();
+    let worker = crate::sharing::SharingWorker::new(shared.clone(), documents.clone(), sharing_key);
+    tokio::spawn(worker.clone().run(docs_rx, shared.committed_events.subscribe(), shutdown.clone()));
+    let router = crate::api::router(shared.clone(), config.api.clone(), role_name, Some(worker));
     let mut api_shutdown = shutdown.clone();
     let api_task = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -313,3 +313,108 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The data plane end to end: a permitted request gets the document, hash-verified, to the
+/// requesting identity only; a class not granted is not sent; erasure shreds every copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permitted_request_delivers_the_document_and_erasure_shreds_it() {
+    use panacea_contracts::document::DocumentCall;
+    let mut net = Consortium::generate(2, 0);
+    net.start(0);
+    net.start(1);
+    let (custodian, requester) = (net.client(0), net.client(1));
+    let chain = net.chain_id();
+    let admin0 = net.nodes[0].admin.clone();
+    let admin1 = net.nodes[1].admin.clone();
+    let mut nonces = std::collections::BTreeMap::<[u8; 32], u64>::new();
+    let mut send = |key: &Keypair, call: Call| {
+        let nonce = nonces.entry(key.public().to_bytes()).or_insert(0);
+        *nonce += 1;
+        Transaction { chain_id: chain.clone(), signer: key.public(), nonce: *nonce, call }.sign(key)
+    };
+
+    // hospital-0 stores two documents of the patient and registers them on chain.
+    let fhir = include_str!("../../contracts/tests/fixtures/fhir/consent-optin-share-all.json");
+    let imported = panacea_contracts::fhir::consent::import(fhir).expect("fixture");
+    let patient: PatientRef = imported.terms.patient;
+    let signer0 = RequestSigner::new(admin0.clone(), chain.clone());
+    let lab: Vec<u8> = (0..(2 * 1024 * 1024 + 17)).map(|i| u8::try_from(i % 253).unwrap()).collect();
+    let lab_doc = custodian.upload_document(&signer0, &patient, DataClass::LabResults, lab.clone()).await.unwrap();
+    let scan_doc = custodian.upload_document(&signer0, &patient, DataClass::Imaging, vec![1; 1000]).await.unwrap();
+    for (document, data_class) in [(lab_doc, DataClass::LabResults), (scan_doc, DataClass::Imaging)] {
+        let register = Call::Document(DocumentCall::Register { document, patient, data_class });
+        commit(&custodian, &send(&admin0, register)).await;
+    }
+    // The patient's consent, recorded by hospital-0; hospital-1's physician asks for lab results.
+    let record =
+        Call::Consent(ConsentCall::Record { terms: imported.terms, form_hash: Some(DocumentHash(Hash([7; 32]))) });
+    let clerk = Keypair::from_seed([76; 32]);
+    let register = Call::Identity(IdentityCall::Register {
+        key: clerk.public(),
+        kind: IdentityKind::Staff { role: StaffRole::Physician },
+    });
+    commit(&custodian, &send(&admin0, register)).await;
+    commit(&custodian, &send(&clerk, record)).await;
+    let physician = Keypair::from_seed([77; 32]);
+    let register = Call::Identity(IdentityCall::Register {
+        key: physician.public(),
+        kind: IdentityKind::Staff { role: StaffRole::Physician },
+    });
+    commit(&requester, &send(&admin1, register)).await;
+    let request = send(
+        &physician,
+        Call::Access(AccessCall::Request {
+            patient,
+            data_class: DataClass::LabResults,
+            purpose: Purpose::Treatment,
+            custodian: OrgId::new("hospital-0").unwrap(),
+            document: None,
+            data_time: None,
+            justification: None,
+        }),
+    );
+    commit(&requester, &request).await;
+    let decision = DecisionId(request.tx.id());
+
+    // The delivery arrives at hospital-1's node and is confirmed on chain.
+    let reader = RequestSigner::new(physician.clone(), chain.clone());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let list = requester.deliveries(&reader).await.unwrap();
+        if list.iter().any(|d| d.state == "confirmed") {
+            assert_eq!(list.len(), 1, "only the granted class is delivered: {list:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no confirmed delivery: {list:?}\n{}", net.log_tail(1));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut received = Vec::new();
+    let bytes = requester.download_delivery(&reader, &physician, &decision, &lab_doc, &mut received).await.unwrap();
+    assert_eq!((bytes, received == lab), (lab.len() as u64, true), "the document arrives intact");
+    // Only the requesting identity opens it: another key cannot.
+    let mut ignored = Vec::new();
+    let stranger = Keypair::from_seed([78; 32]);
+    assert!(requester.download_delivery(&reader, &stranger, &decision, &lab_doc, &mut ignored).await.is_err());
+    // The accounting of disclosures shows the delivery.
+    let authority_view = custodian.accounting_all(&signer0, &patient, 100).await;
+    assert!(authority_view.is_err(), "a hospital does not read the accounting");
+    let events = custodian
+        .audit_events_all(&signer0, &AuditQuery { patient: Some(patient), ..AuditQuery::default() }, 100)
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.kind == panacea_contracts::audit::AuditKind::DocumentDelivered));
+
+    // Erasure: the custodian records it; every copy is shredded.
+    commit(&custodian, &send(&admin0, Call::Document(DocumentCall::Erase { document: lab_doc }))).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = requester.deliveries(&reader).await.unwrap();
+        if list.is_empty() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the delivered copy was not shredded: {list:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut after = Vec::new();
+    assert!(requester.download_delivery(&reader, &physician, &decision, &lab_doc, &mut after).await.is_err());
+}
