@@ -36,6 +36,9 @@ pub enum ClientError {
     /// The node's answer does not check out against the trust anchor: do not use it.
     #[error("the node's proof does not verify: {0}")]
     Unverified(VerifyError),
+    /// A local file could not be read.
+    #[error("{0}")]
+    Local(String),
 }
 
 impl ClientError {
@@ -367,8 +370,33 @@ impl Client {
         data_class: panacea_contracts::codes::DataClass,
         content: Vec<u8>,
     ) -> Result<panacea_contracts::ids::DocumentHash, ClientError> {
+        self.upload(signer, patient, data_class, reqwest::Body::from(content)).await
+    }
+
+    /// Stores the document in file `path` at this node, streaming it (a large imaging study
+    /// never sits in memory); as [`Client::upload_document`].
+    pub async fn upload_document_file(
+        &self,
+        signer: &RequestSigner,
+        patient: &PatientRef,
+        data_class: panacea_contracts::codes::DataClass,
+        path: &std::path::Path,
+    ) -> Result<panacea_contracts::ids::DocumentHash, ClientError> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| ClientError::Local(format!("reading {}: {e}", path.display())))?;
+        self.upload(signer, patient, data_class, reqwest::Body::from(file)).await
+    }
+
+    async fn upload(
+        &self,
+        signer: &RequestSigner,
+        patient: &PatientRef,
+        data_class: panacea_contracts::codes::DataClass,
+        body: reqwest::Body,
+    ) -> Result<panacea_contracts::ids::DocumentHash, ClientError> {
         let path = format!("/v1/documents?patient={patient}&data_class={}", data_class.code());
-        let mut request = self.http.post(format!("{}{path}", self.base)).body(content);
+        let mut request = self.http.post(format!("{}{path}", self.base)).body(body);
         for (name, value) in signer.headers("POST", &path, b"")? {
             request = request.header(name, value);
         }

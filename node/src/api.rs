@@ -1021,8 +1021,10 @@ async fn delivery_chunk(
 ) -> Result<Response, ApiError> {
     let Path((decision, document, index)) = path.map_err(|e| bad_request("bad_path", e))?;
     let entry = find_delivery(&api, &signed, &decision, &document)?;
-    if index >= entry.received {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_chunk", "that chunk has not arrived"));
+    let complete =
+        matches!(entry.state, crate::docstore::InboxState::Received | crate::docstore::InboxState::Confirmed);
+    if !complete || index >= entry.received {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_chunk", "the delivery is not complete"));
     }
     let sharing = api.own_org_sharing(&signed)?;
     let chunk = sharing.store().delivered_chunk(&entry.decision, &entry.document, index).map_err(ApiError::internal)?;

@@ -67,8 +67,22 @@ pub struct Config {
     pub consensus: ConsensusConfig,
     /// The transaction pool.
     pub mempool: MempoolConfig,
+    /// The off-chain data plane.
+    pub sharing: SharingConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// The off-chain data plane (document deliveries between nodes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SharingConfig {
+    /// Most document bytes per second this node serves to other nodes, all deliveries
+    /// together (0: no cap). Keeps imaging transfers from starving consensus traffic on a
+    /// shared uplink.
+    pub serve_bytes_per_second: u64,
+    /// Chunk requests the requesting node keeps in flight per delivery (1 to 16).
+    pub fetch_window: usize,
 }
 
 /// Peer-to-peer networking.
@@ -153,6 +167,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             consensus: ConsensusConfig::default(),
             mempool: MempoolConfig::default(),
+            sharing: SharingConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -197,6 +212,12 @@ impl Default for ConsensusConfig {
 impl Default for MempoolConfig {
     fn default() -> MempoolConfig {
         MempoolConfig { transactions_max: 100_000, bytes_max: 128 * 1024 * 1024, nonce_window: 1_000, ttl_secs: 600 }
+    }
+}
+
+impl Default for SharingConfig {
+    fn default() -> SharingConfig {
+        SharingConfig { serve_bytes_per_second: 0, fetch_window: 4 }
     }
 }
 
@@ -252,6 +273,12 @@ impl Config {
         }
         if self.api.waiters_max == 0 || self.api.body_bytes_max < 1024 {
             return Err("api.waiters_max must be positive and api.body_bytes_max at least 1 KiB".into());
+        }
+        if self.sharing.fetch_window == 0 || self.sharing.fetch_window > crate::network::DOCS_IN_FLIGHT_MAX {
+            return Err(format!("sharing.fetch_window must be between 1 and {}", crate::network::DOCS_IN_FLIGHT_MAX));
+        }
+        if self.sharing.serve_bytes_per_second != 0 && self.sharing.serve_bytes_per_second < 64 * 1024 {
+            return Err("sharing.serve_bytes_per_second must be 0 (no cap) or at least 64 KiB".into());
         }
         self.p2p.listen.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.listen: {e}"))?;
         for peer in &self.p2p.peers {
@@ -379,6 +406,12 @@ bytes_max = 134217728
 nonce_window = 1000
 # Seconds after which a transaction that could not be included is dropped.
 ttl_secs = 600
+
+[sharing]
+# Most document bytes per second served to other nodes' deliveries (0: no cap).
+serve_bytes_per_second = 0
+# Chunk requests (1 MiB each) kept in flight per delivery being fetched (1 to 16).
+fetch_window = 4
 
 [log]
 # "human" or "json" (one object per line). RUST_LOG overrides the filter.

@@ -28,7 +28,17 @@ const CF_KEYS: &str = "keys";
 const CF_CHUNKS: &str = "chunks";
 const CF_OUTBOX: &str = "outbox";
 const CF_INBOX: &str = "inbox";
-const FAMILIES: [&str; 5] = [CF_DOCUMENTS, CF_KEYS, CF_CHUNKS, CF_OUTBOX, CF_INBOX];
+/// The ids of deliveries still in progress (fetching or awaiting confirmation), so the
+/// worker's scan does not grow with the deliveries completed.
+const CF_PENDING: &str = "pending";
+/// The worker's bookkeeping: the last committed height whose events it has handled.
+const CF_META: &str = "meta";
+const FAMILIES: [&str; 7] = [CF_DOCUMENTS, CF_KEYS, CF_CHUNKS, CF_OUTBOX, CF_INBOX, CF_PENDING, CF_META];
+const CURSOR_KEY: &[u8] = b"cursor";
+/// Each column family's memtable size.
+const WRITE_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+/// The store's block cache.
+const BLOCK_CACHE_BYTES: usize = 8 * 1024 * 1024;
 /// Largest stored chunk.
 const SEALED_CHUNK_MAX: usize = CHUNK_BYTES + 64;
 
@@ -153,6 +163,14 @@ impl DocStore {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
+        // Values are 1 MiB chunks: small write buffers (shared cap across families) and a
+        // small block cache keep a node's memory flat while a large study streams through.
+        options.set_write_buffer_size(WRITE_BUFFER_BYTES);
+        options.set_max_write_buffer_number(2);
+        options.set_db_write_buffer_size(4 * WRITE_BUFFER_BYTES);
+        let mut table = rocksdb::BlockBasedOptions::default();
+        table.set_block_cache(&rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES));
+        options.set_block_based_table_factory(&table);
         let db = DB::open_cf(&options, path, FAMILIES)?;
         Ok(DocStore { db, storage_key })
     }
@@ -279,7 +297,61 @@ impl DocStore {
 
     /// Records or updates a delivery to this node.
     pub fn put_inbox(&self, entry: &InboxEntry) -> Result<(), DocStoreError> {
-        self.db.put_cf(self.cf(CF_INBOX), delivery_id(&entry.decision, &entry.document), codec::encode(entry))?;
+        let mut batch = WriteBatch::default();
+        self.stage_inbox(&mut batch, entry);
+        self.db.write(batch)?;
+        Ok(())
+    }
+
+    /// Stages `entry` and its place in the pending index.
+    fn stage_inbox(&self, batch: &mut WriteBatch, entry: &InboxEntry) {
+        let id = delivery_id(&entry.decision, &entry.document);
+        batch.put_cf(self.cf(CF_INBOX), &id, codec::encode(entry));
+        match entry.state {
+            InboxState::Fetching | InboxState::Received => batch.put_cf(self.cf(CF_PENDING), &id, []),
+            InboxState::Confirmed | InboxState::Erased => batch.delete_cf(self.cf(CF_PENDING), &id),
+            InboxState::Refused(_) => {
+                // Chunks received before the refusal (a grant revoked mid-transfer) go.
+                batch.delete_cf(self.cf(CF_PENDING), &id);
+                batch.delete_range_cf(self.cf(CF_CHUNKS), chunk_key(INBOX, &id, 0), chunk_key(INBOX, &id, u32::MAX));
+            }
+        }
+    }
+
+    /// Deliveries still in progress (bounded by `limit`), in id order.
+    pub fn pending_entries(&self, limit: usize) -> Result<Vec<InboxEntry>, DocStoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_PENDING), rocksdb::IteratorMode::Start).take(limit) {
+            let (id, _) = item?;
+            let decision = id.get(..32).and_then(|b| <[u8; 32]>::try_from(b).ok());
+            let document = id.get(32..).and_then(|b| <[u8; 32]>::try_from(b).ok());
+            let (Some(decision), Some(document)) = (decision, document) else {
+                return Err(DocStoreError::Corrupt("a malformed pending delivery id".into()));
+            };
+            let decision = DecisionId(panacea_primitives::Hash(decision));
+            let document = DocumentHash(panacea_primitives::Hash(document));
+            if let Some(entry) = self.inbox(&decision, &document)? {
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The last committed height whose events the sharing worker has handled.
+    pub fn cursor(&self) -> Result<Option<u64>, DocStoreError> {
+        match self.db.get_cf(self.cf(CF_META), CURSOR_KEY)? {
+            Some(bytes) => {
+                let bytes = <[u8; 8]>::try_from(bytes.as_slice())
+                    .map_err(|_| DocStoreError::Corrupt("a malformed sharing cursor".into()))?;
+                Ok(Some(u64::from_be_bytes(bytes)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Records that the events of every block up to `height` have been handled.
+    pub fn set_cursor(&self, height: u64) -> Result<(), DocStoreError> {
+        self.db.put_cf(self.cf(CF_META), CURSOR_KEY, height.to_be_bytes())?;
         Ok(())
     }
 
@@ -309,7 +381,7 @@ impl DocStore {
         let id = delivery_id(&entry.decision, &entry.document);
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_CHUNKS), chunk_key(INBOX, &id, index), sealed);
-        batch.put_cf(self.cf(CF_INBOX), &id, codec::encode(entry));
+        self.stage_inbox(&mut batch, entry);
         let mut options = rocksdb::WriteOptions::default();
         options.set_sync(true);
         self.db.write_opt(batch, &options)?;
@@ -344,7 +416,7 @@ impl DocStore {
         let mut batch = WriteBatch::default();
         batch.delete_cf(self.cf(CF_KEYS), document.0.as_bytes());
         batch.delete_cf(self.cf(CF_DOCUMENTS), document.0.as_bytes());
-        for family in [CF_OUTBOX, CF_INBOX] {
+        for family in [CF_OUTBOX, CF_INBOX, CF_PENDING] {
             for entry in self.db.iterator_cf(self.cf(family), rocksdb::IteratorMode::Start) {
                 let (key, _) = entry?;
                 if key.get(32..) == Some(document.0.as_bytes().as_slice()) {

@@ -195,7 +195,8 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     // The sharing key confirms deliveries on chain: the organisation admin key of a dev or
     // test chain; without it deliveries complete but are not confirmed.
     let sharing_key = crate::keys::load(&home.admin_key()).ok();
-    let worker = crate::sharing::SharingWorker::new(shared.clone(), documents.clone(), sharing_key);
+    let worker =
+        crate::sharing::SharingWorker::new(shared.clone(), documents.clone(), sharing_key, config.sharing.clone());
     tokio::spawn(worker.clone().run(docs_rx, shared.committed_events.subscribe(), shutdown.clone()));
     let router = crate::api::router(shared.clone(), config.api.clone(), role_name, Some(worker));
     let mut api_shutdown = shutdown.clone();

@@ -13,11 +13,16 @@
 //! the patient's accounting of disclosures. It also shreds every copy it holds when a
 //! document's erasure commits.
 //!
-//! Nothing here holds more than one chunk of a document in memory at a time.
+//! It handles committed blocks in height order and keeps a cursor in the document store,
+//! so grants committed while it was down, or while it lagged, are picked up from storage.
+//!
+//! Nothing here holds more than a window of chunks of a document in memory at a time.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::StreamExt as _;
+use futures::stream::FuturesOrdered;
 use libp2p::PeerId;
 use panacea_client_sdk::sharing::{CHUNK_BYTES, CHUNK_TAG_BYTES, ChunkContext, seal_chunk};
 use panacea_contracts::audit::{AuditKind, AuditOutcome};
@@ -28,20 +33,57 @@ use panacea_primitives::{Height, Keypair, Timestamp};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::chain::peer_id_of;
+use crate::config::SharingConfig;
 use crate::docstore::{DocStore, InboxEntry, InboxState};
 use crate::network::{DocRequest, DocResponse, DocServe, NetCommand};
 use crate::shared::Shared;
 
-/// Most deliveries tracked at once in the inbox scan.
-const INBOX_SCAN_MAX: usize = 10_000;
+/// Most deliveries advanced in one pass of the pending scan.
+const PENDING_SCAN_MAX: usize = 1_024;
+/// Most blocks read from storage in one catch-up step.
+const CATCH_UP_BLOCKS: u64 = 256;
+/// Longest the serving pace may hold a chunk back; beyond it the requester is told the
+/// custodian is busy and retries later (well inside the protocol's 30 s request timeout).
+const PACE_WAIT_MAX: Duration = Duration::from_secs(10);
+/// How often unfinished deliveries are retried when nothing else wakes the fetcher.
+const RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
-/// The worker's settings.
+/// The worker's state, shared by its tasks.
 #[derive(Clone)]
 pub struct SharingWorker {
     shared: Arc<Shared>,
     store: Arc<DocStore>,
     org: Option<OrgId>,
     signer: Option<Keypair>,
+    config: SharingConfig,
+    /// Wakes the fetcher when a delivery is tracked.
+    kick: Arc<tokio::sync::Notify>,
+    pacer: Arc<Mutex<Pacer>>,
+}
+
+/// Paces the bytes served to other nodes: each chunk reserves its share of the cap, in
+/// order, so the served rate stays at or under the cap whatever the number of requesters.
+#[derive(Debug)]
+struct Pacer {
+    bytes_per_second: u64,
+    next: tokio::time::Instant,
+}
+
+impl Pacer {
+    /// When a chunk of `bytes` may leave; `None` if that is more than [`PACE_WAIT_MAX`]
+    /// away (nothing is reserved then).
+    fn reserve(&mut self, bytes: usize) -> Option<tokio::time::Instant> {
+        if self.bytes_per_second == 0 {
+            return Some(tokio::time::Instant::now());
+        }
+        let now = tokio::time::Instant::now();
+        let start = self.next.max(now);
+        if start.duration_since(now) > PACE_WAIT_MAX {
+            return None;
+        }
+        self.next = start + Duration::from_secs_f64(bytes as f64 / self.bytes_per_second as f64);
+        Some(start)
+    }
 }
 
 fn now() -> Timestamp {
@@ -59,7 +101,12 @@ impl std::fmt::Debug for SharingWorker {
 
 impl SharingWorker {
     /// A worker for the node whose network identity is `peer`.
-    pub fn new(shared: Arc<Shared>, store: Arc<DocStore>, signer: Option<Keypair>) -> SharingWorker {
+    pub fn new(
+        shared: Arc<Shared>,
+        store: Arc<DocStore>,
+        signer: Option<Keypair>,
+        config: SharingConfig,
+    ) -> SharingWorker {
         let peer = shared.peer_id;
         let org = panacea_contracts::membership::organisations(&shared.storage.state()).ok().and_then(|orgs| {
             orgs.into_iter().find(|o| o.network_key.as_ref().and_then(peer_id_of) == Some(peer)).map(|o| o.id)
@@ -67,7 +114,16 @@ impl SharingWorker {
         if org.is_none() {
             tracing::warn!("this node's network key belongs to no organisation; it will not share documents");
         }
-        SharingWorker { shared, store, org, signer }
+        let pacer = Pacer { bytes_per_second: config.serve_bytes_per_second, next: tokio::time::Instant::now() };
+        SharingWorker {
+            shared,
+            store,
+            org,
+            signer,
+            config,
+            kick: Arc::new(tokio::sync::Notify::new()),
+            pacer: Arc::new(Mutex::new(pacer)),
+        }
     }
 
     /// The document store.
@@ -151,51 +207,139 @@ impl SharingWorker {
         mut committed: broadcast::Receiver<Arc<crate::shared::CommittedEvents>>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut tick = tokio::time::interval(RETRY_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let serving = Arc::new(tokio::sync::Semaphore::new(crate::network::DOCS_IN_FLIGHT_MAX));
-        let mut fetching: Option<tokio::task::JoinHandle<()>> = None;
+        let fetcher = self.clone();
+        let mut fetch_shutdown = shutdown.clone();
+        let fetching = tokio::spawn(async move {
+            tokio::select! {
+                _ = fetch_shutdown.wait_for(|stop| *stop) => {}
+                () = fetcher.fetch_loop() => {}
+            }
+        });
+        // Blocks handled so far; until the scan of storage reaches the tip (at start, and
+        // after lagging behind the broadcast), broadcast blocks are left to the scan.
+        let mut cursor = match self.store.cursor() {
+            Ok(cursor) => cursor.unwrap_or(0),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the sharing cursor; rescanning from genesis");
+                0
+            }
+        };
+        let mut behind = true;
         loop {
             tokio::select! {
-                _ = shutdown.changed() => return,
+                _ = shutdown.changed() => break,
                 Some(serve) = inbound.recv() => {
-                    let worker = self.clone();
                     let Ok(permit) = serving.clone().try_acquire_owned() else {
                         let _ = serve.reply.send(DocResponse::Unavailable("busy".into()));
                         continue;
                     };
-                    tokio::task::spawn_blocking(move || {
-                        let answer = worker.serve(serve.from, &serve.request);
-                        let _ = serve.reply.send(answer);
+                    let worker = self.clone();
+                    tokio::spawn(async move {
+                        worker.answer(serve).await;
                         drop(permit);
                     });
                 }
                 event = committed.recv() => match event {
-                    Ok(block) => self.on_committed(&block),
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "the sharing worker missed committed blocks; grants in them wait for a rescan");
+                    Ok(block) if !behind && block.height.0 > cursor => {
+                        self.on_committed(&block.events);
+                        cursor = block.height.0;
+                        if let Err(e) = self.store.set_cursor(cursor) {
+                            tracing::error!(error = %e, "cannot record the sharing cursor");
+                        }
                     }
-                    Err(broadcast::error::RecvError::Closed) => return,
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "the sharing worker lagged behind commits; catching up from storage");
+                        behind = true;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = tick.tick() => {
-                    if fetching.as_ref().is_none_or(|f| f.is_finished()) {
-                        let worker = self.clone();
-                        fetching = Some(tokio::spawn(async move { worker.fetch_pending().await }));
+                () = std::future::ready(()), if behind => {
+                    match self.catch_up(cursor) {
+                        Ok((reached, done)) => {
+                            cursor = reached;
+                            behind = !done;
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot catch up with committed blocks; retrying");
+                            tick.tick().await;
+                        }
                     }
                 }
+                _ = tick.tick() => {}
             }
         }
+        let _ = fetching.await;
+    }
+
+    /// Answers one chunk request (custodian side), paced by the serving cap.
+    async fn answer(&self, serve: DocServe) {
+        let worker = self.clone();
+        let (from, request) = (serve.from, serve.request);
+        let answer = match tokio::task::spawn_blocking(move || worker.serve(from, &request)).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::error!(error = %e, "serving a chunk failed");
+                DocResponse::Unavailable("the custodian failed".into())
+            }
+        };
+        let answer = match &answer {
+            DocResponse::Chunk { sealed, .. } => {
+                let at = self.pacer.lock().map(|mut p| p.reserve(sealed.len())).unwrap_or(None);
+                match at {
+                    Some(at) => {
+                        tokio::time::sleep_until(at).await;
+                        answer
+                    }
+                    None => DocResponse::Unavailable("busy: the serving cap is reached".into()),
+                }
+            }
+            _ => answer,
+        };
+        let _ = serve.reply.send(answer);
+    }
+
+    /// Handles the events of committed blocks after `cursor` from storage, a bounded
+    /// number of blocks at a time. Returns the new cursor and whether it is the tip.
+    fn catch_up(&self, cursor: u64) -> Result<(u64, bool), String> {
+        let storage = &self.shared.storage;
+        let tip = storage.committed_height().map_err(|e| e.to_string())?.map_or(0, |h| h.0);
+        let last = tip.min(cursor.saturating_add(CATCH_UP_BLOCKS));
+        for height in cursor + 1..=last {
+            let block =
+                storage.block(Height(height)).map_err(|e| e.to_string())?.ok_or("a committed block is missing")?;
+            let body = crate::payload::BlockBody::decode::<{ 64 * 1024 * 1024 }>(&block.payload, usize::MAX)
+                .map_err(|e| e.to_string())?;
+            let mut events = Vec::new();
+            for tx in &body.transactions {
+                if let Some((_, receipt)) = storage.receipt(&tx.tx.id()).map_err(|e| e.to_string())?
+                    && let panacea_contracts::Outcome::Ok { events: logged } = receipt.outcome
+                {
+                    events.extend(logged);
+                }
+            }
+            self.on_committed(&events);
+        }
+        if last > cursor {
+            self.store.set_cursor(last).map_err(|e| e.to_string())?;
+        }
+        Ok((last, last == tip))
     }
 
     /// Starts deliveries for grants to this organisation; shreds erased documents.
-    fn on_committed(&self, block: &crate::shared::CommittedEvents) {
-        for event in &block.events {
+    fn on_committed(&self, events: &[panacea_contracts::audit::AuditEvent]) {
+        for event in events {
             match event.kind {
                 AuditKind::AccessDecision | AuditKind::BreakGlass if event.outcome == AuditOutcome::Success => {
-                    if let Some(decision) = event.entity.decision
-                        && let Err(e) = self.track(&decision)
-                    {
-                        tracing::error!(error = %e, "cannot record a delivery to fetch");
+                    if let Some(decision) = event.entity.decision {
+                        match self.track(&decision) {
+                            Ok(true) => self.kick.notify_one(),
+                            Ok(false) => {}
+                            Err(e) => tracing::error!(error = %e, "cannot record a delivery to fetch"),
+                        }
                     }
                 }
                 AuditKind::DocumentErased => {
@@ -212,17 +356,19 @@ impl SharingWorker {
         }
     }
 
-    /// Records the deliveries a committed grant to this organisation covers.
-    fn track(&self, decision: &DecisionId) -> Result<(), String> {
-        let Some(me) = &self.org else { return Ok(()) };
+    /// Records the deliveries a committed grant to this organisation covers; returns
+    /// whether there is any new one.
+    fn track(&self, decision: &DecisionId) -> Result<bool, String> {
+        let Some(me) = &self.org else { return Ok(false) };
         let store = self.shared.storage.state();
         let Some(grant) = panacea_contracts::access::access_decision(&store, decision).map_err(|e| e.to_string())?
         else {
-            return Ok(());
+            return Ok(false);
         };
         if &grant.requester_org != me {
-            return Ok(());
+            return Ok(false);
         }
+        let mut new = false;
         for document in panacea_contracts::document::covered_documents(&store, &grant).map_err(|e| e.to_string())? {
             if self.store.inbox(decision, &document).map_err(|e| e.to_string())?.is_some() {
                 continue;
@@ -240,13 +386,23 @@ impl SharingWorker {
             };
             self.store.put_inbox(&entry).map_err(|e| e.to_string())?;
             tracing::info!(decision = %decision, document = %document, "delivery to fetch");
+            new = true;
         }
-        Ok(())
+        Ok(new)
+    }
+
+    /// Advances unfinished deliveries whenever one is tracked, and retries the rest.
+    async fn fetch_loop(&self) {
+        loop {
+            self.fetch_pending().await;
+            // A kick during the pass is kept by `Notify` and wakes the next wait at once.
+            let _ = tokio::time::timeout(RETRY_INTERVAL, self.kick.notified()).await;
+        }
     }
 
     /// Advances every unfinished delivery.
     async fn fetch_pending(&self) {
-        let entries = match self.store.inbox_entries(INBOX_SCAN_MAX) {
+        let entries = match self.store.pending_entries(PENDING_SCAN_MAX) {
             Ok(entries) => entries,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the inbox");
@@ -265,9 +421,23 @@ impl SharingWorker {
         }
     }
 
-    /// Fetches the rest of one delivery, chunk by chunk.
+    /// Asks the custodian's node for one chunk.
+    async fn request_chunk(&self, peer: PeerId, request: DocRequest) -> Result<DocResponse, String> {
+        let (reply, answer) = oneshot::channel();
+        self.shared
+            .net
+            .try_send(NetCommand::FetchChunk { to: peer, request, reply })
+            .map_err(|_| "network queue full")?;
+        Ok(answer.await.map_err(|_| "network stopped")?.ok_or("the custodian did not answer")?)
+    }
+
+    /// Fetches the rest of one delivery: up to `fetch_window` chunk requests in flight,
+    /// each answer stored in order (with the progress, durably) as it comes.
     async fn fetch(&self, mut entry: InboxEntry) -> Result<(), String> {
         let peer = self.peer_of(&entry.custodian).ok_or("the custodian has no node")?;
+        let mut in_flight = FuturesOrdered::new();
+        // The next chunk to ask for; the count is known from the first answer.
+        let mut next = entry.received;
         loop {
             if entry.chunks > 0 && entry.received >= entry.chunks {
                 entry.state = InboxState::Received;
@@ -275,13 +445,16 @@ impl SharingWorker {
                 tracing::info!(decision = %entry.decision, document = %entry.document, bytes = entry.bytes, "delivery received");
                 return self.confirm(&entry);
             }
-            let request = DocRequest { decision: entry.decision, document: entry.document, index: entry.received };
-            let (reply, answer) = oneshot::channel();
-            self.shared
-                .net
-                .try_send(NetCommand::FetchChunk { to: peer, request, reply })
-                .map_err(|_| "network queue full")?;
-            match answer.await.map_err(|_| "network stopped")?.ok_or("the custodian did not answer")? {
+            // Until the count is known, one request at a time.
+            let window = if entry.chunks == 0 { 1 } else { self.config.fetch_window };
+            while in_flight.len() < window && ((entry.chunks == 0 && next == entry.received) || next < entry.chunks) {
+                let request = DocRequest { decision: entry.decision, document: entry.document, index: next };
+                let worker = self.clone();
+                in_flight.push_back(async move { worker.request_chunk(peer, request).await });
+                next += 1;
+            }
+            let Some(answer) = in_flight.next().await else { return Err("nothing to fetch".into()) };
+            match answer? {
                 DocResponse::Chunk { bytes, chunks, envelope, sealed } => {
                     let consistent = chunks > 0
                         && u64::from(chunks) == panacea_client_sdk::sharing::chunk_count(bytes)

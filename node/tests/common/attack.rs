@@ -1,4 +1,5 @@
-//! A libp2p peer that sends raw frames on the consensus protocol.
+//! A libp2p peer that sends raw frames on the consensus protocol, or asks for document
+//! chunks as another node would.
 
 use std::io;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, StreamProtocol, noise, tcp, yamux};
-use panacea_node::network::CONSENSUS_PROTOCOL;
+use panacea_node::network::{CONSENSUS_PROTOCOL, DOCS_PROTOCOL, DocRequest, DocResponse, FrameCodec, Inbound};
 
 /// Writes requests verbatim, with no framing of its own.
 #[derive(Debug, Clone, Default)]
@@ -97,6 +98,49 @@ pub async fn dial_and_send(identity: libp2p::identity::Keypair, target: Multiadd
             SwarmEvent::ConnectionClosed { .. } | SwarmEvent::OutgoingConnectionError { .. } if frames.is_empty() => {
                 return;
             }
+            _ => {}
+        }
+    }
+}
+
+/// Dials `target` as `identity` and asks for one document chunk on the data-plane
+/// protocol; returns the answer (`None` if the request failed).
+pub async fn ask_for_chunk(
+    identity: libp2p::identity::Keypair,
+    target: Multiaddr,
+    request: DocRequest,
+) -> Option<DocResponse> {
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .unwrap()
+        .with_behaviour(|_| {
+            request_response::Behaviour::<FrameCodec<Inbound<DocRequest>, DocResponse>>::with_codec(
+                FrameCodec::new(4 * 1024 * 1024),
+                [(StreamProtocol::new(DOCS_PROTOCOL), ProtocolSupport::Outbound)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
+            )
+        })
+        .unwrap()
+        .build();
+    let Some(libp2p::multiaddr::Protocol::P2p(peer)) = target.iter().last() else { panic!("address without peer id") };
+    swarm.dial(target).unwrap();
+    let deadline = tokio::time::Instant::now() + super::DEADLINE;
+    loop {
+        let event = match tokio::time::timeout_at(deadline, swarm.select_next_some()).await {
+            Ok(event) => event,
+            Err(_) => panic!("the chunk request did not finish in time"),
+        };
+        match event {
+            SwarmEvent::ConnectionEstablished { .. } => {
+                swarm.behaviour_mut().send_request(&peer, Inbound::Valid(request.clone()));
+            }
+            SwarmEvent::Behaviour(request_response::Event::Message {
+                message: request_response::Message::Response { response, .. },
+                ..
+            }) => return Some(response),
+            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. })
+            | SwarmEvent::OutgoingConnectionError { .. } => return None,
             _ => {}
         }
     }

@@ -136,6 +136,19 @@ impl Consortium {
         }
     }
 
+    /// Node `i`'s process id.
+    pub fn pid(&self, i: usize) -> u32 {
+        self.procs[i].as_ref().expect("node running").id()
+    }
+
+    /// Replaces `from` with `to` in node `i`'s configuration file (before it starts).
+    pub fn edit_config(&self, i: usize, from: &str, to: &str) {
+        let path = self.home(i).config();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{from:?} is not in {}", path.display());
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+
     /// The last lines of node `i`'s log.
     pub fn log_tail(&self, i: usize) -> String {
         let text = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
