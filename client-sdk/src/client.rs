@@ -410,6 +410,16 @@ impl Client {
         self.signed_get(signer, "/v1/deliveries").await
     }
 
+    /// One delivery the requesting node holds for the signer: its progress and state.
+    pub async fn delivery(
+        &self,
+        signer: &RequestSigner,
+        decision: &DecisionId,
+        document: &panacea_contracts::ids::DocumentHash,
+    ) -> Result<crate::types::DeliveryView, ClientError> {
+        self.signed_get(signer, &format!("/v1/deliveries/{decision}/{document}")).await
+    }
+
     /// Downloads a delivered document, opens it with the signer's key (the requesting
     /// identity's: nobody else can) and checks it against its on-chain commitment.
     /// Chunks are fetched, opened and hashed one at a time into `out`.

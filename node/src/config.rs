@@ -217,7 +217,7 @@ impl Default for MempoolConfig {
 
 impl Default for SharingConfig {
     fn default() -> SharingConfig {
-        SharingConfig { serve_bytes_per_second: 0, fetch_window: 4 }
+        SharingConfig { serve_bytes_per_second: 0, fetch_window: 8 }
     }
 }
 
@@ -411,7 +411,7 @@ ttl_secs = 600
 # Most document bytes per second served to other nodes' deliveries (0: no cap).
 serve_bytes_per_second = 0
 # Chunk requests (1 MiB each) kept in flight per delivery being fetched (1 to 16).
-fetch_window = 4
+fetch_window = 8
 
 [log]
 # "human" or "json" (one object per line). RUST_LOG overrides the filter.

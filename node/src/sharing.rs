@@ -45,6 +45,11 @@ const CATCH_UP_BLOCKS: u64 = 256;
 /// Longest the serving pace may hold a chunk back; beyond it the requester is told the
 /// custodian is busy and retries later (well inside the protocol's 30 s request timeout).
 const PACE_WAIT_MAX: Duration = Duration::from_secs(10);
+/// The custodian's answer while it has not committed the decision the requester has.
+const NOT_COMMITTED_YET: &str = "the custodian has not committed the decision yet";
+/// How long the custodian waits for its own commit of a decision a requester already has
+/// before answering "not yet" (the requester usually commits a moment earlier).
+const COMMIT_WAIT_MAX: Duration = Duration::from_secs(2);
 /// How often unfinished deliveries are retried when nothing else wakes the fetcher.
 const RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -160,7 +165,7 @@ impl SharingWorker {
             Ok(Ok(found)) => found,
             // The requester may have committed the decision before this node did.
             Ok(Err(panacea_contracts::document::GrantRefused::NoDecision)) => {
-                return DocResponse::Unavailable("the custodian has not committed the decision yet".into());
+                return DocResponse::Unavailable(NOT_COMMITTED_YET.into());
             }
             Ok(Err(refused)) => return DocResponse::Refused(refused.to_string()),
             Err(e) => return DocResponse::Unavailable(e.to_string()),
@@ -277,13 +282,25 @@ impl SharingWorker {
 
     /// Answers one chunk request (custodian side), paced by the serving cap.
     async fn answer(&self, serve: DocServe) {
-        let worker = self.clone();
-        let (from, request) = (serve.from, serve.request);
-        let answer = match tokio::task::spawn_blocking(move || worker.serve(from, &request)).await {
-            Ok(answer) => answer,
-            Err(e) => {
-                tracing::error!(error = %e, "serving a chunk failed");
-                DocResponse::Unavailable("the custodian failed".into())
+        let waited = tokio::time::Instant::now();
+        let answer = loop {
+            let worker = self.clone();
+            let (from, request) = (serve.from, serve.request.clone());
+            let answer = match tokio::task::spawn_blocking(move || worker.serve(from, &request)).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::error!(error = %e, "serving a chunk failed");
+                    DocResponse::Unavailable("the custodian failed".into())
+                }
+            };
+            // The requester committed the decision first: wait (bounded) for our commit.
+            let behind = matches!(&answer, DocResponse::Unavailable(why) if why == NOT_COMMITTED_YET);
+            if !behind || waited.elapsed() >= COMMIT_WAIT_MAX {
+                break answer;
+            }
+            let tip = self.tip();
+            while self.tip() == tip && waited.elapsed() < COMMIT_WAIT_MAX {
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };
         let answer = match &answer {
@@ -469,7 +486,12 @@ impl SharingWorker {
                     entry.envelope = Some(envelope);
                     let index = entry.received;
                     entry.received += 1;
-                    self.store.put_delivered_chunk(&entry, index, &sealed).map_err(|e| e.to_string())?;
+                    // A synced write: off the async threads.
+                    let (store, progress) = (self.store.clone(), entry.clone());
+                    tokio::task::spawn_blocking(move || store.put_delivered_chunk(&progress, index, &sealed))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
                 }
                 DocResponse::Refused(reason) => {
                     tracing::warn!(decision = %entry.decision, document = %entry.document, %reason, "the custodian refused a delivery");

@@ -5,7 +5,9 @@
 //!   output (the vote they protect) is handed to the network.
 //! - `BuildPayload` takes a batch from the pool; a leader with nothing to order waits up
 //!   to `empty_block_interval` before proposing an empty block, unless an uncommitted
-//!   ancestor carries transactions (then it proposes at once, so they commit).
+//!   ancestor carries transactions (then it proposes at once, so they commit), or it
+//!   has just committed transactions (then the proposal's certificate tells the other
+//!   validators at once, rather than an empty-block interval later).
 //! - Every payload attests the state root of the proposer's committed tip (its
 //!   `BlockMeta`); `CheckPayload` decodes the body, checks its time, and checks that
 //!   root against this node's root at that height (waiting for its own commit of that
@@ -160,6 +162,10 @@ pub struct Shell {
     last_members: Vec<PeerId>,
     /// A proposal whose payload check waits for a commit.
     deferred: Option<BlockRef>,
+    /// This node committed transactions that the other validators learn of only from the
+    /// certificate in the next proposal: propose it at once rather than after the
+    /// empty-block interval.
+    announce_commit: bool,
 }
 
 impl Shell {
@@ -233,6 +239,7 @@ impl Shell {
             stats: panacea_consensus::Stats::default(),
             last_members: Vec::new(),
             deferred: None,
+            announce_commit: false,
         };
         shell.refresh_members()?;
         shell.publish_status();
@@ -534,9 +541,10 @@ impl Shell {
             ),
             Err(_) => Vec::new(),
         };
-        if selected.is_empty() && in_flight.is_empty() && !deadline_passed {
+        if selected.is_empty() && in_flight.is_empty() && !deadline_passed && !self.announce_commit {
             return Ok(());
         }
+        self.announce_commit = false;
         // The parent is certified but may not be held here (a replica restarted on a tip
         // whose child it only knows by certificate): its time is then at most now.
         let parent_time = self.time_of(&build.parent).unwrap_or(self.tip.time);
@@ -556,7 +564,10 @@ impl Shell {
             if block.header.height <= self.tip.height {
                 continue;
             }
+            // An encoded empty transaction list is a byte or two.
+            let carries = self.bodies.get(&block.id()).map_or(block.payload.data.len() > 8, |b| !b.ids.is_empty());
             self.execute_and_store(block, (i == last).then_some(certificate))?;
+            self.announce_commit |= carries;
         }
         self.refresh_members()?;
         self.publish_status();

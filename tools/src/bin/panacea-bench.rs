@@ -15,16 +15,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
 use panacea_client_sdk::Client;
 use panacea_client_sdk::types::TxState;
 use panacea_contracts::codes::StaffRole;
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
-use panacea_contracts::membership::Genesis;
 use panacea_contracts::{Call, SignedTransaction, Transaction};
-use panacea_node::config::Home;
-use panacea_node::run::Addresses;
 use panacea_primitives::Keypair;
 use serde::Serialize;
 use tokio::sync::{Mutex, Semaphore};
@@ -82,50 +79,24 @@ struct Results {
     reasons: std::collections::BTreeMap<String, u64>,
 }
 
-fn percentile(sorted: &[Duration], p: u8) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    // Nearest rank over the sorted samples, in integer arithmetic (p is a whole percentile).
-    let last = sorted.len() - 1;
-    let index = (last * usize::from(p)).div_ceil(100).min(last);
-    sorted[index].as_secs_f64() * 1000.0
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.rate == 0 || args.duration == 0 {
         bail!("--rate and --duration must be positive");
     }
-    let mut clients = Vec::new();
-    let mut admins = Vec::new();
-    let mut chain_id = None;
-    for i in 0.. {
-        let home = Home(args.consortium.join(format!("node{i}")));
-        if !home.0.exists() {
-            break;
-        }
-        let genesis: Genesis = serde_json::from_str(&std::fs::read_to_string(home.genesis())?)?;
-        chain_id = Some(genesis.chain_id.clone());
-        admins.push(panacea_node::keys::load(&home.admin_key())?);
-        // Load goes to the validators that answer; a stopped node is skipped.
-        let Ok(text) = std::fs::read_to_string(home.addresses()) else { continue };
-        let addresses: Addresses = serde_json::from_str(&text)?;
-        let client = Client::new(&addresses.api)?;
-        if home.validator_key().exists() && client.status().await.is_ok() {
-            clients.push(client);
-        }
-    }
+    let (chain_id, nodes) = panacea_tools::local::discover(&args.consortium).await?;
+    // Load goes to the validators that answer; a stopped node is skipped.
+    let clients: Vec<Client> = nodes.iter().filter(|n| n.validator).filter_map(|n| n.client.clone()).collect();
     if clients.is_empty() {
         bail!("no running validator found in {}", args.consortium.display());
     }
+    let admins: Vec<Keypair> = nodes.into_iter().map(|n| n.admin).collect();
     let mut signers = Vec::new();
     for key in admins {
         let next_nonce = clients[0].next_nonce(&key.public()).await?;
         signers.push(Arc::new(Mutex::new(Signer { key, next_nonce })));
     }
-    let chain_id = chain_id.context("no node0 in the consortium folder")?;
     let results = Arc::new(Mutex::new(Results::default()));
     let slots = Arc::new(Semaphore::new(args.in_flight));
     let interval = Duration::from_secs_f64(1.0 / args.rate as f64);
@@ -198,9 +169,9 @@ async fn main() -> anyhow::Result<()> {
         failed: r.failed,
         failure_reasons: r.reasons.clone(),
         missed,
-        latency_ms_p50: percentile(&r.latencies, 50),
-        latency_ms_p90: percentile(&r.latencies, 90),
-        latency_ms_p99: percentile(&r.latencies, 99),
+        latency_ms_p50: panacea_tools::local::percentile_ms(&r.latencies, 50),
+        latency_ms_p90: panacea_tools::local::percentile_ms(&r.latencies, 90),
+        latency_ms_p99: panacea_tools::local::percentile_ms(&r.latencies, 99),
         latency_ms_max: r.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
     };
     print_report(&report);
