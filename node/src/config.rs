@@ -335,6 +335,11 @@ impl Home {
     pub fn admin_key(&self) -> PathBuf {
         self.0.join("keys").join("admin_key.json")
     }
+    /// The sharing worker's signing key: a service identity of the organisation that
+    /// confirms deliveries on chain (created on first start).
+    pub fn sharing_key(&self) -> PathBuf {
+        self.0.join("keys").join("sharing_key.json")
+    }
     /// The key that wraps the document store's keys (created on first start).
     pub fn storage_key(&self) -> PathBuf {
         self.0.join("keys").join("storage_key.json")

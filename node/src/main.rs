@@ -257,6 +257,7 @@ fn init(home: &Home, moniker: &str, role: RoleArg) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(home.0.join("keys")).with_context(|| format!("creating {}", home.0.display()))?;
     keys::save(&home.node_key(), "network", &keys::generate()?)?;
+    keys::save(&home.sharing_key(), "sharing identity", &keys::generate()?)?;
     let role = match role {
         RoleArg::Validator => {
             keys::save(&home.validator_key(), "consensus", &keys::generate()?)?;
@@ -300,6 +301,10 @@ fn show(home: &Home) -> anyhow::Result<()> {
     println!("network key:   {}", hex::encode(network_key));
     if home.validator_key().exists() {
         println!("validator key: {}", hex::encode(keys::load(&home.validator_key())?.public().to_bytes()));
+    }
+    if home.sharing_key().exists() {
+        // Register it as a service identity: panacea identity register-service --public-key ...
+        println!("sharing key:   {}", hex::encode(keys::load(&home.sharing_key())?.public().to_bytes()));
     }
     Ok(())
 }

@@ -179,24 +179,22 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     tokio::spawn(gossip_batches(gossip_rx, net_tx));
     tokio::spawn(admission(shared.clone(), admission_rx));
     // The data plane: its own store and worker.
-    let storage_key = match crate::keys::load(&home.storage_key()) {
-        Ok(key) => key,
-        Err(_) if !home.storage_key().exists() => {
-            let key = crate::keys::generate()?;
-            crate::keys::save(&home.storage_key(), "document storage", &key)?;
-            key
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let storage_key = load_or_create(&home.storage_key(), "document storage")?;
     let documents = Arc::new(
         crate::docstore::DocStore::open(&home.documents(), storage_key.seed())
             .map_err(|e| NodeError::Config(format!("opening the document store: {e}")))?,
     );
-    // The sharing key confirms deliveries on chain: the organisation admin key of a dev or
-    // test chain; without it deliveries complete but are not confirmed.
-    let sharing_key = crate::keys::load(&home.admin_key()).ok();
-    let worker =
-        crate::sharing::SharingWorker::new(shared.clone(), documents.clone(), sharing_key, config.sharing.clone());
+    // The sharing identity confirms deliveries on chain. The organisation admin key, kept
+    // on dev and test homes only, registers it when the operator has not.
+    let sharing_key = load_or_create(&home.sharing_key(), "sharing identity")?;
+    let admin_key = crate::keys::load(&home.admin_key()).ok();
+    let worker = crate::sharing::SharingWorker::new(
+        shared.clone(),
+        documents.clone(),
+        sharing_key,
+        admin_key,
+        config.sharing.clone(),
+    );
     tokio::spawn(worker.clone().run(docs_rx, shared.committed_events.subscribe(), shutdown.clone()));
     let router = crate::api::router(shared.clone(), config.api.clone(), role_name, Some(worker));
     let mut api_shutdown = shutdown.clone();
@@ -261,5 +259,18 @@ async fn admission(shared: Arc<Shared>, mut queue: mpsc::Receiver<(libp2p::PeerI
         if checked.is_err() {
             return;
         }
+    }
+}
+
+/// The key in `path`, created (for `purpose`) if the file does not exist.
+fn load_or_create(path: &std::path::Path, purpose: &str) -> Result<panacea_primitives::Keypair, NodeError> {
+    match crate::keys::load(path) {
+        Ok(key) => Ok(key),
+        Err(_) if !path.exists() => {
+            let key = crate::keys::generate()?;
+            crate::keys::save(path, purpose, &key)?;
+            Ok(key)
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -9,7 +9,8 @@
 //! As requester, it watches committed decisions that grant its organisation access,
 //! fetches each covered document chunk by chunk (each chunk is stored durably with the
 //! progress, so a crash of either node resumes where it stopped), and once all are here,
-//! confirms the delivery on chain (signed by the node's sharing key), which puts it in
+//! confirms the delivery on chain (signed by the node's sharing identity, a service
+//! identity of its organisation, `keys/sharing_key.json`), which puts it in
 //! the patient's accounting of disclosures. It also shreds every copy it holds when a
 //! document's erasure commits.
 //!
@@ -27,6 +28,7 @@ use libp2p::PeerId;
 use panacea_client_sdk::sharing::{CHUNK_BYTES, CHUNK_TAG_BYTES, ChunkContext, seal_chunk};
 use panacea_contracts::audit::{AuditKind, AuditOutcome};
 use panacea_contracts::document::DocumentCall;
+use panacea_contracts::identity::{IdentityCall, IdentityKind, IdentityStatus};
 use panacea_contracts::ids::{DecisionId, OrgId};
 use panacea_contracts::{Call, Transaction};
 use panacea_primitives::{Height, Keypair, Timestamp};
@@ -59,12 +61,30 @@ pub struct SharingWorker {
     shared: Arc<Shared>,
     store: Arc<DocStore>,
     org: Option<OrgId>,
-    signer: Option<Keypair>,
+    /// The node's sharing identity: it confirms deliveries on chain.
+    service: Keypair,
+    /// The organisation's admin key, on dev and test homes only: it registers the
+    /// sharing identity when the operator has not.
+    admin: Option<Keypair>,
+    /// Confirmations sent and not yet committed: the next nonce, and the last sent.
+    confirming: Arc<Mutex<Confirming>>,
     config: SharingConfig,
     /// Wakes the fetcher when a delivery is tracked.
     kick: Arc<tokio::sync::Notify>,
     pacer: Arc<Mutex<Pacer>>,
 }
+
+/// The sharing identity's transactions in flight.
+#[derive(Debug, Default)]
+struct Confirming {
+    /// The last confirmation sent: its id and nonce.
+    last: Option<(panacea_primitives::Hash, u64)>,
+    /// When the admin key last asked to register the sharing identity.
+    registration_sent: Option<std::time::Instant>,
+}
+
+/// How long a registration of the sharing identity may take before it is sent again.
+const REGISTRATION_RETRY: Duration = Duration::from_secs(30);
 
 /// Paces the bytes served to other nodes: each chunk reserves its share of the cap, in
 /// order, so the served rate stays at or under the cap whatever the number of requesters.
@@ -109,7 +129,8 @@ impl SharingWorker {
     pub fn new(
         shared: Arc<Shared>,
         store: Arc<DocStore>,
-        signer: Option<Keypair>,
+        service: Keypair,
+        admin: Option<Keypair>,
         config: SharingConfig,
     ) -> SharingWorker {
         let peer = shared.peer_id;
@@ -124,7 +145,9 @@ impl SharingWorker {
             shared,
             store,
             org,
-            signer,
+            service,
+            admin,
+            confirming: Arc::new(Mutex::new(Confirming::default())),
             config,
             kick: Arc::new(tokio::sync::Notify::new()),
             pacer: Arc::new(Mutex::new(pacer)),
@@ -514,17 +537,72 @@ impl SharingWorker {
             done.state = InboxState::Confirmed;
             return self.store.put_inbox(&done).map_err(|e| e.to_string());
         }
-        let Some(signer) = &self.signer else {
-            return Err("no sharing key: the delivery is not confirmed on chain".into());
-        };
-        let nonce = panacea_contracts::next_nonce(&store, &signer.public()).map_err(|e| e.to_string())?;
+        self.ensure_registered(&store)?;
+        let signer = &self.service;
         let call = Call::Document(DocumentCall::ConfirmDelivery { decision: entry.decision, document: entry.document });
+        let mut confirming = self.confirming.lock().map_err(|_| "the confirmation state is poisoned")?;
+        let committed = panacea_contracts::next_nonce(&store, &signer.public()).map_err(|e| e.to_string())?;
+        // Consecutive nonces while earlier confirmations wait in the pool; back to the
+        // committed nonce if the last one left the pool without committing.
+        let nonce = match confirming.last {
+            Some((id, last)) if last >= committed => {
+                let pooled = self.shared.mempool.lock().map(|pool| pool.contains(&id)).unwrap_or(false);
+                if pooled { last + 1 } else { committed }
+            }
+            _ => committed,
+        };
         let tx = Transaction { chain_id: self.shared.chain.chain_id().clone(), signer: signer.public(), nonce, call }
             .sign(signer);
+        let id = tx.tx.id();
         let bytes = tx.encode();
         match crate::api::admit(&self.shared, tx, bytes) {
-            Ok(_) | Err(crate::mempool::AdmitError::Duplicate | crate::mempool::AdmitError::NonceTaken(_)) => Ok(()),
+            Ok(_) => {
+                confirming.last = Some((id, nonce));
+                Ok(())
+            }
+            Err(crate::mempool::AdmitError::Duplicate | crate::mempool::AdmitError::NonceTaken(_)) => Ok(()),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    /// Checks that the sharing key is an active identity of this organisation; on a dev or
+    /// test home, registers it with the admin key (the confirmation then waits for it).
+    fn ensure_registered(&self, store: &crate::storage::StateStore<'_>) -> Result<(), String> {
+        let me = self.org.as_ref().ok_or("this node acts for no organisation")?;
+        let key = self.service.public();
+        let id = panacea_contracts::identity::Identity::id_for(me, &key);
+        match panacea_contracts::identity::identity(store, &id).map_err(|e| e.to_string())? {
+            Some(identity)
+                if identity.key == key && identity.status_at(self.tip().next()) == IdentityStatus::Active =>
+            {
+                return Ok(());
+            }
+            Some(_) => return Err(format!("the sharing identity {id} is suspended, revoked or has another key")),
+            None => {}
+        }
+        let Some(admin) = &self.admin else {
+            return Err(format!(
+                "the sharing key {} is not a registered service identity of {me}: register it with \
+                 `panacea identity register-service --public-key {}` (docs/sharing.md)",
+                hex::encode(key.to_bytes()),
+                hex::encode(key.to_bytes())
+            ));
+        };
+        let mut confirming = self.confirming.lock().map_err(|_| "the confirmation state is poisoned")?;
+        if confirming.registration_sent.is_some_and(|at| at.elapsed() < REGISTRATION_RETRY) {
+            return Err("waiting for the sharing identity's registration".into());
+        }
+        let nonce = panacea_contracts::next_nonce(store, &admin.public()).map_err(|e| e.to_string())?;
+        let call = Call::Identity(IdentityCall::Register {
+            key,
+            kind: IdentityKind::Service { name: "sharing worker".into() },
+        });
+        let tx = Transaction { chain_id: self.shared.chain.chain_id().clone(), signer: admin.public(), nonce, call }
+            .sign(admin);
+        let bytes = tx.encode();
+        crate::api::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
+        confirming.registration_sent = Some(std::time::Instant::now());
+        tracing::info!(identity = %id, "registering the sharing identity with the admin key");
+        Err("registering the sharing identity".into())
     }
 }

@@ -169,9 +169,13 @@ impl Scene {
 
     /// Audit events of the patient, as a health authority or the custodian reads them.
     async fn events(&self, kind: AuditKind) -> usize {
+        self.events_of(kind).await.len()
+    }
+
+    async fn events_of(&self, kind: AuditKind) -> Vec<panacea_contracts::audit::AuditEvent> {
         let query = AuditQuery { patient: Some(self.patient), ..AuditQuery::default() };
         let events = self.net.client(0).audit_events_all(&self.custodian_signer(), &query, 1_000).await.unwrap();
-        events.iter().filter(|e| e.kind == kind).count()
+        events.into_iter().filter(|e| e.kind == kind).collect()
     }
 }
 
@@ -204,7 +208,14 @@ async fn a_permitted_request_delivers_the_document_and_erasure_shreds_it() {
     let stranger = Keypair::from_seed([78; 32]);
     assert!(requester.download_delivery(&reader, &stranger, &decision, &lab_doc, &mut Vec::new()).await.is_err());
     // The patient's audit trail shows the delivery; a hospital cannot read the accounting.
-    assert_eq!(scene.events(AuditKind::DocumentDelivered).await, 1);
+    // The delivery was confirmed by hospital-1's node under its own sharing identity (a
+    // service identity its dev home's admin key registered), not by the admin key.
+    let delivered = scene.events_of(AuditKind::DocumentDelivered).await;
+    assert_eq!(delivered.len(), 1);
+    let sharing_key = panacea_node::keys::load(&scene.net.nodes[1].home.join("keys/sharing_key.json")).unwrap();
+    let confirmer = delivered[0].agents.iter().find(|a| a.requestor).expect("the confirming agent");
+    assert_eq!(confirmer.key, Some(sharing_key.public()));
+    assert_eq!(confirmer.org, Some(OrgId::new("hospital-1").unwrap()));
     let hospital_accounting = scene.net.client(0).accounting_all(&scene.custodian_signer(), &scene.patient, 100).await;
     assert!(hospital_accounting.is_err(), "a hospital does not read the accounting");
 

@@ -237,6 +237,18 @@ enum IdentityCommand {
         #[arg(long, value_parser = parse_code::<StaffRole>)]
         role: StaffRole,
     },
+    /// Register a software service's key (for example a node's sharing identity, shown by
+    /// `panacea-node show`) for the admin's organisation.
+    RegisterService {
+        #[command(flatten)]
+        signer: Signer,
+        /// The service's public key (64 hex digits).
+        #[arg(long)]
+        public_key: String,
+        /// The service's name.
+        #[arg(long, default_value = "sharing worker")]
+        name: String,
+    },
     /// Suspend an identity from the next block.
     Suspend(IdentityTarget),
     /// Lift a suspension from the next block.
@@ -586,6 +598,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Identity(IdentityCommand::RegisterStaff { signer, public_key: key, role }) => {
             let kind = IdentityKind::Staff { role };
+            Work::Submit(signer, Call::Identity(IdentityCall::Register { key: public_key(&key)?, kind }))
+        }
+        Command::Identity(IdentityCommand::RegisterService { signer, public_key: key, name }) => {
+            let kind = IdentityKind::Service { name };
             Work::Submit(signer, Call::Identity(IdentityCall::Register { key: public_key(&key)?, kind }))
         }
         Command::Identity(IdentityCommand::Suspend(target)) => {
