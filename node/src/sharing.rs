@@ -81,7 +81,18 @@ struct Confirming {
     last: Option<(panacea_primitives::Hash, u64)>,
     /// When the admin key last asked to register the sharing identity.
     registration_sent: Option<std::time::Instant>,
+    /// When the operator was last told to register the sharing identity.
+    hint_logged: Option<std::time::Instant>,
+    /// The confirmation sent for each delivery awaiting its commit, so that a pass of the
+    /// fetcher does not send another while it waits in the pool.
+    sent: std::collections::HashMap<(DecisionId, panacea_contracts::ids::DocumentHash), panacea_primitives::Hash>,
 }
+
+/// Most confirmations remembered as sent (beyond it the map starts over: at worst a
+/// delivery is confirmed twice, and the contract refuses the second).
+const SENT_MAX: usize = 10_000;
+/// How often the operator is reminded to register the sharing identity.
+const HINT_INTERVAL: Duration = Duration::from_secs(600);
 
 /// How long a registration of the sharing identity may take before it is sent again.
 const REGISTRATION_RETRY: Duration = Duration::from_secs(30);
@@ -535,12 +546,21 @@ impl SharingWorker {
         {
             let mut done = entry.clone();
             done.state = InboxState::Confirmed;
+            if let Ok(mut confirming) = self.confirming.lock() {
+                confirming.sent.remove(&(entry.decision, entry.document));
+            }
             return self.store.put_inbox(&done).map_err(|e| e.to_string());
         }
         self.ensure_registered(&store)?;
         let signer = &self.service;
         let call = Call::Document(DocumentCall::ConfirmDelivery { decision: entry.decision, document: entry.document });
         let mut confirming = self.confirming.lock().map_err(|_| "the confirmation state is poisoned")?;
+        let delivery = (entry.decision, entry.document);
+        if let Some(sent) = confirming.sent.get(&delivery)
+            && self.shared.mempool.lock().map(|pool| pool.contains(sent)).unwrap_or(false)
+        {
+            return Ok(());
+        }
         let committed = panacea_contracts::next_nonce(&store, &signer.public()).map_err(|e| e.to_string())?;
         // Consecutive nonces while earlier confirmations wait in the pool; back to the
         // committed nonce if the last one left the pool without committing.
@@ -558,6 +578,10 @@ impl SharingWorker {
         match crate::api::admit(&self.shared, tx, bytes) {
             Ok(_) => {
                 confirming.last = Some((id, nonce));
+                if confirming.sent.len() >= SENT_MAX {
+                    confirming.sent.clear();
+                }
+                confirming.sent.insert(delivery, id);
                 Ok(())
             }
             Err(crate::mempool::AdmitError::Duplicate | crate::mempool::AdmitError::NonceTaken(_)) => Ok(()),
@@ -581,6 +605,16 @@ impl SharingWorker {
             None => {}
         }
         let Some(admin) = &self.admin else {
+            if let Ok(mut confirming) = self.confirming.lock()
+                && confirming.hint_logged.is_none_or(|at| at.elapsed() >= HINT_INTERVAL)
+            {
+                confirming.hint_logged = Some(std::time::Instant::now());
+                tracing::warn!(
+                    sharing_key = %hex::encode(key.to_bytes()),
+                    "deliveries are not confirmed on chain until this node's sharing key is registered: \
+                     panacea identity register-service --public-key <sharing_key> (docs/sharing.md)"
+                );
+            }
             return Err(format!(
                 "the sharing key {} is not a registered service identity of {me}: register it with \
                  `panacea identity register-service --public-key {}` (docs/sharing.md)",

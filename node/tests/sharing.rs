@@ -216,6 +216,9 @@ async fn a_permitted_request_delivers_the_document_and_erasure_shreds_it() {
     let confirmer = delivered[0].agents.iter().find(|a| a.requestor).expect("the confirming agent");
     assert_eq!(confirmer.key, Some(sharing_key.public()));
     assert_eq!(confirmer.org, Some(OrgId::new("hospital-1").unwrap()));
+    // One confirmation was sent, not one per pass of the fetcher while it waited.
+    let sent = scene.net.client(1).next_nonce(&sharing_key.public()).await.unwrap();
+    assert_eq!(sent, 2, "the sharing identity signed exactly one transaction");
     let hospital_accounting = scene.net.client(0).accounting_all(&scene.custodian_signer(), &scene.patient, 100).await;
     assert!(hospital_accounting.is_err(), "a hospital does not read the accounting");
 

@@ -238,7 +238,7 @@ enum IdentityCommand {
         role: StaffRole,
     },
     /// Register a software service's key (for example a node's sharing identity, shown by
-    /// `panacea-node show`) for the admin's organisation.
+    /// `panacea-node show-node-id`) for the admin's organisation.
     RegisterService {
         #[command(flatten)]
         signer: Signer,
