@@ -85,7 +85,7 @@ struct Confirming {
     hint_logged: Option<std::time::Instant>,
     /// The confirmation sent for each delivery awaiting its commit, so that a pass of the
     /// fetcher does not send another while it waits in the pool.
-    sent: std::collections::HashMap<(DecisionId, panacea_contracts::ids::DocumentHash), panacea_primitives::Hash>,
+    sent: std::collections::BTreeMap<(DecisionId, panacea_contracts::ids::DocumentHash), panacea_primitives::Hash>,
 }
 
 /// Most confirmations remembered as sent (beyond it the map starts over: at worst a
