@@ -138,6 +138,27 @@ impl Client {
         Self::parse(response).await
     }
 
+    /// Submits up to [`crate::types::BATCH_TRANSACTIONS_MAX`] signed transactions in one
+    /// request (the node's body limit applies too). With `wait`, the node answers once all
+    /// have committed or `wait` has passed. One item per transaction, in order: its status
+    /// (`committed` with the receipt, or `pending`) or why it was refused.
+    pub async fn submit_batch(
+        &self,
+        txs: &[SignedTransaction],
+        wait: Option<Duration>,
+    ) -> Result<Vec<crate::types::BatchItem>, ClientError> {
+        let body = crate::types::BatchSubmitRequest { txs: txs.iter().map(|t| hex::encode(t.encode())).collect() };
+        let mut url = format!("{}/v1/transactions/batch", self.base);
+        if let Some(wait) = wait {
+            url.push_str(&format!("?wait=true&timeout_ms={}", wait.as_millis()));
+        }
+        let mut request = self.http.post(url).json(&body);
+        if let Some(wait) = wait {
+            request = request.timeout(wait + Duration::from_secs(10));
+        }
+        Self::parse(request.send().await?).await
+    }
+
     /// Submits a signed transaction and waits up to `timeout` for its commit. The status
     /// says `committed` (with the receipt) or, if the time ran out, `pending`.
     pub async fn submit_and_wait(&self, tx: &SignedTransaction, timeout: Duration) -> Result<TxStatus, ClientError> {

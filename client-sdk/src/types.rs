@@ -23,6 +23,28 @@ pub struct SubmitRequest {
     pub tx: String,
 }
 
+/// `POST /v1/transactions/batch` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchSubmitRequest {
+    /// Signed transactions' canonical encodings, in hex (at most
+    /// [`BATCH_TRANSACTIONS_MAX`]).
+    pub txs: Vec<String>,
+}
+
+/// Most transactions in one batch submission.
+pub const BATCH_TRANSACTIONS_MAX: usize = 1_000;
+
+/// What became of one transaction of a batch: its status, or why it was refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchItem {
+    /// Committed or pending (absent if refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TxStatus>,
+    /// Why it was refused, with the same codes as a single submission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
 /// Where a transaction is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -21,8 +21,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use libp2p::PeerId;
 use panacea_client_sdk::types::{
-    AccountingPage, AuditQuery, BlockView, DeliveryView, ErrorBody, NonceView, ProofView, RefusalPage, RefusalView,
-    StatusView, StoredDocumentView, SubmitRequest, TxState, TxStatus, ValidatorSetView, ValidatorView,
+    AccountingPage, AuditQuery, BATCH_TRANSACTIONS_MAX, BatchItem, BatchSubmitRequest, BlockView, DeliveryView,
+    ErrorBody, NonceView, ProofView, RefusalPage, RefusalView, StatusView, StoredDocumentView, SubmitRequest, TxState,
+    TxStatus, ValidatorSetView, ValidatorView,
 };
 use panacea_contracts::SignedTransaction;
 use panacea_primitives::{Hash, Height, codec};
@@ -130,6 +131,7 @@ pub fn router(
     };
     Router::new()
         .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/batch", post(submit_batch))
         .route("/v1/transactions/{id}", get(transaction))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/accounts/{key}/nonce", get(nonce))
@@ -322,6 +324,99 @@ async fn submit(
         Some(done) => Ok((StatusCode::OK, Json(done)).into_response()),
         None => Ok((StatusCode::ACCEPTED, Json(pending(id))).into_response()),
     }
+}
+
+#[utoipa::path(post, path = "/v1/transactions/batch", tag = "transactions",
+    params(("wait" = Option<bool>, Query, description = "wait until all commit"), ("timeout_ms" = Option<u64>, Query, description = "how long to wait")),
+    request_body(content = String, description = "`{\"txs\": [\"<hex>\", ...]}`, at most 1,000", content_type = "application/json"),
+    responses((status = 200, description = "one item per transaction, in order: `{\"status\"}` (committed or pending) or `{\"error\"}`"),
+        (status = 400, description = "malformed body"), (status = 413, description = "too many transactions or too large")))]
+async fn submit_batch(
+    State(api): State<ApiState>,
+    query: Result<Query<SubmitQuery>, QueryRejection>,
+    body: Result<Json<BatchSubmitRequest>, JsonRejection>,
+) -> Result<Json<Vec<BatchItem>>, ApiError> {
+    let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
+    let Json(body) = body.map_err(|e| bad_request("bad_json", e.body_text()))?;
+    if body.txs.len() > BATCH_TRANSACTIONS_MAX {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("at most {BATCH_TRANSACTIONS_MAX} transactions per batch"),
+        ));
+    }
+    let shared = api.shared.clone();
+    let chain_id = shared.chain.chain_id().clone();
+    // Hex decoding and signature checks are CPU work: off the async workers, in one go.
+    let checked = tokio::task::spawn_blocking(move || {
+        body.txs
+            .iter()
+            .map(|text| {
+                let bytes = hex::decode(text.trim())
+                    .map_err(|e| bad_request("bad_hex", format!("a transaction must be hex: {e}")))?;
+                let tx = Mempool::check_stateless(&bytes, &chain_id)?;
+                Ok::<_, ApiError>((tx, bytes))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let refused = |e: ApiError| BatchItem { status: None, error: Some(e.body) };
+    let mut items = Vec::with_capacity(checked.len());
+    let mut waiters = Vec::new();
+    for result in checked {
+        let (tx, bytes) = match result {
+            Ok(checked) => checked,
+            Err(e) => {
+                items.push(refused(e));
+                continue;
+            }
+        };
+        let id = tx.tx.id();
+        if let Some(done) = committed_status(&shared, id)? {
+            items.push(BatchItem { status: Some(done), error: None });
+            continue;
+        }
+        // Registered before admission, so a commit in between is not missed.
+        let waiter = if query.wait {
+            Some(
+                shared
+                    .waiters
+                    .register(id)
+                    .map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let item = match admit(&shared, tx, bytes) {
+            Ok(_) | Err(AdmitError::Duplicate) => BatchItem { status: Some(pending(id)), error: None },
+            Err(e @ AdmitError::NonceUsed { .. }) => match committed_status(&shared, id)? {
+                Some(done) => BatchItem { status: Some(done), error: None },
+                None => refused(e.into()),
+            },
+            Err(e) => refused(e.into()),
+        };
+        if let Some(waiter) = waiter
+            && item.status.as_ref().is_some_and(|s| s.status == TxState::Pending)
+        {
+            waiters.push(waiter);
+        }
+        items.push(item);
+    }
+    if !waiters.is_empty() {
+        let cap = api.config.wait_timeout_ms_max;
+        let timeout = Duration::from_millis(query.timeout_ms.unwrap_or(cap).min(cap));
+        let _ = tokio::time::timeout(timeout, futures::future::join_all(waiters)).await;
+        for item in &mut items {
+            if let Some(status) = &item.status
+                && status.status == TxState::Pending
+                && let Some(done) = committed_status(&shared, status.id)?
+            {
+                item.status = Some(done);
+            }
+        }
+    }
+    Ok(Json(items))
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{key}/nonce", tag = "transactions",

@@ -48,13 +48,35 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
             assert!(status.receipt.expect("receipt").is_ok());
         }
     }
+    // A batch: 40 transactions of two organisations, a replay and one for another chain in one
+    // request, waited for as a whole; one item per transaction, in order.
+    let mut batch: Vec<_> =
+        (0..20).flat_map(|_| [admin_tx(&net, 0, &mut nonces), admin_tx(&net, 1, &mut nonces)]).collect();
+    batch.push(batch[0].clone());
+    let mut foreign = batch[1].tx.clone();
+    foreign.chain_id = panacea_primitives::ChainId::new("elsewhere").unwrap();
+    batch.push(foreign.sign(&net.nodes[1].admin));
+    let items = net.client(2).submit_batch(&batch, Some(Duration::from_secs(60))).await.expect("batch");
+    assert_eq!(items.len(), 42);
+    let refusal = items[41].error.as_ref().map(|e| e.code.as_str());
+    assert_eq!((refusal, items[41].status.is_none()), (Some("wrong_chain"), true), "{:?}", items[41]);
+    for (item, tx) in items.iter().zip(&batch).take(40) {
+        let status = item.status.as_ref().unwrap_or_else(|| panic!("refused: {item:?}"));
+        assert_eq!((status.id, &status.status), (tx.tx.id(), &TxState::Committed), "{item:?}");
+    }
+    // The replay of a committed transaction reports its commit, as a single submission does.
+    assert_eq!(items[40].status.as_ref().map(|s| &s.status), Some(&TxState::Committed), "{:?}", items[40]);
+    let garbage = net.client(2).submit_batch(&[], None).await.expect("an empty batch");
+    assert!(garbage.is_empty());
+    phase("a batch of 42: 41 committed, 1 refused");
+
     let height = net.height(0).await;
     for i in 0..5 {
         eventually("every node, the observer included, reaches the height", || async { net.height(i).await >= height })
             .await;
     }
     assert_same_chain(&net, &[0, 1, 2, 3, 4], height).await;
-    phase("12 transactions committed; every node holds the same chain");
+    phase("52 transactions committed; every node holds the same chain");
 
     // One validator is killed: the other three keep committing.
     net.kill(3);
