@@ -145,12 +145,32 @@ fn canonical_point(bytes: [u8; 32]) -> Option<EdwardsPoint> {
     CompressedEdwardsY(bytes).decompress()
 }
 
+/// Keys decoded recently. Decoding a key decompresses a curve point (a field square root,
+/// about 4 µs); a node decodes the same few thousand keys (its members' staff and admins)
+/// over and over: in every transaction at admission, in gossip, in each block's check and
+/// execution, and in every stored identity or organisation the contracts read. Only valid
+/// keys are kept; the map starts over when full.
+static DECODED: std::sync::Mutex<std::collections::BTreeMap<[u8; 32], EdwardsPoint>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Most keys kept decoded.
+const DECODED_MAX: usize = 8_192;
+
 impl PublicKey {
     /// Accepts only canonical encodings of points that are not of small order.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<PublicKey, CryptoError> {
+        if let Some(point) = DECODED.lock().ok().and_then(|cache| cache.get(&bytes).copied()) {
+            return Ok(PublicKey { bytes, point });
+        }
         let point = canonical_point(bytes).ok_or(CryptoError::InvalidPublicKey)?;
         if point.is_small_order() {
             return Err(CryptoError::InvalidPublicKey);
+        }
+        if let Ok(mut cache) = DECODED.lock() {
+            if cache.len() >= DECODED_MAX {
+                cache.clear();
+            }
+            cache.insert(bytes, point);
         }
         Ok(PublicKey { bytes, point })
     }

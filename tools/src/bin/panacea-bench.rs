@@ -10,6 +10,17 @@
 //! per organisation, spread over the nodes. Each transaction is sent at its scheduled
 //! time with `wait=true`; its latency ends when the node answers "committed". A
 //! transaction that cannot be sent on time (too many in flight) counts as a miss.
+//!
+//! With `--batch N`, each request carries N transactions of one signer
+//! (`POST /v1/transactions/batch?wait=true`), one request every N / rate seconds; every
+//! transaction of a batch gets the batch's latency (sent to all committed).
+//!
+//! `--workload consents` instead registers `--signers` clerks (spread over the hospitals)
+//! and has them record patients' opt-in consents (a FHIR Consent per transaction, for a
+//! fresh pseudonymous patient each). Each clerk has one request in flight at a time, and
+//! re-reads its nonce after a refusal, so overload shows as refusals and misses rather
+//! than as nonce gaps that strand every later transaction of a signer (which the
+//! registrations workload, with one open-loop stream per admin, suffers past saturation).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,9 +29,11 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use clap::Parser;
 use panacea_client_sdk::Client;
-use panacea_client_sdk::types::TxState;
+use panacea_client_sdk::types::{TxState, TxStatus};
 use panacea_contracts::codes::StaffRole;
+use panacea_contracts::consent::{ConsentCall, ConsentTerms};
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
+use panacea_contracts::ids::{DocumentHash, PatientRef};
 use panacea_contracts::{Call, SignedTransaction, Transaction};
 use panacea_primitives::Keypair;
 use serde::Serialize;
@@ -44,9 +57,25 @@ struct Args {
     /// Most transactions in flight; one that would exceed it counts as a miss.
     #[arg(long, default_value_t = 20_000)]
     in_flight: usize,
+    /// Transactions per request: 1 sends each with `POST /v1/transactions?wait=true`; more
+    /// sends batches with `POST /v1/transactions/batch?wait=true` (one signer per batch).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// `registrations` (admins register staff) or `consents` (clerks record consents).
+    #[arg(long, default_value = "registrations")]
+    workload: Workload,
+    /// Clerks for the consents workload.
+    #[arg(long, default_value_t = 64)]
+    signers: usize,
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Workload {
+    Registrations,
+    Consents,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,6 +97,8 @@ struct Report {
 struct Signer {
     key: Keypair,
     next_nonce: u64,
+    /// The node it sends to.
+    client: Client,
 }
 
 #[derive(Default)]
@@ -85,6 +116,9 @@ async fn main() -> anyhow::Result<()> {
     if args.rate == 0 || args.duration == 0 {
         bail!("--rate and --duration must be positive");
     }
+    if args.batch == 0 || args.batch > panacea_client_sdk::types::BATCH_TRANSACTIONS_MAX {
+        bail!("--batch must be between 1 and {}", panacea_client_sdk::types::BATCH_TRANSACTIONS_MAX);
+    }
     let (chain_id, nodes) = panacea_tools::local::discover(&args.consortium).await?;
     // Load goes to the validators that answer; a stopped node is skipped.
     let clients: Vec<Client> = nodes.iter().filter(|n| n.validator).filter_map(|n| n.client.clone()).collect();
@@ -92,14 +126,26 @@ async fn main() -> anyhow::Result<()> {
         bail!("no running validator found in {}", args.consortium.display());
     }
     let admins: Vec<Keypair> = nodes.into_iter().map(|n| n.admin).collect();
+    let keys: Vec<Keypair> = match args.workload {
+        Workload::Registrations => admins,
+        Workload::Consents => register_clerks(&chain_id, &admins, &clients, args.signers).await?,
+    };
+    // Registrations: one open-loop stream per admin. Consents: one request per clerk at a time.
+    let per_signer = match args.workload {
+        Workload::Registrations => Semaphore::MAX_PERMITS,
+        Workload::Consents => 1,
+    };
     let mut signers = Vec::new();
-    for key in admins {
-        let next_nonce = clients[0].next_nonce(&key.public()).await?;
-        signers.push(Arc::new(Mutex::new(Signer { key, next_nonce })));
+    for (i, key) in keys.into_iter().enumerate() {
+        let client = clients[i % clients.len()].clone();
+        let next_nonce = client.next_nonce(&key.public()).await?;
+        signers.push((Arc::new(Semaphore::new(per_signer)), Arc::new(Mutex::new(Signer { key, next_nonce, client }))));
     }
+    let template = consent_template()?;
     let results = Arc::new(Mutex::new(Results::default()));
     let slots = Arc::new(Semaphore::new(args.in_flight));
-    let interval = Duration::from_secs_f64(1.0 / args.rate as f64);
+    // One request per tick, of `batch` transactions.
+    let interval = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
     let start = Instant::now();
     let measure_from = start + Duration::from_secs(args.warmup);
     let end = measure_from + Duration::from_secs(args.duration);
@@ -107,50 +153,97 @@ async fn main() -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     let mut next = start;
     let mut n = 0usize;
+    let size = u32::try_from(args.batch)?;
     while next < end {
         tokio::time::sleep_until(next.into()).await;
         next += interval;
         n += 1;
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            if next > measure_from {
-                missed += 1;
+        let measured = Instant::now() >= measure_from;
+        // The next signer free to send, round robin.
+        let free = (0..signers.len()).find_map(|k| {
+            let (busy, signer) = &signers[(n + k) % signers.len()];
+            busy.clone().try_acquire_owned().ok().map(|own| (own, signer.clone()))
+        });
+        let (Some((own, signer)), Ok(permit)) = (free, slots.clone().try_acquire_many_owned(size)) else {
+            if measured {
+                missed += args.batch as u64;
             }
             continue;
         };
-        let signer = signers[n % signers.len()].clone();
-        let tx = {
+        // Nonces are taken here, in order; signing happens in the request's task.
+        let (key, first, client) = {
             let mut s = signer.lock().await;
-            let nonce = s.next_nonce;
-            s.next_nonce += 1;
-            register_tx(&chain_id, &s.key, nonce)
+            let first = s.next_nonce;
+            s.next_nonce += args.batch as u64;
+            (s.key.clone(), first, s.client.clone())
         };
-        let client = clients[n % clients.len()].clone();
         let results = results.clone();
-        let measured = Instant::now() >= measure_from;
+        let chain_id = chain_id.clone();
+        let batch = args.batch;
+        let workload = args.workload;
+        let template = template.clone();
         if measured {
-            sent += 1;
+            sent += batch as u64;
         }
         tasks.push(tokio::spawn(async move {
+            let txs: Vec<SignedTransaction> = (first..first + batch as u64)
+                .map(|nonce| match workload {
+                    Workload::Registrations => register_tx(&chain_id, &key, nonce),
+                    Workload::Consents => consent_tx(&chain_id, &key, nonce, &template),
+                })
+                .collect();
             let began = Instant::now();
-            let outcome = client.submit_and_wait(&tx, Duration::from_secs(60)).await;
+            let wait = Duration::from_secs(60);
+            let outcomes: Vec<Result<TxStatus, String>> = if batch == 1 {
+                vec![
+                    client
+                        .submit_and_wait(&txs[0], wait)
+                        .await
+                        .map_err(|e| e.code().unwrap_or("transport").to_string()),
+                ]
+            } else {
+                match client.submit_batch(&txs, Some(wait)).await {
+                    Ok(items) => items
+                        .into_iter()
+                        .map(|item| match (item.status, item.error) {
+                            (Some(status), _) => Ok(status),
+                            (None, Some(error)) => Err(error.code),
+                            (None, None) => Err("empty".into()),
+                        })
+                        .collect(),
+                    Err(e) => vec![Err(e.code().unwrap_or("transport").to_string()); batch],
+                }
+            };
+            let elapsed = began.elapsed();
             drop(permit);
+            // After a refusal, later nonces would wait behind a gap: start again from the
+            // node's view (a consents clerk has nothing else in flight).
+            if workload == Workload::Consents && outcomes.iter().any(|o| o.is_err()) {
+                let mut s = signer.lock().await;
+                if let Ok(next) = client.next_nonce(&key.public()).await {
+                    s.next_nonce = next;
+                }
+            }
+            drop(own);
             if !measured {
                 return;
             }
             let mut r = results.lock().await;
-            let reason = match outcome {
-                Ok(status) if status.status == TxState::Committed => {
-                    if status.receipt.as_ref().is_some_and(|receipt| receipt.is_ok()) {
-                        r.latencies.push(began.elapsed());
-                        return;
+            for outcome in outcomes {
+                let reason = match outcome {
+                    Ok(status) if status.status == TxState::Committed => {
+                        if status.receipt.as_ref().is_some_and(|receipt| receipt.is_ok()) {
+                            r.latencies.push(elapsed);
+                            continue;
+                        }
+                        "rejected".to_string()
                     }
-                    "rejected".to_string()
-                }
-                Ok(_) => "pending".to_string(),
-                Err(e) => e.code().unwrap_or("transport").to_string(),
-            };
-            r.failed += 1;
-            *r.reasons.entry(reason).or_default() += 1;
+                    Ok(_) => "pending".to_string(),
+                    Err(code) => code,
+                };
+                r.failed += 1;
+                *r.reasons.entry(reason).or_default() += 1;
+            }
         }));
     }
     for task in tasks {
@@ -179,6 +272,71 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(())
+}
+
+/// Registers `count` clerks, spread over the organisations, for the consents workload.
+async fn register_clerks(
+    chain_id: &panacea_primitives::ChainId,
+    admins: &[Keypair],
+    clients: &[Client],
+    count: usize,
+) -> anyhow::Result<Vec<Keypair>> {
+    if count == 0 || count > 10_000 {
+        bail!("--signers must be between 1 and 10,000");
+    }
+    // Fresh keys per run: a clerk registered by an earlier run would be refused.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos().to_le_bytes();
+    let clerks: Vec<Keypair> = (0..count)
+        .map(|i| {
+            Keypair::from_seed(panacea_primitives::Hash::digest_parts(&[b"bench-clerk", &run, &i.to_le_bytes()]).0)
+        })
+        .collect();
+    for (a, admin) in admins.iter().enumerate() {
+        let client = &clients[a % clients.len()];
+        let mut nonce = client.next_nonce(&admin.public()).await?;
+        let mine: Vec<&Keypair> = clerks.iter().skip(a).step_by(admins.len()).collect();
+        for chunk in mine.chunks(500) {
+            let txs: Vec<SignedTransaction> = chunk
+                .iter()
+                .map(|clerk| {
+                    let call = Call::Identity(IdentityCall::Register {
+                        key: clerk.public(),
+                        kind: IdentityKind::Staff { role: StaffRole::Physician },
+                    });
+                    let tx = Transaction { chain_id: chain_id.clone(), signer: admin.public(), nonce, call };
+                    nonce += 1;
+                    tx.sign(admin)
+                })
+                .collect();
+            for item in client.submit_batch(&txs, Some(Duration::from_secs(60))).await? {
+                if item.status.as_ref().is_none_or(|s| s.status != TxState::Committed) {
+                    bail!("registering the clerks failed: {item:?}");
+                }
+            }
+        }
+    }
+    Ok(clerks)
+}
+
+/// The terms every consent of the workload records (its patient replaced per transaction).
+fn consent_template() -> anyhow::Result<ConsentTerms> {
+    let fhir = include_str!("../../../contracts/tests/fixtures/fhir/consent-optin-share-all.json");
+    Ok(panacea_contracts::fhir::consent::import(fhir).map_err(|e| anyhow::anyhow!("the consent template: {e}"))?.terms)
+}
+
+/// A clerk records an opt-in consent for a fresh pseudonymous patient.
+fn consent_tx(
+    chain_id: &panacea_primitives::ChainId,
+    clerk: &Keypair,
+    nonce: u64,
+    template: &ConsentTerms,
+) -> SignedTransaction {
+    let id = clerk.public().to_bytes();
+    let mut terms = template.clone();
+    terms.patient = PatientRef(panacea_primitives::Hash::digest_parts(&[b"bench-patient", &id, &nonce.to_le_bytes()]));
+    let form = DocumentHash(panacea_primitives::Hash::digest_parts(&[b"bench-form", &id, &nonce.to_le_bytes()]));
+    let call = Call::Consent(ConsentCall::Record { terms, form_hash: Some(form) });
+    Transaction { chain_id: chain_id.clone(), signer: clerk.public(), nonce, call }.sign(clerk)
 }
 
 fn register_tx(chain_id: &panacea_primitives::ChainId, admin: &Keypair, nonce: u64) -> SignedTransaction {
