@@ -242,8 +242,9 @@ pub(crate) fn admit(shared: &Shared, tx: SignedTransaction, bytes: Vec<u8>) -> R
 /// Admits transactions gossiped by `from` (on the admission task).
 pub fn admit_gossiped(shared: &Shared, from: PeerId, transactions: Vec<Vec<u8>>) {
     let chain_id = shared.chain.chain_id();
-    for bytes in transactions {
-        let tx = match Mempool::check_stateless(&bytes, chain_id) {
+    let checked = Mempool::check_stateless_batch(&transactions, chain_id);
+    for (bytes, checked) in transactions.iter().zip(checked) {
+        let tx = match checked {
             Ok(tx) => tx,
             Err(e) => {
                 tracing::debug!(peer = %from, error = %e, "gossiped transaction refused");
@@ -347,14 +348,23 @@ async fn submit_batch(
     }
     let shared = api.shared.clone();
     let chain_id = shared.chain.chain_id().clone();
-    // Hex decoding and signature checks are CPU work: off the async workers, in one go.
+    // Hex decoding and signature checks are CPU work: off the async workers, in one go,
+    // with one batch signature check.
     let checked = tokio::task::spawn_blocking(move || {
-        body.txs
+        let decoded: Vec<Result<Vec<u8>, ApiError>> = body
+            .txs
             .iter()
             .map(|text| {
-                let bytes = hex::decode(text.trim())
-                    .map_err(|e| bad_request("bad_hex", format!("a transaction must be hex: {e}")))?;
-                let tx = Mempool::check_stateless(&bytes, &chain_id)?;
+                hex::decode(text.trim()).map_err(|e| bad_request("bad_hex", format!("a transaction must be hex: {e}")))
+            })
+            .collect();
+        let valid: Vec<&Vec<u8>> = decoded.iter().flatten().collect();
+        let mut verdicts = Mempool::check_stateless_batch(&valid, &chain_id).into_iter();
+        decoded
+            .into_iter()
+            .map(|bytes| {
+                let bytes = bytes?;
+                let tx = verdicts.next().unwrap_or(Err(AdmitError::Malformed("unchecked".into())))?;
                 Ok::<_, ApiError>((tx, bytes))
             })
             .collect::<Vec<_>>()

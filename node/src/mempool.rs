@@ -135,6 +135,40 @@ impl Mempool {
         Ok(tx)
     }
 
+    /// [`Mempool::check_stateless`] for many transactions, with one batch signature check
+    /// (single checks only if the batch fails): about a third of the cost per signature.
+    pub fn check_stateless_batch<B: AsRef<[u8]>>(
+        items: &[B],
+        chain_id: &ChainId,
+    ) -> Vec<Result<SignedTransaction, AdmitError>> {
+        let mut decoded: Vec<Result<SignedTransaction, AdmitError>> = items
+            .iter()
+            .map(|bytes| {
+                let bytes = bytes.as_ref();
+                if bytes.len() > TRANSACTION_BYTES_MAX {
+                    return Err(AdmitError::TooLarge(bytes.len()));
+                }
+                let tx = SignedTransaction::decode(bytes).map_err(|e| AdmitError::Malformed(e.to_string()))?;
+                if tx.tx.chain_id != *chain_id {
+                    return Err(AdmitError::WrongChain { got: tx.tx.chain_id.clone(), expected: chain_id.clone() });
+                }
+                Ok(tx)
+            })
+            .collect();
+        let mut batch = panacea_primitives::BatchVerifier::with_capacity(decoded.len());
+        for tx in decoded.iter().flatten() {
+            let domain = panacea_contracts::Transaction::domain(&tx.tx.chain_id);
+            batch.push(&tx.tx.signer, &domain, tx.tx.id().as_bytes(), &tx.signature);
+        }
+        let mut verdicts = batch.verify_each().into_iter();
+        for result in &mut decoded {
+            if result.is_ok() && verdicts.next() != Some(true) {
+                *result = Err(AdmitError::BadSignature);
+            }
+        }
+        decoded
+    }
+
     /// Adds a checked transaction whose signer's next committed nonce is `next_nonce`.
     pub fn insert(
         &mut self,
@@ -278,6 +312,24 @@ mod tests {
             kind: IdentityKind::Staff { role: StaffRole::Physician },
         });
         Transaction { chain_id: chain(), signer: key.public(), nonce, call }.sign(key)
+    }
+
+    #[test]
+    fn batch_admission_gives_each_transaction_the_single_verdict() {
+        let key = Keypair::from_seed([1; 32]);
+        let mut forged = tx(&key, 3);
+        forged.tx.nonce = 4;
+        let other = Transaction { chain_id: ChainId::new("other").unwrap(), ..tx(&key, 5).tx }.sign(&key);
+        let items: Vec<Vec<u8>> =
+            vec![tx(&key, 1).encode(), vec![1, 2, 3], tx(&key, 2).encode(), forged.encode(), other.encode()];
+        let batch = Mempool::check_stateless_batch(&items, &chain());
+        let single: Vec<_> = items.iter().map(|bytes| Mempool::check_stateless(bytes, &chain())).collect();
+        assert_eq!(batch, single);
+        assert!(batch[0].is_ok() && batch[2].is_ok());
+        assert_eq!(batch[3], Err(AdmitError::BadSignature));
+        // All valid: one batch equation.
+        let good: Vec<Vec<u8>> = (1..=64).map(|n| tx(&key, n).encode()).collect();
+        assert!(Mempool::check_stateless_batch(&good, &chain()).iter().all(Result::is_ok));
     }
 
     fn pool(max: usize) -> Mempool {
