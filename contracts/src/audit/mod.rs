@@ -73,7 +73,7 @@ fn index_key(space: &[u8], subject: &[u8], seq: u64) -> Vec<u8> {
 
 /// The index entries of an event: by patient, by every organisation and identity among
 /// its agents and entity, and (for permitted accesses) the patient's disclosures.
-pub(crate) fn index_keys(event: &AuditEvent) -> Vec<Vec<u8>> {
+pub fn index_keys(event: &AuditEvent) -> Vec<Vec<u8>> {
     let mut keys = Vec::new();
     if let Some(patient) = &event.entity.patient {
         keys.push(index_key(BY_PATIENT, patient.0.as_bytes(), event.seq));
