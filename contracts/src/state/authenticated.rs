@@ -24,6 +24,8 @@ pub const HISTORY_VERSIONS: u64 = 64;
 /// Most prune-index entries handled in one block, so that one block's work stays bounded;
 /// a backlog after a burst is worked off by the following blocks.
 const PRUNE_PER_VERSION_MAX: usize = 65_536;
+/// How often (in versions) pruning also sweeps the prune index from its start.
+const PRUNE_SWEEP_INTERVAL: u64 = 1_024;
 /// Largest stored value accepted back from storage.
 const VALUE_BYTES_MAX: usize = 4 * 1024 * 1024;
 
@@ -141,7 +143,15 @@ pub fn update<S: Store + ?Sized>(
 /// Deletes what versions older than the window superseded.
 fn prune<S: Store + ?Sized>(store: &S, version: Version, batch: &mut WriteBatch) -> Result<(), StoreError> {
     let Some(cutoff) = version.checked_sub(HISTORY_VERSIONS) else { return Ok(()) };
-    for (entry, _) in store.scan(PRUNE_PREFIX, None, PRUNE_PER_VERSION_MAX)? {
+    // Entries of older versions went with earlier blocks, so the scan starts at the
+    // cutoff's own entries: starting at the prefix would step over the deletion markers of
+    // every entry pruned since the store last compacted them, a cost that grows with the
+    // chain. Every `PRUNE_SWEEP_INTERVAL` versions one scan starts at the prefix, to catch
+    // what a version with more than `PRUNE_PER_VERSION_MAX` entries left behind.
+    // Every entry of the cutoff version sorts after this key (it adds the target).
+    let from = [PRUNE_PREFIX, &cutoff.to_be_bytes()].concat();
+    let after = (cutoff % PRUNE_SWEEP_INTERVAL != 0).then_some(from.as_slice());
+    for (entry, _) in store.scan(PRUNE_PREFIX, after, PRUNE_PER_VERSION_MAX)? {
         let Some(rest) = entry.get(PRUNE_PREFIX.len()..) else { continue };
         let (Some(at), Some(target)) = (rest.get(..8), rest.get(8..)) else { continue };
         let superseded_at = u64::from_be_bytes(at.try_into().unwrap_or([0xff; 8]));
