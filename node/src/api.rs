@@ -288,33 +288,10 @@ async fn submit(
     .map_err(ApiError::internal)?;
     let (tx, bytes) = checked?;
     let id = tx.tx.id();
-    if let Some(done) = committed_status(&shared, id)? {
-        return Ok((StatusCode::OK, Json(done)).into_response());
-    }
-    let waiter = if query.wait {
-        Some(
-            shared
-                .waiters
-                .register(id)
-                .map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?,
-        )
-    } else {
-        None
-    };
-    match admit(&shared, tx, bytes) {
-        // Submission is idempotent: a transaction already pending is simply waited for.
-        Ok(_) | Err(AdmitError::Duplicate) => {}
-        Err(e @ AdmitError::NonceUsed { .. }) => {
-            // It may have committed between the first check and admission.
-            return match committed_status(&shared, id)? {
-                Some(done) => Ok((StatusCode::OK, Json(done)).into_response()),
-                None => Err(e.into()),
-            };
-        }
-        Err(e) => return Err(e.into()),
-    }
+    let (status, waiter) = submit_one(&shared, tx, bytes, query.wait)?;
     let Some(waiter) = waiter else {
-        return Ok((StatusCode::ACCEPTED, Json(pending(id))).into_response());
+        let code = if status.status == TxState::Committed { StatusCode::OK } else { StatusCode::ACCEPTED };
+        return Ok((code, Json(status)).into_response());
     };
     let cap = api.config.wait_timeout_ms_max;
     let timeout = Duration::from_millis(query.timeout_ms.unwrap_or(cap).min(cap));
@@ -324,6 +301,41 @@ async fn submit(
     match committed_status(&shared, id)? {
         Some(done) => Ok((StatusCode::OK, Json(done)).into_response()),
         None => Ok((StatusCode::ACCEPTED, Json(pending(id))).into_response()),
+    }
+}
+
+/// Admits one checked transaction, idempotently: its status now (committed, or pending)
+/// and, with `wait`, a pending one's commit waiter, registered before admission so that a
+/// commit in between is not missed.
+fn submit_one(
+    shared: &Shared,
+    tx: SignedTransaction,
+    bytes: Vec<u8>,
+    wait: bool,
+) -> Result<(TxStatus, Option<tokio::sync::oneshot::Receiver<()>>), ApiError> {
+    let id = tx.tx.id();
+    if let Some(done) = committed_status(shared, id)? {
+        return Ok((done, None));
+    }
+    let waiter = if wait {
+        Some(
+            shared
+                .waiters
+                .register(id)
+                .map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    match admit(shared, tx, bytes) {
+        // A transaction already pending is simply waited for.
+        Ok(_) | Err(AdmitError::Duplicate) => Ok((pending(id), waiter)),
+        // It may have committed between the first check and admission.
+        Err(e @ AdmitError::NonceUsed { .. }) => match committed_status(shared, id)? {
+            Some(done) => Ok((done, None)),
+            None => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -375,43 +387,13 @@ async fn submit_batch(
     let mut items = Vec::with_capacity(checked.len());
     let mut waiters = Vec::new();
     for result in checked {
-        let (tx, bytes) = match result {
-            Ok(checked) => checked,
-            Err(e) => {
-                items.push(refused(e));
-                continue;
+        match result.and_then(|(tx, bytes)| submit_one(&shared, tx, bytes, query.wait)) {
+            Ok((status, waiter)) => {
+                waiters.extend(waiter);
+                items.push(BatchItem { status: Some(status), error: None });
             }
-        };
-        let id = tx.tx.id();
-        if let Some(done) = committed_status(&shared, id)? {
-            items.push(BatchItem { status: Some(done), error: None });
-            continue;
+            Err(e) => items.push(refused(e)),
         }
-        // Registered before admission, so a commit in between is not missed.
-        let waiter = if query.wait {
-            Some(
-                shared
-                    .waiters
-                    .register(id)
-                    .map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?,
-            )
-        } else {
-            None
-        };
-        let item = match admit(&shared, tx, bytes) {
-            Ok(_) | Err(AdmitError::Duplicate) => BatchItem { status: Some(pending(id)), error: None },
-            Err(e @ AdmitError::NonceUsed { .. }) => match committed_status(&shared, id)? {
-                Some(done) => BatchItem { status: Some(done), error: None },
-                None => refused(e.into()),
-            },
-            Err(e) => refused(e.into()),
-        };
-        if let Some(waiter) = waiter
-            && item.status.as_ref().is_some_and(|s| s.status == TxState::Pending)
-        {
-            waiters.push(waiter);
-        }
-        items.push(item);
     }
     if !waiters.is_empty() {
         let cap = api.config.wait_timeout_ms_max;
