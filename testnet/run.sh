@@ -11,6 +11,8 @@
 #   API_PORT      first API port (default 8645; node i uses API_PORT + i)
 #   VALIDATORS, OBSERVERS  the consortium's shape (default 4 and 1)
 #   PROFILE       debug (default: the build the tests share) or release (for measurements)
+#   ORDERING_ONLY 1 generates a consensus-only benchmark chain (opaque transactions,
+#                 neither signed nor executed; see docs/benchmarks.md)
 # Pass --fresh to delete the data folder and generate a new consortium.
 set -euo pipefail
 
@@ -40,10 +42,14 @@ fi
 if [ "${1:-}" = "--fresh" ]; then
     rm -rf "$DATA"
 fi
+mode=()
+if [ "${ORDERING_ONLY:-0}" = "1" ]; then
+    mode=(--ordering-only)
+fi
 if [ ! -d "$DATA/node0" ]; then
     echo "==> generating a consortium of $VALIDATORS hospitals and $OBSERVERS health authorities in $DATA"
     "$NODE" testnet --out "$DATA" --validators "$VALIDATORS" --observers "$OBSERVERS" \
-        --p2p-port "$P2P_PORT" --api-port "$API_PORT"
+        --p2p-port "$P2P_PORT" --api-port "$API_PORT" "${mode[@]}"
 fi
 
 total=$(find "$DATA" -maxdepth 1 -name 'node*' -type d | wc -l)

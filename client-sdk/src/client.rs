@@ -159,6 +159,29 @@ impl Client {
         Self::parse(request.send().await?).await
     }
 
+    /// Submits a batch of opaque transactions to a validator of an ordering-only
+    /// (consensus-only benchmark) chain, and with `wait` waits up to that long for the
+    /// block that carries it to commit.
+    pub async fn submit_opaque_batch(
+        &self,
+        batch: &panacea_primitives::OpaqueBatch,
+        wait: Option<Duration>,
+    ) -> Result<crate::types::OpaqueBatchStatus, ClientError> {
+        let mut url = format!("{}/v1/ordering/batches", self.base);
+        if let Some(wait) = wait {
+            url.push_str(&format!("?wait=true&timeout_ms={}", wait.as_millis()));
+        }
+        let mut request = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(batch.as_bytes().to_vec());
+        if let Some(wait) = wait {
+            request = request.timeout(wait + Duration::from_secs(10));
+        }
+        Self::parse(request.send().await?).await
+    }
+
     /// Submits a signed transaction and waits up to `timeout` for its commit. The status
     /// says `committed` (with the receipt) or, if the time ran out, `pending`.
     pub async fn submit_and_wait(&self, tx: &SignedTransaction, timeout: Duration) -> Result<TxStatus, ClientError> {

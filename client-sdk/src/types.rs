@@ -72,6 +72,17 @@ pub struct TxStatus {
     pub receipt: Option<Receipt>,
 }
 
+/// An opaque batch's status on an ordering-only (consensus-only benchmark) chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpaqueBatchStatus {
+    /// The batch id (`primitives::OpaqueBatch::id`).
+    pub batch: Hash,
+    /// How many transactions it holds.
+    pub transactions: u64,
+    /// `committed` once a committed block carries it, else `pending`.
+    pub status: TxState,
+}
+
 /// A committed block.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BlockView {

@@ -12,7 +12,7 @@ use crate::context::BlockContext;
 use crate::executor::{BlockOutcome, GenesisError, execute_block, genesis as run_genesis};
 use crate::identity::{Identity, IdentityCall, IdentityKind};
 use crate::ids::{IdentityId, OrgId, PatientRef};
-use crate::membership::{Genesis, MembershipError, OrgStatus, Organisation};
+use crate::membership::{ChainMode, Genesis, MembershipError, OrgStatus, Organisation};
 use crate::state::{MemoryStore, Meta};
 use crate::tx::{Call, Outcome, Receipt, SignedTransaction, Transaction};
 
@@ -55,6 +55,7 @@ pub fn genesis() -> Genesis {
             member("hospital-b", "Hospital B", OrgKind::Hospital),
             member("authority", "Regional Health Authority", OrgKind::HealthAuthority),
         ],
+        mode: ChainMode::Contracts,
     }
 }
 

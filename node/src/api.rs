@@ -22,11 +22,12 @@ use axum::{Json, Router};
 use libp2p::PeerId;
 use panacea_client_sdk::types::{
     AccountingPage, AuditQuery, BATCH_TRANSACTIONS_MAX, BatchItem, BatchSubmitRequest, BlockView, DeliveryView,
-    ErrorBody, NonceView, ProofView, RefusalPage, RefusalView, StatusView, StoredDocumentView, SubmitRequest, TxState,
-    TxStatus, ValidatorSetView, ValidatorView,
+    ErrorBody, NonceView, OpaqueBatchStatus, ProofView, RefusalPage, RefusalView, StatusView, StoredDocumentView,
+    SubmitRequest, TxState, TxStatus, ValidatorSetView, ValidatorView,
 };
 use panacea_contracts::SignedTransaction;
-use panacea_primitives::{Hash, Height, codec};
+use panacea_contracts::membership::ChainMode;
+use panacea_primitives::{Hash, Height, OpaqueBatch, codec};
 use serde::Deserialize;
 
 use panacea_contracts::access::AccessDecision;
@@ -37,6 +38,7 @@ use panacea_contracts::provable::Record;
 use crate::auth::{self, Principal, SignedHeaders};
 use crate::config::ApiConfig;
 use crate::mempool::{AdmitError, Mempool};
+use crate::ordering::BatchAdmitError;
 use crate::payload::BlockBody;
 use crate::proofs::ProofError;
 use crate::ratelimit::RateLimiter;
@@ -133,6 +135,10 @@ pub fn router(
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/batch", post(submit_batch))
         .route("/v1/transactions/{id}", get(transaction))
+        .route(
+            "/v1/ordering/batches",
+            post(submit_opaque_batch).layer(DefaultBodyLimit::max(panacea_primitives::OPAQUE_BATCH_BYTES_MAX)),
+        )
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/accounts/{key}/nonce", get(nonce))
         .route("/v1/patients/{patient}/consents", get(patient_consents))
@@ -241,6 +247,9 @@ pub(crate) fn admit(shared: &Shared, tx: SignedTransaction, bytes: Vec<u8>) -> R
 
 /// Admits transactions gossiped by `from` (on the admission task).
 pub fn admit_gossiped(shared: &Shared, from: PeerId, transactions: Vec<Vec<u8>>) {
+    if shared.chain.genesis.mode == ChainMode::OrderingOnly {
+        return admit_gossiped_batches(shared, from, transactions);
+    }
     let chain_id = shared.chain.chain_id();
     let checked = Mempool::check_stateless_batch(&transactions, chain_id);
     for (bytes, checked) in transactions.iter().zip(checked) {
@@ -257,6 +266,25 @@ pub fn admit_gossiped(shared: &Shared, from: PeerId, transactions: Vec<Vec<u8>>)
         };
         if let Ok(mut pool) = shared.mempool.lock()
             && pool.insert(tx, bytes.len(), next, Instant::now()).is_ok()
+        {
+            shared.mempool_notify.notify_one();
+        }
+    }
+}
+
+/// [`admit_gossiped`] on an ordering-only chain, where each gossiped item is a framed
+/// opaque batch.
+fn admit_gossiped_batches(shared: &Shared, from: PeerId, batches: Vec<Vec<u8>>) {
+    for bytes in batches {
+        let batch = match OpaqueBatch::from_framed(bytes) {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::debug!(peer = %from, error = %e, "gossiped batch refused");
+                continue;
+            }
+        };
+        if let Ok(mut pool) = shared.batches.lock()
+            && pool.admit(batch).is_ok()
         {
             shared.mempool_notify.notify_one();
         }
@@ -411,6 +439,83 @@ async fn submit_batch(
     Ok(Json(items))
 }
 
+#[utoipa::path(post, path = "/v1/ordering/batches", tag = "transactions",
+    params(("wait" = Option<bool>, Query, description = "wait for the commit"), ("timeout_ms" = Option<u64>, Query, description = "how long to wait")),
+    request_body(content = Vec<u8>, description = "opaque transactions, each framed as a little-endian u32 length and its bytes (at most 1 MiB)", content_type = "application/octet-stream"),
+    responses((status = 200, description = "committed: `{\"batch\", \"transactions\", \"status\"}`"), (status = 202, description = "pending"),
+        (status = 400, description = "malformed framing"), (status = 409, description = "not a validator of an ordering-only chain"),
+        (status = 413, description = "too large"), (status = 429, description = "pool full: try later")))]
+/// The consensus-only benchmark's submission: an ordering-only chain orders opaque
+/// transactions without signatures or execution. A contracts chain refuses them.
+async fn submit_opaque_batch(
+    State(api): State<ApiState>,
+    query: Result<Query<SubmitQuery>, QueryRejection>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
+    let shared = api.shared.clone();
+    if shared.chain.genesis.mode != ChainMode::OrderingOnly {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_ordering_only",
+            "this chain executes signed transactions; opaque batches go to an ordering-only benchmark chain",
+        ));
+    }
+    if api.role != "validator" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_a_validator",
+            "only validators propose opaque batches; submit to a validator",
+        ));
+    }
+    // Hashing up to 1 MiB is CPU work: off the async workers.
+    let (batch, id) = tokio::task::spawn_blocking(move || {
+        let batch = OpaqueBatch::from_framed(body.to_vec())?;
+        let id = batch.id();
+        Ok::<_, panacea_primitives::OpaqueBatchError>((batch, id))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| bad_request("bad_batch", e))?;
+    let transactions = batch.count() as u64;
+    let waiter = if query.wait {
+        Some(
+            shared
+                .waiters
+                .register(id)
+                .map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    // Every validator holds it, so whichever leads next can propose it.
+    let gossip = batch.as_bytes().to_vec();
+    let admitted = shared.batches.lock().map_err(|_| ApiError::internal("batch pool lock poisoned"))?.admit(batch);
+    match admitted {
+        Ok(_) => {
+            if shared.gossip.try_send(gossip).is_err() {
+                shared.metrics.dropped_events.inc();
+            }
+            shared.mempool_notify.notify_one();
+        }
+        // A batch already pending is simply waited for.
+        Err(BatchAdmitError::Duplicate) => {}
+        Err(BatchAdmitError::Full) => {
+            return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "pool_full", BatchAdmitError::Full.to_string()));
+        }
+    }
+    let mut status = OpaqueBatchStatus { batch: id, transactions, status: TxState::Pending };
+    if let Some(waiter) = waiter {
+        let cap = api.config.wait_timeout_ms_max;
+        let timeout = Duration::from_millis(query.timeout_ms.unwrap_or(cap).min(cap));
+        if let Ok(Ok(())) = tokio::time::timeout(timeout, waiter).await {
+            status.status = TxState::Committed;
+        }
+    }
+    let code = if status.status == TxState::Committed { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((code, Json(status)).into_response())
+}
+
 #[utoipa::path(get, path = "/v1/accounts/{key}/nonce", tag = "transactions",
     params(("key" = String, Path, description = "public key, hex")),
     responses((status = 200, description = "`{\"next_nonce\"}`"), (status = 400, description = "bad key")))]
@@ -469,8 +574,10 @@ async fn block(
     let (time, transactions) = if height == Height::ZERO {
         (api.shared.chain.genesis.time.as_millis(), Vec::new())
     } else {
-        let body = BlockBody::decode::<{ 16 * 1024 * 1024 }>(&block.payload, usize::MAX).map_err(ApiError::internal)?;
-        (body.time().as_millis(), body.transactions.iter().map(|t| t.tx.id()).collect())
+        let body =
+            BlockBody::decode_in::<{ 16 * 1024 * 1024 }>(api.shared.chain.genesis.mode, &block.payload, usize::MAX)
+                .map_err(ApiError::internal)?;
+        (body.time().as_millis(), body.item_ids())
     };
     Ok(Json(BlockView {
         height,
@@ -1231,6 +1338,8 @@ fn proof_answer(proved: Result<ProofView, ProofError>) -> Result<Json<ProofView>
     ),
     paths(
         submit,
+        submit_batch,
+        submit_opaque_batch,
         transaction,
         block,
         nonce,

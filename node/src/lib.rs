@@ -36,6 +36,7 @@ pub mod keys;
 pub mod mempool;
 pub mod metrics;
 pub mod network;
+pub mod ordering;
 pub mod payload;
 pub mod proofs;
 pub mod ratelimit;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use panacea_contracts::membership::ChainMode;
 use panacea_node::chain::peer_id_of;
 use panacea_node::config::{Config, Home, LogFormat, NodeRole};
 use panacea_node::keys;
@@ -69,6 +70,10 @@ enum Command {
         /// First API port (node i uses port + i); 0 lets each node choose at start.
         #[arg(long, default_value_t = 8645)]
         api_port: u16,
+        /// A consensus-only benchmark chain: blocks carry opaque transactions that are
+        /// ordered and stored but neither signed nor executed (fixed in genesis).
+        #[arg(long)]
+        ordering_only: bool,
     },
     /// Run the node.
     Start {
@@ -179,8 +184,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("initialised {}", home.0.display());
             show(&home)
         }
-        Command::Testnet { out, validators, observers, chain_id, host, p2p_port, api_port } => {
-            let plan = TestnetPlan { out, validators, observers, chain_id, host, p2p_port, api_port, time: now() };
+        Command::Testnet { out, validators, observers, chain_id, host, p2p_port, api_port, ordering_only } => {
+            let mode = if ordering_only { ChainMode::OrderingOnly } else { ChainMode::Contracts };
+            let plan =
+                TestnetPlan { out, validators, observers, chain_id, host, p2p_port, api_port, time: now(), mode };
             let nodes = generate(&plan)?;
             for node in nodes {
                 println!("{}\t{:?}\t{}\t{}", node.home.display(), node.role, node.org, node.peer_id);
@@ -280,6 +287,7 @@ fn dev_init(home: &Home) -> anyhow::Result<()> {
         p2p_port: 0,
         api_port: 0,
         time: now(),
+        mode: ChainMode::Contracts,
     };
     let nodes = generate(&plan)?;
     let node = nodes.first().context("the dev chain has one node")?;

@@ -6,8 +6,9 @@
 
 use panacea_consensus::Payload;
 use panacea_contracts::SignedTransaction;
+use panacea_contracts::membership::ChainMode;
 use panacea_contracts::tx::TRANSACTION_BYTES_MAX;
-use panacea_primitives::{BlockMeta, Hash, Height, StateAttestation, Timestamp, codec};
+use panacea_primitives::{BlockMeta, Hash, Height, OpaqueBatch, OpaqueBatchError, StateAttestation, Timestamp, codec};
 
 /// How far ahead of a validator's own clock a block's time may be, in milliseconds.
 pub const CLOCK_DRIFT_MAX_MS: u64 = 10_000;
@@ -17,8 +18,10 @@ pub const CLOCK_DRIFT_MAX_MS: u64 = 10_000;
 pub struct BlockBody {
     /// The provable part: time and attested state.
     pub meta: BlockMeta,
-    /// The transactions, executed in this order.
+    /// The transactions, executed in this order (none on an ordering-only chain).
     pub transactions: Vec<SignedTransaction>,
+    /// The opaque batches, in order (on an ordering-only chain; none on any other).
+    pub batches: Vec<OpaqueBatch>,
 }
 
 /// A payload no honest validator would vote for.
@@ -45,6 +48,14 @@ pub enum BodyError {
         time: Timestamp,
         /// The parent's.
         parent: Timestamp,
+    },
+    /// An opaque batch is malformed.
+    #[error("batch {index} is malformed: {error}")]
+    Batch {
+        /// Its position.
+        index: usize,
+        /// Why.
+        error: OpaqueBatchError,
     },
     /// The meta part does not decode.
     #[error("the block meta does not decode: {0}")]
@@ -80,7 +91,12 @@ pub enum BodyError {
 impl BlockBody {
     /// A body at `time` attesting `state`, holding `transactions`.
     pub fn new(time: Timestamp, state: StateAttestation, transactions: Vec<SignedTransaction>) -> BlockBody {
-        BlockBody { meta: BlockMeta { time, state }, transactions }
+        BlockBody { meta: BlockMeta { time, state }, transactions, batches: Vec::new() }
+    }
+
+    /// A body of an ordering-only chain at `time` attesting `state`, holding `batches`.
+    pub fn ordering(time: Timestamp, state: StateAttestation, batches: Vec<OpaqueBatch>) -> BlockBody {
+        BlockBody { meta: BlockMeta { time, state }, transactions: Vec::new(), batches }
     }
 
     /// The proposer's time.
@@ -90,7 +106,43 @@ impl BlockBody {
 
     /// The payload consensus orders.
     pub fn to_payload(&self) -> Payload {
-        Payload::new(self.meta.encode(), codec::encode(&self.transactions))
+        // A body holds one of the two lists; an empty list of either encodes the same.
+        let data =
+            if self.batches.is_empty() { codec::encode(&self.transactions) } else { codec::encode(&self.batches) };
+        Payload::new(self.meta.encode(), data)
+    }
+
+    /// Decodes a payload of a chain in `mode`: [`BlockBody::decode`] for a contracts
+    /// chain; for an ordering-only chain, at most `items_max` batches, each checked.
+    pub fn decode_in<const LIMIT: usize>(
+        mode: ChainMode,
+        payload: &Payload,
+        items_max: usize,
+    ) -> Result<BlockBody, BodyError> {
+        match mode {
+            ChainMode::Contracts => BlockBody::decode::<LIMIT>(payload, items_max),
+            ChainMode::OrderingOnly => {
+                let meta = BlockMeta::decode(&payload.meta).map_err(|e| BodyError::Meta(e.to_string()))?;
+                let batches = codec::decode::<Vec<OpaqueBatch>, LIMIT>(&payload.data)
+                    .map_err(|e| BodyError::Decode(e.to_string()))?;
+                if batches.len() > items_max {
+                    return Err(BodyError::TooManyTransactions { count: batches.len(), max: items_max });
+                }
+                for (index, batch) in batches.iter().enumerate() {
+                    batch.check().map_err(|error| BodyError::Batch { index, error })?;
+                }
+                Ok(BlockBody { meta, transactions: Vec::new(), batches })
+            }
+        }
+    }
+
+    /// The ids of what the body orders: its transactions' ids, or its batches' ids.
+    pub fn item_ids(&self) -> Vec<Hash> {
+        if self.batches.is_empty() {
+            self.transactions.iter().map(|t| t.tx.id()).collect()
+        } else {
+            self.batches.iter().map(OpaqueBatch::id).collect()
+        }
     }
 
     /// Decodes and checks a payload whose data part is at most `LIMIT` bytes and holds at
@@ -108,7 +160,7 @@ impl BlockBody {
                 return Err(BodyError::TransactionTooLarge(size));
             }
         }
-        Ok(BlockBody { meta, transactions })
+        Ok(BlockBody { meta, transactions, batches: Vec::new() })
     }
 
     /// Checks the time against the parent's and this node's clock.
@@ -176,5 +228,34 @@ mod tests {
         assert!(BlockBody::decode::<1024>(&Payload::new(vec![0xff; 64], Vec::new()), 10).is_err());
         let b = body(1);
         assert_eq!(BlockBody::decode::<1024>(&b.to_payload(), 10).unwrap(), b);
+    }
+
+    #[test]
+    fn ordering_bodies_round_trip_and_malformed_batches_are_refused() {
+        let state = StateAttestation { height: Height(4), state_root: Hash::digest(b"r") };
+        let batch = OpaqueBatch::from_transactions([&[1u8; 512][..], &[2u8; 512][..]]).unwrap();
+        let b = BlockBody::ordering(Timestamp(9), state, vec![batch.clone(), batch.clone()]);
+        let payload = b.to_payload();
+        assert_eq!(BlockBody::decode_in::<4096>(ChainMode::OrderingOnly, &payload, 10).unwrap(), b);
+        assert_eq!(b.item_ids(), vec![batch.id(), batch.id()]);
+        assert!(matches!(
+            BlockBody::decode_in::<4096>(ChainMode::OrderingOnly, &payload, 1),
+            Err(BodyError::TooManyTransactions { .. })
+        ));
+        // A contracts chain does not take it for transactions.
+        assert!(BlockBody::decode_in::<4096>(ChainMode::Contracts, &payload, 10).is_err());
+        // A batch whose framing a Byzantine proposer broke is refused.
+        let broken = Payload::new(state_meta(), codec::encode(&vec![vec![9u8, 0, 0, 0, 1]]));
+        assert!(matches!(
+            BlockBody::decode_in::<4096>(ChainMode::OrderingOnly, &broken, 10),
+            Err(BodyError::Batch { index: 0, .. })
+        ));
+        // An empty body is the same bytes in both modes.
+        let empty = BlockBody::ordering(Timestamp(9), state, Vec::new());
+        assert_eq!(BlockBody::decode_in::<4096>(ChainMode::OrderingOnly, &empty.to_payload(), 10).unwrap(), empty);
+    }
+
+    fn state_meta() -> Vec<u8> {
+        body(1).meta.encode()
     }
 }

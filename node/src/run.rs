@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use libp2p::Multiaddr;
 use panacea_consensus::Role;
+use panacea_contracts::membership::ChainMode;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -15,12 +16,16 @@ use crate::keys::{self, KeyError};
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use crate::network::{self, NetCommand, Network, NetworkError, NetworkSettings, TX_BATCH_BYTES_MAX};
+use crate::ordering::BatchPool;
 use crate::shared::{NodeStatus, Shared, Waiters};
 use crate::shell::{Shell, ShellError, ShellSettings, SystemClock};
 use crate::storage::{Storage, StorageError};
 
 /// Most transactions waiting to be gossiped.
 const GOSSIP_QUEUE_MAX: usize = 65_536;
+/// Most opaque batches pending on an ordering-only chain (bytes are bounded by the pool's
+/// byte limit).
+const ORDERING_BATCHES_MAX: usize = 4_096;
 /// Most gossiped batches waiting for admission.
 const ADMISSION_QUEUE_MAX: usize = 1_024;
 /// Most network events waiting for the shell.
@@ -133,6 +138,7 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         chain,
         storage,
         mempool: Mutex::new(Mempool::new(config.mempool.clone())),
+        batches: Mutex::new(BatchPool::new(ORDERING_BATCHES_MAX, config.mempool.bytes_max)),
         mempool_notify: Notify::new(),
         status: RwLock::new(NodeStatus::default()),
         waiters: Waiters::new(config.api.waiters_max),
@@ -178,25 +184,30 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     let network_task = tokio::spawn(network.run(net_rx));
     tokio::spawn(gossip_batches(gossip_rx, net_tx));
     tokio::spawn(admission(shared.clone(), admission_rx));
-    // The data plane: its own store and worker.
-    let storage_key = load_or_create(&home.storage_key(), "document storage")?;
-    let documents = Arc::new(
-        crate::docstore::DocStore::open(&home.documents(), storage_key.seed())
-            .map_err(|e| NodeError::Config(format!("opening the document store: {e}")))?,
-    );
-    // The sharing identity confirms deliveries on chain. The organisation admin key, kept
-    // on dev and test homes only, registers it when the operator has not.
-    let sharing_key = load_or_create(&home.sharing_key(), "sharing identity")?;
-    let admin_key = crate::keys::load(&home.admin_key()).ok();
-    let worker = crate::sharing::SharingWorker::new(
-        shared.clone(),
-        documents.clone(),
-        sharing_key,
-        admin_key,
-        config.sharing.clone(),
-    );
-    tokio::spawn(worker.clone().run(docs_rx, shared.committed_events.subscribe(), shutdown.clone()));
-    let router = crate::api::router(shared.clone(), config.api.clone(), role_name, Some(worker));
+    // The data plane: its own store and worker. An ordering-only chain has no documents.
+    let worker = if shared.chain.genesis.mode == ChainMode::Contracts {
+        let storage_key = load_or_create(&home.storage_key(), "document storage")?;
+        let documents = Arc::new(
+            crate::docstore::DocStore::open(&home.documents(), storage_key.seed())
+                .map_err(|e| NodeError::Config(format!("opening the document store: {e}")))?,
+        );
+        // The sharing identity confirms deliveries on chain. The organisation admin key,
+        // kept on dev and test homes only, registers it when the operator has not.
+        let sharing_key = load_or_create(&home.sharing_key(), "sharing identity")?;
+        let admin_key = crate::keys::load(&home.admin_key()).ok();
+        let worker = crate::sharing::SharingWorker::new(
+            shared.clone(),
+            documents.clone(),
+            sharing_key,
+            admin_key,
+            config.sharing.clone(),
+        );
+        tokio::spawn(worker.clone().run(docs_rx, shared.committed_events.subscribe(), shutdown.clone()));
+        Some(worker)
+    } else {
+        None
+    };
+    let router = crate::api::router(shared.clone(), config.api.clone(), role_name, worker);
     let mut api_shutdown = shutdown.clone();
     let api_task = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();

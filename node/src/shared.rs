@@ -142,7 +142,9 @@ pub struct Shared {
     pub storage: Arc<Storage>,
     /// The transaction pool.
     pub mempool: Mutex<Mempool>,
-    /// Signalled when a transaction enters the pool.
+    /// The pool of opaque batches (an ordering-only chain; empty on any other).
+    pub batches: Mutex<crate::ordering::BatchPool>,
+    /// Signalled when a transaction or batch enters a pool.
     pub mempool_notify: Notify,
     /// Progress.
     pub status: RwLock<NodeStatus>,

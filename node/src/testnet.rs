@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use panacea_contracts::codes::OrgKind;
 use panacea_contracts::ids::OrgId;
-use panacea_contracts::membership::{Genesis, OrgStatus, Organisation};
+use panacea_contracts::membership::{ChainMode, Genesis, OrgStatus, Organisation};
 use panacea_primitives::{ChainId, Keypair, Timestamp};
 
 use crate::chain::peer_id_of;
@@ -52,6 +52,8 @@ pub struct TestnetPlan {
     pub api_port: u16,
     /// Genesis time.
     pub time: Timestamp,
+    /// What the chain's blocks carry (`OrderingOnly` for the consensus-only benchmark).
+    pub mode: ChainMode,
 }
 
 /// One generated node.
@@ -138,7 +140,7 @@ pub fn generate(plan: &TestnetPlan) -> Result<Vec<NodeLayout>, TestnetError> {
             status: OrgStatus::Active,
         })
         .collect();
-    let genesis = Genesis { chain_id, time: plan.time, organisations };
+    let genesis = Genesis { chain_id, time: plan.time, organisations, mode: plan.mode };
     let genesis_json = serde_json::to_string_pretty(&genesis).map_err(|e| TestnetError::Invalid(e.to_string()))?;
     let port = |base: u16, i: usize| -> Result<u16, TestnetError> {
         if base == 0 {

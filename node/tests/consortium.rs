@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use common::{Consortium, admin_tx, eventually, metric};
 use panacea_client_sdk::types::TxState;
-use panacea_primitives::{Hash, Height};
+use panacea_contracts::membership::ChainMode;
+use panacea_primitives::{Hash, Height, OpaqueBatch};
 
 /// Heights 1..=`upto` have the same block ids and state roots on every node in `nodes`.
 async fn assert_same_chain(net: &Consortium, nodes: &[usize], upto: u64) {
@@ -179,10 +180,82 @@ async fn outsiders_are_refused_and_garbage_does_not_crash_a_node() {
     })
     .await;
     let before = net.height(0).await;
+    // A consortium's chain takes no opaque batches: those are for ordering-only chains.
+    let opaque = OpaqueBatch::from_transactions([&[1u8; 512][..]]).unwrap();
+    let refused = client.submit_opaque_batch(&opaque, Some(Duration::from_secs(5))).await.unwrap_err();
+    assert_eq!(refused.code(), Some("not_ordering_only"), "{refused}");
     let mut nonces = BTreeMap::new();
     let tx = admin_tx(&net, 1, &mut nonces);
     let status = client.submit_and_wait(&tx, Duration::from_secs(60)).await.expect("the node still serves");
     assert_eq!(status.status, TxState::Committed);
     assert!(net.height(0).await > before);
     net.assert_running(0);
+}
+
+/// The consensus-only benchmark's chain: opaque batches sent to any validator commit
+/// exactly once, in blocks every node (observer included) agrees on, also with one
+/// validator down; an observer and malformed framing are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_ordering_only_chain_orders_opaque_batches_exactly_once() {
+    let mut net = Consortium::generate_with_mode(4, 1, ChainMode::OrderingOnly);
+    for i in 0..5 {
+        net.start(i);
+    }
+    let batch = |v: usize, k: usize| {
+        let txs: Vec<Vec<u8>> = (0..10u8)
+            .map(|t| [vec![u8::try_from(v).unwrap(), u8::try_from(k).unwrap(), t], vec![0xA5; 509]].concat())
+            .collect();
+        OpaqueBatch::from_transactions(txs.iter().map(Vec::as_slice)).unwrap()
+    };
+    let mut sent = Vec::new();
+    for round in 0..2 {
+        if round == 1 {
+            // f = 1 of 4: the other three still order.
+            net.kill(3);
+        }
+        let running = if round == 0 { 4 } else { 3 };
+        let mut tasks = Vec::new();
+        for v in 0..running {
+            for k in 0..3 {
+                let (client, batch) = (net.client(v), batch(v, round * 3 + k));
+                sent.push(batch.id());
+                tasks.push(tokio::spawn(async move {
+                    client.submit_opaque_batch(&batch, Some(Duration::from_secs(60))).await
+                }));
+            }
+        }
+        for task in tasks {
+            let status = task.await.unwrap().expect("a validator takes the batch");
+            if status.status != TxState::Committed {
+                let logs: Vec<String> = (0..running).map(|v| format!("node {v}:\n{}", net.log_tail(v))).collect();
+                panic!("{status:?} did not commit\n{}", logs.join("\n"));
+            }
+            assert_eq!(status.transactions, 10);
+        }
+    }
+
+    let observer = net.client(4);
+    let refused = observer.submit_opaque_batch(&batch(9, 9), None).await.unwrap_err();
+    assert_eq!(refused.code(), Some("not_a_validator"), "{refused}");
+    let cut = reqwest::Client::new()
+        .post(format!("{}/v1/ordering/batches", net.api_url(0)))
+        .body(vec![5u8, 0, 0, 0, 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cut.status(), reqwest::StatusCode::BAD_REQUEST);
+
+    let height = net.height(0).await;
+    eventually("the observer reaches the validators' height", || async { net.height(4).await >= height }).await;
+    assert_same_chain(&net, &[0, 1, 2, 4], height).await;
+    let mut ordered = BTreeMap::new();
+    for h in 1..=height {
+        for id in net.client(4).block(Height(h)).await.unwrap().transactions {
+            *ordered.entry(id).or_insert(0u32) += 1;
+        }
+    }
+    for id in &sent {
+        assert_eq!(ordered.get(id), Some(&1), "batch {id} is ordered exactly once");
+    }
+    assert_eq!(ordered.len(), sent.len(), "nothing else was ordered");
 }

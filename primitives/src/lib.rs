@@ -34,8 +34,10 @@ pub mod codec;
 pub mod crypto;
 pub mod hash;
 pub mod ids;
+pub mod opaque;
 
 pub use block::{BlockMeta, StateAttestation};
 pub use crypto::{BatchVerifier, CryptoError, Domain, Keypair, PublicKey, Signature, SignatureKind};
 pub use hash::Hash;
 pub use ids::{ChainId, Epoch, Height, InvalidChainId, Round, Timestamp, ValidatorIndex};
+pub use opaque::{OPAQUE_BATCH_BYTES_MAX, OpaqueBatch, OpaqueBatchError};

@@ -52,4 +52,20 @@ pub struct Genesis {
     pub time: panacea_primitives::Timestamp,
     /// The members.
     pub organisations: Vec<Organisation>,
+    /// What the chain's blocks carry. Absent in a genesis document means `contracts`.
+    #[serde(default)]
+    pub mode: ChainMode,
+}
+
+/// What a chain's blocks carry, fixed at genesis so that no configuration slip can turn a
+/// consortium's chain into a benchmark chain or back.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChainMode {
+    /// Signed transactions, executed by the contracts: every real chain.
+    #[default]
+    Contracts,
+    /// Opaque transactions in batches, ordered and stored but neither signed nor executed:
+    /// the consensus-only benchmark, comparable with ordering-only BFT implementations.
+    OrderingOnly,
 }

@@ -28,6 +28,7 @@ use panacea_consensus::{
     Block, BlockRef, BlockRequest, CommitCertificate, CommittedTip, Config as ConsensusConfig, Input, Message, Output,
     QuorumCert, Replica, Role, SafetyState, StartError,
 };
+use panacea_contracts::membership::ChainMode;
 use panacea_contracts::state::StateError;
 use panacea_contracts::{BlockContext, SignedTransaction, execute_block, next_nonce};
 use panacea_primitives::{Epoch, Hash, Height, PublicKey, Round, StateAttestation, Timestamp};
@@ -447,9 +448,13 @@ impl Shell {
         if block.header.height == Height::ZERO {
             return None;
         }
-        let body =
-            BlockBody::decode::<PAYLOAD_BYTES_MAX>(&block.payload, panacea_contracts::BLOCK_TRANSACTIONS_MAX).ok()?;
-        let ids = body.transactions.iter().map(|t| t.tx.id()).collect();
+        let body = BlockBody::decode_in::<PAYLOAD_BYTES_MAX>(
+            self.shared.chain.genesis.mode,
+            &block.payload,
+            panacea_contracts::BLOCK_TRANSACTIONS_MAX,
+        )
+        .ok()?;
+        let ids = body.item_ids();
         let pending = PendingBody { height: block.header.height, body: Arc::new(body), ids: Arc::new(ids) };
         if block.header.height > self.tip.height {
             self.bodies.insert(id, pending.clone());
@@ -530,6 +535,9 @@ impl Shell {
     fn try_build(&mut self, deadline_passed: bool) -> Result<(), ShellError> {
         let Some(build) = self.building else { return Ok(()) };
         let in_flight = self.in_flight(build.parent);
+        if self.shared.chain.genesis.mode == ChainMode::OrderingOnly {
+            return self.try_build_ordering(build, &in_flight, deadline_passed);
+        }
         let storage = self.shared.storage.clone();
         let state = storage.state();
         let selected = match self.shared.mempool.lock() {
@@ -551,6 +559,35 @@ impl Shell {
         let time = self.clock.now().max(parent_time.plus_millis(1));
         let state = StateAttestation { height: self.tip.height, state_root: self.tip.state_root };
         let body = BlockBody::new(time, state, selected.iter().map(|t| (**t).clone()).collect());
+        self.building = None;
+        self.queue.push_back(Input::PayloadReady { round: build.round, payload: body.to_payload() });
+        self.drain()
+    }
+
+    /// [`Shell::try_build`] on an ordering-only chain: the oldest batches of this
+    /// validator's own pool.
+    fn try_build_ordering(
+        &mut self,
+        build: Build,
+        in_flight: &BTreeSet<Hash>,
+        deadline_passed: bool,
+    ) -> Result<(), ShellError> {
+        let selected = match self.shared.batches.lock() {
+            Ok(pool) => pool.select(
+                self.settings.block_transactions_max,
+                self.settings.block_bytes_max.saturating_sub(1024),
+                in_flight,
+            ),
+            Err(_) => Vec::new(),
+        };
+        if selected.is_empty() && in_flight.is_empty() && !deadline_passed && !self.announce_commit {
+            return Ok(());
+        }
+        self.announce_commit = false;
+        let parent_time = self.time_of(&build.parent).unwrap_or(self.tip.time);
+        let time = self.clock.now().max(parent_time.plus_millis(1));
+        let state = StateAttestation { height: self.tip.height, state_root: self.tip.state_root };
+        let body = BlockBody::ordering(time, state, selected.iter().map(|b| (**b).clone()).collect());
         self.building = None;
         self.queue.push_back(Input::PayloadReady { round: build.round, payload: body.to_payload() });
         self.drain()
@@ -596,9 +633,10 @@ impl Shell {
         let storage = self.shared.storage.clone();
         // Exactly once: a transaction already committed, or repeated in this block, is
         // skipped. Every node holds the same committed index, so all skip the same ones.
+        // (An ordering-only body has no transactions: its ids are its batches'.)
         let mut seen = BTreeSet::new();
-        let mut keep = Vec::with_capacity(pending.ids.len());
-        for id in pending.ids.iter() {
+        let mut keep = Vec::with_capacity(pending.body.transactions.len());
+        for id in pending.ids.iter().take(pending.body.transactions.len()) {
             keep.push(seen.insert(*id) && !storage.has_transaction(id)?);
         }
         let filtered: Vec<SignedTransaction>;
@@ -620,6 +658,9 @@ impl Shell {
             meta: outcome.meta,
         })?;
         // Durable: now the pool, waiting clients and metrics may learn of it.
+        if !pending.body.batches.is_empty() {
+            self.on_batches_committed(&pending.body.batches, &pending.ids);
+        }
         let ids: Vec<Hash> = outcome.receipts.iter().map(|r| r.tx).collect();
         let signers: Vec<PublicKey> = transactions.iter().map(|t| t.tx.signer).collect();
         let now = Instant::now();
@@ -661,6 +702,22 @@ impl Shell {
             tracing::debug!(%height, transactions = ids.len(), root = %outcome.state_root, "committed");
         }
         Ok(())
+    }
+
+    /// An ordering-only block is durable: its batches leave the pool and their clients
+    /// are told. (Its body holds no transactions, so the contracts executed nothing.)
+    fn on_batches_committed(&self, batches: &[panacea_primitives::OpaqueBatch], ids: &[Hash]) {
+        let now = Instant::now();
+        if let Ok(mut pool) = self.shared.batches.lock() {
+            for admitted in pool.on_commit(ids) {
+                self.shared.metrics.tx_commit_latency.observe(now.duration_since(admitted).as_secs_f64());
+            }
+            let (_, bytes) = pool.stats();
+            self.shared.metrics.mempool_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        }
+        self.shared.waiters.notify(ids);
+        let count: usize = batches.iter().map(panacea_primitives::OpaqueBatch::count).sum();
+        self.shared.metrics.executed_transactions.inc_by(count as u64);
     }
 
     fn refresh_members(&mut self) -> Result<(), ShellError> {
@@ -871,9 +928,13 @@ fn load_tip(shared: &Shared) -> Result<(Block, Tip), ShellError> {
     let time = if height == Height::ZERO {
         shared.chain.genesis.time
     } else {
-        BlockBody::decode::<PAYLOAD_BYTES_MAX>(&block.payload, panacea_contracts::BLOCK_TRANSACTIONS_MAX)
-            .map_err(|e| ShellError::Fatal(format!("the committed tip's payload does not decode: {e}")))?
-            .time()
+        BlockBody::decode_in::<PAYLOAD_BYTES_MAX>(
+            shared.chain.genesis.mode,
+            &block.payload,
+            panacea_contracts::BLOCK_TRANSACTIONS_MAX,
+        )
+        .map_err(|e| ShellError::Fatal(format!("the committed tip's payload does not decode: {e}")))?
+        .time()
     };
     let tip = Tip { height, id: block.id(), time, state_root };
     Ok((block, tip))

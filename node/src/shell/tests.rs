@@ -10,7 +10,7 @@ use panacea_consensus::{Payload, Role};
 use panacea_contracts::codes::{OrgKind, StaffRole};
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
 use panacea_contracts::ids::OrgId;
-use panacea_contracts::membership::{Genesis, OrgStatus, Organisation};
+use panacea_contracts::membership::{ChainMode, Genesis, OrgStatus, Organisation};
 use panacea_contracts::{Call, Transaction};
 use panacea_primitives::{ChainId, Height, Keypair, Timestamp};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
@@ -46,6 +46,7 @@ fn chain(keys: &Keys) -> ChainSpec {
             admin_keys: vec![keys.admin.public()],
             status: OrgStatus::Active,
         }],
+        mode: ChainMode::Contracts,
     };
     ChainSpec::new(genesis).unwrap()
 }
@@ -66,6 +67,7 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
         chain,
         storage,
         mempool: Mutex::new(Mempool::new(MempoolConfig::default())),
+        batches: Mutex::new(crate::ordering::BatchPool::new(16, 1 << 20)),
         mempool_notify: Notify::new(),
         status: RwLock::new(NodeStatus::default()),
         waiters: Waiters::new(100),

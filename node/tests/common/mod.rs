@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use panacea_client_sdk::Client;
 use panacea_contracts::codes::StaffRole;
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
+use panacea_contracts::membership::ChainMode;
 use panacea_contracts::{Call, SignedTransaction, Transaction};
 use panacea_node::config::Home;
 use panacea_node::run::Addresses;
@@ -55,6 +56,11 @@ pub struct Consortium {
 impl Consortium {
     /// Generates `validators` hospitals and `observers` health authorities.
     pub fn generate(validators: usize, observers: usize) -> Consortium {
+        Consortium::generate_with_mode(validators, observers, ChainMode::Contracts)
+    }
+
+    /// Generates a consortium whose genesis fixes `mode`.
+    pub fn generate_with_mode(validators: usize, observers: usize, mode: ChainMode) -> Consortium {
         let dir = tempfile::tempdir().unwrap();
         let plan = TestnetPlan {
             out: dir.path().join("net"),
@@ -65,6 +71,7 @@ impl Consortium {
             p2p_port: 0,
             api_port: 0,
             time: Timestamp(1_700_000_000_000),
+            mode,
         };
         let nodes = generate(&plan).unwrap();
         let total = nodes.len();
@@ -156,7 +163,12 @@ impl Consortium {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
-    /// A client of node `i`.
+    /// Node `i`'s API base URL.
+    pub fn api_url(&self, i: usize) -> String {
+        self.addresses[i].as_ref().expect("node started").api.clone()
+    }
+
+    /// A client of node `i`'s API.
     pub fn client(&self, i: usize) -> Client {
         Client::new(&self.addresses[i].as_ref().expect("node started").api).unwrap()
     }

@@ -21,6 +21,11 @@
 //! re-reads its nonce after a refusal, so overload shows as refusals and misses rather
 //! than as nonce gaps that strand every later transaction of a signer (which the
 //! registrations workload, with one open-loop stream per admin, suffers past saturation).
+//!
+//! `--workload ordering` is the consensus-only benchmark: against a consortium generated
+//! with `panacea-node testnet --ordering-only`, it sends batches of `--batch` opaque
+//! transactions of `--tx-bytes` random (incompressible) bytes each to the validators in
+//! turn (`POST /v1/ordering/batches?wait=true`); nothing is signed or executed.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,6 +72,9 @@ struct Args {
     /// Clerks for the consents workload.
     #[arg(long, default_value_t = 64)]
     signers: usize,
+    /// Bytes per opaque transaction (the ordering workload).
+    #[arg(long, default_value_t = 512)]
+    tx_bytes: usize,
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -76,10 +84,13 @@ struct Args {
 enum Workload {
     Registrations,
     Consents,
+    Ordering,
 }
 
 #[derive(Debug, Serialize)]
 struct Report {
+    workload: String,
+    batch: usize,
     offered_tps: u64,
     duration_s: u64,
     sent: u64,
@@ -116,8 +127,12 @@ async fn main() -> anyhow::Result<()> {
     if args.rate == 0 || args.duration == 0 {
         bail!("--rate and --duration must be positive");
     }
-    if args.batch == 0 || args.batch > panacea_client_sdk::types::BATCH_TRANSACTIONS_MAX {
-        bail!("--batch must be between 1 and {}", panacea_client_sdk::types::BATCH_TRANSACTIONS_MAX);
+    let batch_max = match args.workload {
+        Workload::Ordering => 100_000,
+        _ => panacea_client_sdk::types::BATCH_TRANSACTIONS_MAX,
+    };
+    if args.batch == 0 || args.batch > batch_max {
+        bail!("--batch must be between 1 and {batch_max}");
     }
     let (chain_id, nodes) = panacea_tools::local::discover(&args.consortium).await?;
     // Load goes to the validators that answer; a stopped node is skipped.
@@ -125,15 +140,19 @@ async fn main() -> anyhow::Result<()> {
     if clients.is_empty() {
         bail!("no running validator found in {}", args.consortium.display());
     }
+    if args.workload == Workload::Ordering {
+        let (sent, missed, results) = ordering_load(&args, &clients).await?;
+        return finish(&args, sent, missed, &results).await;
+    }
     let admins: Vec<Keypair> = nodes.into_iter().map(|n| n.admin).collect();
     let keys: Vec<Keypair> = match args.workload {
-        Workload::Registrations => admins,
         Workload::Consents => register_clerks(&chain_id, &admins, &clients, args.signers).await?,
+        Workload::Registrations | Workload::Ordering => admins,
     };
     // Registrations: one open-loop stream per admin. Consents: one request per clerk at a time.
     let per_signer = match args.workload {
-        Workload::Registrations => Semaphore::MAX_PERMITS,
         Workload::Consents => 1,
+        Workload::Registrations | Workload::Ordering => Semaphore::MAX_PERMITS,
     };
     let mut signers = Vec::new();
     for (i, key) in keys.into_iter().enumerate() {
@@ -188,8 +207,8 @@ async fn main() -> anyhow::Result<()> {
         tasks.push(tokio::spawn(async move {
             let txs: Vec<SignedTransaction> = (first..first + batch as u64)
                 .map(|nonce| match workload {
-                    Workload::Registrations => register_tx(&chain_id, &key, nonce),
                     Workload::Consents => consent_tx(&chain_id, &key, nonce, &template),
+                    Workload::Registrations | Workload::Ordering => register_tx(&chain_id, &key, nonce),
                 })
                 .collect();
             let began = Instant::now();
@@ -249,11 +268,120 @@ async fn main() -> anyhow::Result<()> {
     for task in tasks {
         let _ = task.await;
     }
+    let results = results.lock().await;
+    finish(&args, sent, missed, &results).await
+}
+
+/// The consensus-only load: batches of random opaque transactions to the validators in
+/// turn, each request waiting for its commit.
+async fn ordering_load(args: &Args, clients: &[Client]) -> anyhow::Result<(u64, u64, Results)> {
+    if args.tx_bytes == 0 || args.tx_bytes > 64 * 1024 {
+        bail!("--tx-bytes must be between 1 and 65,536");
+    }
+    if args.batch.saturating_mul(args.tx_bytes + 4) > panacea_primitives::OPAQUE_BATCH_BYTES_MAX {
+        bail!("--batch × --tx-bytes must fit a batch of {} bytes", panacea_primitives::OPAQUE_BATCH_BYTES_MAX);
+    }
+    let results = Arc::new(Mutex::new(Results::default()));
+    let slots = Arc::new(Semaphore::new(args.in_flight));
+    let interval = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(args.warmup);
+    let end = measure_from + Duration::from_secs(args.duration);
+    let (mut sent, mut missed) = (0u64, 0u64);
+    let mut tasks = Vec::new();
+    let mut next = start;
+    let mut n = 0u64;
+    let size = u32::try_from(args.batch)?;
+    // Distinct runs send distinct bytes (a batch id is its content's hash).
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() << 20;
+    while next < end {
+        tokio::time::sleep_until(next.into()).await;
+        next += interval;
+        n += 1;
+        let measured = Instant::now() >= measure_from;
+        let Ok(permit) = slots.clone().try_acquire_many_owned(size) else {
+            if measured {
+                missed += args.batch as u64;
+            }
+            continue;
+        };
+        if measured {
+            sent += args.batch as u64;
+        }
+        let client = clients[usize::try_from(n)? % clients.len()].clone();
+        let (count, tx_bytes, results) = (args.batch, args.tx_bytes, results.clone());
+        tasks.push(tokio::spawn(async move {
+            // The sizes were checked against the batch limits before the run.
+            let batch = random_batch(run ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15), count, tx_bytes);
+            let began = Instant::now();
+            let outcome = match &batch {
+                Ok(batch) => client
+                    .submit_opaque_batch(batch, Some(Duration::from_secs(60)))
+                    .await
+                    .map_err(|e| e.code().unwrap_or("transport").to_string()),
+                Err(e) => Err(format!("generator: {e}")),
+            };
+            let elapsed = began.elapsed();
+            drop(permit);
+            if !measured {
+                return;
+            }
+            let mut r = results.lock().await;
+            let reason = match outcome {
+                Ok(status) if status.status == TxState::Committed => {
+                    r.latencies.extend(std::iter::repeat_n(elapsed, count));
+                    return;
+                }
+                Ok(_) => "pending".to_string(),
+                Err(reason) => reason,
+            };
+            r.failed += count as u64;
+            *r.reasons.entry(reason).or_default() += count as u64;
+        }));
+        // Finished tasks are reaped as the run goes, so the list stays short.
+        if tasks.len() >= 4_096 {
+            tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
+        }
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let results = std::mem::take(&mut *results.lock().await);
+    Ok((sent, missed, results))
+}
+
+/// `count` transactions of `tx_bytes` pseudo-random bytes (xorshift64*), framed.
+fn random_batch(
+    seed: u64,
+    count: usize,
+    tx_bytes: usize,
+) -> Result<panacea_primitives::OpaqueBatch, panacea_primitives::OpaqueBatchError> {
+    let mut state = seed | 1;
+    let mut bytes = Vec::with_capacity(count * (tx_bytes + 4));
+    let len = u32::try_from(tx_bytes).unwrap_or(u32::MAX).to_le_bytes();
+    for _ in 0..count {
+        bytes.extend_from_slice(&len);
+        let start = bytes.len();
+        while bytes.len() - start < tx_bytes {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let word = state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
+            let take = (tx_bytes - (bytes.len() - start)).min(8);
+            bytes.extend_from_slice(&word[..take]);
+        }
+    }
+    panacea_primitives::OpaqueBatch::from_framed(bytes)
+}
+
+async fn finish(args: &Args, sent: u64, missed: u64, r: &Results) -> anyhow::Result<()> {
+    let mut latencies = r.latencies.clone();
+    latencies.sort();
     let elapsed = Duration::from_secs(args.duration);
-    let mut r = results.lock().await;
-    r.latencies.sort();
-    let committed = r.latencies.len() as u64;
+    let committed = latencies.len() as u64;
     let report = Report {
+        workload: format!("{:?}", args.workload).to_lowercase(),
+        batch: args.batch,
         offered_tps: args.rate,
         duration_s: args.duration,
         sent,
@@ -262,14 +390,14 @@ async fn main() -> anyhow::Result<()> {
         failed: r.failed,
         failure_reasons: r.reasons.clone(),
         missed,
-        latency_ms_p50: panacea_tools::local::percentile_ms(&r.latencies, 50),
-        latency_ms_p90: panacea_tools::local::percentile_ms(&r.latencies, 90),
-        latency_ms_p99: panacea_tools::local::percentile_ms(&r.latencies, 99),
-        latency_ms_max: r.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        latency_ms_p50: panacea_tools::local::percentile_ms(&latencies, 50),
+        latency_ms_p90: panacea_tools::local::percentile_ms(&latencies, 90),
+        latency_ms_p99: panacea_tools::local::percentile_ms(&latencies, 99),
+        latency_ms_max: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
     };
     print_report(&report);
-    if let Some(path) = args.json {
-        std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use panacea_contracts::membership::ChainMode;
 use panacea_node::run::Addresses;
 use panacea_node::testnet::{TestnetPlan, generate};
 use panacea_primitives::Timestamp;
@@ -73,6 +74,7 @@ fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes
         p2p_port: 0,
         api_port: 0,
         time: Timestamp(1_700_000_000_000),
+        mode: ChainMode::Contracts,
     };
     let layout = generate(&plan).unwrap();
     let home = &layout[0].home;
