@@ -147,14 +147,19 @@ fn main() -> std::process::ExitCode {
 
 /// The environment variable that fixes glibc's mmap threshold.
 const MMAP_THRESHOLD_VAR: &str = "MALLOC_MMAP_THRESHOLD_";
+/// 1 MiB: document chunks (1 MiB and more) are mapped and returned at once; smaller
+/// buffers (transaction batches, frames) come from the arenas without a page fault per
+/// use. 128 KiB kept memory as flat but cost the consensus-only benchmark half its
+/// throughput in page faults (decision 0008).
+const MMAP_THRESHOLD: &str = "1048576";
 
 /// Keeps a node's memory flat while large documents stream through it (decision 0008).
 ///
 /// glibc's malloc raises its mmap threshold after large blocks are freed; from then on the
 /// 1 MiB document chunks (and RocksDB's buffers for them) come from per-thread arenas that
 /// hold on to them, and peak memory grew with document size (+72 MiB for a 200 MiB study).
-/// A fixed threshold serves them with `mmap` and returns them at once (+21 MiB, the
-/// bounded write buffers). glibc reads it only from the environment at start-up, and
+/// A fixed threshold of 1 MiB serves them with `mmap` and returns them at once (+21 MiB,
+/// the bounded write buffers). glibc reads it only from the environment at start-up, and
 /// setting it from inside would take `unsafe`, so a long-running node re-executes itself
 /// once (same process id) with the variable set. Other allocators, Rust's and C++'s
 /// alike, kept as much (mimalloc measured +35 MiB).
@@ -165,7 +170,7 @@ fn fix_malloc_threshold() {
     use std::os::unix::process::CommandExt as _;
     let Ok(exe) = std::env::current_exe() else { return };
     let error =
-        std::process::Command::new(exe).args(std::env::args_os().skip(1)).env(MMAP_THRESHOLD_VAR, "131072").exec();
+        std::process::Command::new(exe).args(std::env::args_os().skip(1)).env(MMAP_THRESHOLD_VAR, MMAP_THRESHOLD).exec();
     // `exec` returns only if it failed: run on with glibc's defaults.
     #[allow(clippy::print_stderr, reason = "before logging is set up")]
     {
