@@ -169,8 +169,10 @@ fn fix_malloc_threshold() {
     }
     use std::os::unix::process::CommandExt as _;
     let Ok(exe) = std::env::current_exe() else { return };
-    let error =
-        std::process::Command::new(exe).args(std::env::args_os().skip(1)).env(MMAP_THRESHOLD_VAR, MMAP_THRESHOLD).exec();
+    let error = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(MMAP_THRESHOLD_VAR, MMAP_THRESHOLD)
+        .exec();
     // `exec` returns only if it failed: run on with glibc's defaults.
     #[allow(clippy::print_stderr, reason = "before logging is set up")]
     {

@@ -385,12 +385,19 @@ impl Shell {
     }
 
     fn execute(&mut self, outputs: Vec<Output>) -> Result<(), ShellError> {
-        for output in outputs {
+        let mut outputs = outputs.into_iter().peekable();
+        while let Some(output) = outputs.next() {
             tracing::trace!(round = %self.replica.round(), output = output_name(&output), "consensus output");
             match output {
                 Output::PersistSafety(safety) => self.shared.storage.save_safety(&safety)?,
                 Output::PersistBlock(block) => {
-                    self.shared.storage.save_pending_block(&block)?;
+                    // A vote persists its block and then the safety state: one synced batch.
+                    match outputs.next_if(|next| matches!(next, Output::PersistSafety(_))) {
+                        Some(Output::PersistSafety(safety)) => {
+                            self.shared.storage.save_pending_block_and_safety(&block, &safety)?;
+                        }
+                        _ => self.shared.storage.save_pending_block(&block)?,
+                    }
                     // Remember its transactions so that later proposals skip them.
                     let _ = self.body_of(&block);
                 }

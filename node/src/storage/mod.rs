@@ -346,6 +346,15 @@ impl Storage {
             .map_err(db_error("storing an uncommitted block"))
     }
 
+    /// Stores an uncommitted block and the safety state that records the vote for it, in
+    /// one synced batch: one sync per vote instead of two.
+    pub fn save_pending_block_and_safety(&self, block: &Block, safety: &SafetyState) -> Result<(), StorageError> {
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.put_cf(self.cf(CF_CONSENSUS), pending_key(&block.id()), codec::encode(block));
+        batch.put_cf(self.cf(CF_CONSENSUS), KEY_SAFETY, safety.encode());
+        self.db.write_opt(batch, &Self::synced()).map_err(db_error("storing a voted block and the safety state"))
+    }
+
     /// The stored uncommitted blocks (at most [`PENDING_BLOCKS_MAX`]).
     pub fn pending_blocks(&self) -> Result<Vec<Block>, StorageError> {
         let mode = IteratorMode::From(PENDING_PREFIX, Direction::Forward);

@@ -127,8 +127,24 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
         storage.save_pending_block(&pending).unwrap();
     }
     let storage = Storage::open(dir.path()).unwrap();
-    assert_eq!(storage.load_safety().unwrap(), Some(safety));
+    assert_eq!(storage.load_safety().unwrap(), Some(safety.clone()));
     assert_eq!(storage.pending_blocks().unwrap(), vec![pending.clone()]);
+    // A vote's block and safety state, written together, survive together.
+    drop(storage);
+    let voted = Block::new(
+        Epoch(0),
+        Round(2),
+        QuorumCert::genesis(Epoch(0), genesis_block.id()),
+        Payload::opaque(vec![8; 100]),
+        panacea_primitives::ValidatorIndex(2),
+    );
+    safety.last_voted_round = Round(2);
+    Storage::open(dir.path()).unwrap().save_pending_block_and_safety(&voted, &safety).unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    assert_eq!(storage.load_safety().unwrap(), Some(safety));
+    let mut stored = storage.pending_blocks().unwrap();
+    stored.sort_by_key(|b| b.header.round);
+    assert_eq!(stored, vec![pending.clone(), voted.clone()]);
     storage
         .commit_block(&BlockCommit {
             block: &genesis_block,
@@ -138,7 +154,7 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
             meta: Meta::default(),
         })
         .unwrap();
-    assert_eq!(storage.pending_blocks().unwrap().len(), 1, "height 1 is above the committed height");
+    assert_eq!(storage.pending_blocks().unwrap().len(), 2, "height 1 is above the committed height");
     storage
         .commit_block(&BlockCommit {
             block: &pending,
@@ -148,7 +164,11 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
             meta: Meta::default(),
         })
         .unwrap();
-    assert!(storage.pending_blocks().unwrap().is_empty(), "committed blocks leave the pending set");
+    assert_eq!(
+        storage.pending_blocks().unwrap().len(),
+        0,
+        "blocks at or below the committed height leave the pending set"
+    );
 }
 
 #[test]
