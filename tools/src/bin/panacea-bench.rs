@@ -22,6 +22,13 @@
 //! than as nonce gaps that strand every later transaction of a signer (which the
 //! registrations workload, with one open-loop stream per admin, suffers past saturation).
 //!
+//! `--workload mix` is the realistic mix: the same clerks (physicians of every member)
+//! record opt-in consents (about half of the transactions), request access to patients
+//! whose consent another member recorded (about a third: the decision is executed and
+//! audited), and revoke consents their own organisation recorded (about a sixth); beside
+//! them, auditors' signed audit queries by patient run at `--audit-rate` per second and
+//! are reported apart.
+//!
 //! `--workload ordering` is the consensus-only benchmark: against a consortium generated
 //! with `panacea-node testnet --ordering-only`, it sends batches of `--batch` opaque
 //! transactions of `--tx-bytes` random (incompressible) bytes each to the validators in
@@ -34,11 +41,14 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use clap::Parser;
 use panacea_client_sdk::Client;
+use panacea_client_sdk::types::AuditQuery;
 use panacea_client_sdk::types::{TxState, TxStatus};
+use panacea_contracts::access::AccessCall;
 use panacea_contracts::codes::StaffRole;
+use panacea_contracts::codes::{DataClass, Purpose};
 use panacea_contracts::consent::{ConsentCall, ConsentTerms};
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
-use panacea_contracts::ids::{DocumentHash, PatientRef};
+use panacea_contracts::ids::{ConsentId, DocumentHash, OrgId, PatientRef};
 use panacea_contracts::{Call, SignedTransaction, Transaction};
 use panacea_primitives::Keypair;
 use serde::Serialize;
@@ -72,6 +82,9 @@ struct Args {
     /// Clerks for the consents workload.
     #[arg(long, default_value_t = 64)]
     signers: usize,
+    /// Signed audit queries by patient per second (the mix workload; default: rate / 20).
+    #[arg(long)]
+    audit_rate: Option<u64>,
     /// Bytes per opaque transaction (the ordering workload).
     #[arg(long, default_value_t = 512)]
     tx_bytes: usize,
@@ -84,6 +97,7 @@ struct Args {
 enum Workload {
     Registrations,
     Consents,
+    Mix,
     Ordering,
 }
 
@@ -99,14 +113,49 @@ struct Report {
     failed: u64,
     failure_reasons: std::collections::BTreeMap<String, u64>,
     missed: u64,
+    /// The mix: committed grants, access requests and revocations, in that order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mix_committed: Option<[u64; 3]>,
+    /// The mix's audit queries: answered, failed, p50 and p99 ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit_queries: Option<AuditReport>,
     latency_ms_p50: f64,
     latency_ms_p90: f64,
     latency_ms_p99: f64,
     latency_ms_max: f64,
 }
 
+#[derive(Debug, Clone, Copy, Serialize)]
+struct AuditReport {
+    answered: u64,
+    failed: u64,
+    latency_ms_p50: f64,
+    latency_ms_p99: f64,
+}
+
+/// What the mix workload shares: the members, and the consents committed so far.
+struct Mix {
+    orgs: Vec<OrgId>,
+    /// Committed, unrevoked consents by the recording clerk's organisation (bounded).
+    consents: std::sync::Mutex<Vec<std::collections::VecDeque<(PatientRef, ConsentId)>>>,
+    /// Committed grants, access requests and revocations in the measured window.
+    committed: std::sync::Mutex<[u64; 3]>,
+}
+
+/// Consents remembered per organisation.
+const MIX_CONSENTS_KEPT: usize = 50_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MixKind {
+    Grant,
+    Access,
+    Revoke,
+}
+
 struct Signer {
     key: Keypair,
+    /// Index of its organisation (the admin that registered it).
+    org: usize,
     next_nonce: u64,
     /// The node it sends to.
     client: Client,
@@ -119,6 +168,10 @@ struct Results {
     /// Why transactions failed: the API's error code, `pending` (not committed within
     /// the wait), `rejected` (committed with a failed receipt) or `transport`.
     reasons: std::collections::BTreeMap<String, u64>,
+    /// The mix's committed counts by kind.
+    mix: Option<[u64; 3]>,
+    /// The mix's audit queries.
+    audit: Option<AuditReport>,
 }
 
 #[tokio::main]
@@ -145,21 +198,34 @@ async fn main() -> anyhow::Result<()> {
         return finish(&args, sent, missed, &results).await;
     }
     let admins: Vec<Keypair> = nodes.into_iter().map(|n| n.admin).collect();
+    let orgs = organisations(&args.consortium, &admins)?;
     let keys: Vec<Keypair> = match args.workload {
-        Workload::Consents => register_clerks(&chain_id, &admins, &clients, args.signers).await?,
-        Workload::Registrations | Workload::Ordering => admins,
+        Workload::Consents | Workload::Mix => register_clerks(&chain_id, &admins, &clients, args.signers).await?,
+        Workload::Registrations | Workload::Ordering => admins.clone(),
     };
     // Registrations: one open-loop stream per admin. Consents: one request per clerk at a time.
     let per_signer = match args.workload {
-        Workload::Consents => 1,
+        Workload::Consents | Workload::Mix => 1,
         Workload::Registrations | Workload::Ordering => Semaphore::MAX_PERMITS,
     };
     let mut signers = Vec::new();
+    let mut clerks_by_org: Vec<Vec<Keypair>> = vec![Vec::new(); admins.len()];
     for (i, key) in keys.into_iter().enumerate() {
         let client = clients[i % clients.len()].clone();
         let next_nonce = client.next_nonce(&key.public()).await?;
-        signers.push((Arc::new(Semaphore::new(per_signer)), Arc::new(Mutex::new(Signer { key, next_nonce, client }))));
+        // Clerk i was registered by admin i mod admins (`register_clerks`).
+        let org = i % admins.len();
+        clerks_by_org[org].push(key.clone());
+        signers.push((
+            Arc::new(Semaphore::new(per_signer)),
+            Arc::new(Mutex::new(Signer { key, org, next_nonce, client })),
+        ));
     }
+    let mix = Arc::new(Mix {
+        consents: std::sync::Mutex::new(vec![std::collections::VecDeque::new(); orgs.len()]),
+        orgs,
+        committed: std::sync::Mutex::new([0; 3]),
+    });
     let template = consent_template()?;
     let results = Arc::new(Mutex::new(Results::default()));
     let slots = Arc::new(Semaphore::new(args.in_flight));
@@ -168,6 +234,11 @@ async fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let measure_from = start + Duration::from_secs(args.warmup);
     let end = measure_from + Duration::from_secs(args.duration);
+    let audits = (args.workload == Workload::Mix).then(|| {
+        let rate = args.audit_rate.unwrap_or(args.rate / 20).max(1);
+        let (clients, mix, chain_id) = (clients.clone(), mix.clone(), chain_id.clone());
+        tokio::spawn(audit_load(rate, clients, clerks_by_org, mix, chain_id, measure_from, end))
+    });
     let (mut sent, mut missed) = (0u64, 0u64);
     let mut tasks = Vec::new();
     let mut next = start;
@@ -190,12 +261,13 @@ async fn main() -> anyhow::Result<()> {
             continue;
         };
         // Nonces are taken here, in order; signing happens in the request's task.
-        let (key, first, client) = {
+        let (key, org, first, client) = {
             let mut s = signer.lock().await;
             let first = s.next_nonce;
             s.next_nonce += args.batch as u64;
-            (s.key.clone(), first, s.client.clone())
+            (s.key.clone(), s.org, first, s.client.clone())
         };
+        let mix = mix.clone();
         let results = results.clone();
         let chain_id = chain_id.clone();
         let batch = args.batch;
@@ -205,12 +277,16 @@ async fn main() -> anyhow::Result<()> {
             sent += batch as u64;
         }
         tasks.push(tokio::spawn(async move {
-            let txs: Vec<SignedTransaction> = (first..first + batch as u64)
+            let (txs, kinds): (Vec<SignedTransaction>, Vec<Option<MixKind>>) = (first..first + batch as u64)
                 .map(|nonce| match workload {
-                    Workload::Consents => consent_tx(&chain_id, &key, nonce, &template),
-                    Workload::Registrations | Workload::Ordering => register_tx(&chain_id, &key, nonce),
+                    Workload::Consents => (consent_tx(&chain_id, &key, nonce, &template), None),
+                    Workload::Mix => {
+                        let (tx, kind) = mix_tx(&chain_id, &key, org, nonce, &template, &mix);
+                        (tx, Some(kind))
+                    }
+                    Workload::Registrations | Workload::Ordering => (register_tx(&chain_id, &key, nonce), None),
                 })
-                .collect();
+                .unzip();
             let began = Instant::now();
             let wait = Duration::from_secs(60);
             let outcomes: Vec<Result<TxStatus, String>> = if batch == 1 {
@@ -237,13 +313,36 @@ async fn main() -> anyhow::Result<()> {
             drop(permit);
             // After a refusal, later nonces would wait behind a gap: start again from the
             // node's view (a consents clerk has nothing else in flight).
-            if workload == Workload::Consents && outcomes.iter().any(|o| o.is_err()) {
+            if per_signer == 1 && outcomes.iter().any(|o| o.is_err()) {
                 let mut s = signer.lock().await;
                 if let Ok(next) = client.next_nonce(&key.public()).await {
                     s.next_nonce = next;
                 }
             }
             drop(own);
+            // The mix learns of committed grants (to request access to and revoke later).
+            for ((tx, kind), outcome) in txs.iter().zip(&kinds).zip(&outcomes) {
+                let Some(kind) = kind else { continue };
+                let ok = outcome.as_ref().is_ok_and(|s| {
+                    s.status == TxState::Committed && s.receipt.as_ref().is_some_and(|receipt| receipt.is_ok())
+                });
+                if !ok {
+                    continue;
+                }
+                if *kind == MixKind::Grant
+                    && let Call::Consent(ConsentCall::Record { terms, .. }) = &tx.tx.call
+                    && let Ok(mut consents) = mix.consents.lock()
+                {
+                    let own = &mut consents[org];
+                    if own.len() >= MIX_CONSENTS_KEPT {
+                        own.pop_front();
+                    }
+                    own.push_back((terms.patient, ConsentId(tx.tx.id())));
+                }
+                if measured && let Ok(mut committed) = mix.committed.lock() {
+                    committed[*kind as usize] += 1;
+                }
+            }
             if !measured {
                 return;
             }
@@ -268,8 +367,154 @@ async fn main() -> anyhow::Result<()> {
     for task in tasks {
         let _ = task.await;
     }
-    let results = results.lock().await;
+    let mut results = results.lock().await;
+    if let Some(audits) = audits {
+        results.audit = Some(audits.await?);
+        results.mix = mix.committed.lock().ok().map(|c| *c);
+    }
     finish(&args, sent, missed, &results).await
+}
+
+/// The members' organisation ids, in the order of the admins (node homes).
+fn organisations(consortium: &std::path::Path, admins: &[Keypair]) -> anyhow::Result<Vec<OrgId>> {
+    let home = panacea_node::config::Home(consortium.join("node0"));
+    let genesis: panacea_contracts::membership::Genesis =
+        serde_json::from_str(&std::fs::read_to_string(home.genesis())?)?;
+    admins
+        .iter()
+        .map(|admin| {
+            genesis
+                .organisations
+                .iter()
+                .find(|org| org.admin_keys.contains(&admin.public()))
+                .map(|org| org.id.clone())
+                .ok_or_else(|| anyhow::anyhow!("an admin key of the consortium is in no organisation of genesis"))
+        })
+        .collect()
+}
+
+/// One transaction of the mix for clerk `key` of organisation `org`: about half grants,
+/// a third access requests to another member's patients, a sixth revocations of its own
+/// organisation's consents (a grant while there is nothing to request or revoke).
+fn mix_tx(
+    chain_id: &panacea_primitives::ChainId,
+    key: &Keypair,
+    org: usize,
+    nonce: u64,
+    template: &ConsentTerms,
+    mix: &Mix,
+) -> (SignedTransaction, MixKind) {
+    let pick = usize::from_le_bytes(
+        panacea_primitives::Hash::digest_parts(&[b"bench-mix", &key.public().to_bytes(), &nonce.to_le_bytes()]).0[..8]
+            .try_into()
+            .unwrap_or([0; 8]),
+    );
+    let roll = pick % 6;
+    let call = if let Ok(mut consents) = mix.consents.lock() {
+        match roll {
+            // A third: a physician asks for another member's patient's lab results.
+            3 | 4 => {
+                let others: Vec<usize> =
+                    (0..consents.len()).filter(|o| *o != org && !consents[*o].is_empty()).collect();
+                others.get((pick / 6) % others.len().max(1)).and_then(|custodian| {
+                    let list = &consents[*custodian];
+                    let (patient, _) = list.get((pick / 36) % list.len())?;
+                    Some((
+                        MixKind::Access,
+                        Call::Access(AccessCall::Request {
+                            patient: *patient,
+                            data_class: DataClass::LabResults,
+                            purpose: Purpose::Treatment,
+                            custodian: mix.orgs[*custodian].clone(),
+                            document: None,
+                            data_time: None,
+                            justification: None,
+                        }),
+                    ))
+                })
+            }
+            // A sixth: the oldest consent its organisation recorded is revoked, on the
+            // patient's signed form (a custodian must name one).
+            5 => consents[org].pop_front().map(|(_, consent)| {
+                let form = DocumentHash(panacea_primitives::Hash::digest_parts(&[
+                    b"bench-revocation-form",
+                    &key.public().to_bytes(),
+                    &nonce.to_le_bytes(),
+                ]));
+                (MixKind::Revoke, Call::Consent(ConsentCall::Revoke { consent, form_hash: Some(form) }))
+            }),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    match call {
+        Some((kind, call)) => {
+            (Transaction { chain_id: chain_id.clone(), signer: key.public(), nonce, call }.sign(key), kind)
+        }
+        None => (consent_tx(chain_id, key, nonce, template), MixKind::Grant),
+    }
+}
+
+/// Auditors' signed audit queries by patient, at `rate` per second, each for a patient
+/// whose consent a clerk of the querying organisation recorded; measured in the window.
+async fn audit_load(
+    rate: u64,
+    clients: Vec<Client>,
+    clerks_by_org: Vec<Vec<Keypair>>,
+    mix: Arc<Mix>,
+    chain_id: panacea_primitives::ChainId,
+    measure_from: Instant,
+    end: Instant,
+) -> AuditReport {
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let results = Arc::new(std::sync::Mutex::new((Vec::new(), 0u64)));
+    let mut tasks = Vec::new();
+    let mut next = Instant::now();
+    let mut n = 0usize;
+    while next < end {
+        tokio::time::sleep_until(next.into()).await;
+        next += interval;
+        n += 1;
+        let target = mix.consents.lock().ok().and_then(|consents| {
+            let orgs: Vec<usize> = (0..consents.len()).filter(|o| !consents[*o].is_empty()).collect();
+            let org = *orgs.get(n % orgs.len().max(1))?;
+            let list = &consents[org];
+            list.get((n / orgs.len().max(1)).wrapping_mul(7919) % list.len()).map(|(patient, _)| (org, *patient))
+        });
+        let Some((org, patient)) = target else { continue };
+        let Some(clerk) = clerks_by_org.get(org).and_then(|c| c.get(n % c.len().max(1))) else { continue };
+        let signer = panacea_client_sdk::RequestSigner::new(clerk.clone(), chain_id.clone());
+        let client = clients[n % clients.len()].clone();
+        let measured = Instant::now() >= measure_from;
+        let results = results.clone();
+        tasks.push(tokio::spawn(async move {
+            let query = AuditQuery { patient: Some(patient), limit: Some(50), ..AuditQuery::default() };
+            let began = Instant::now();
+            let outcome = client.audit_events(&signer, &query).await;
+            let elapsed = began.elapsed();
+            if measured && let Ok(mut r) = results.lock() {
+                match outcome {
+                    Ok(_) => r.0.push(elapsed),
+                    Err(_) => r.1 += 1,
+                }
+            }
+        }));
+        if tasks.len() >= 1_024 {
+            tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
+        }
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let (mut latencies, failed) = results.lock().map(|r| r.clone()).unwrap_or_default();
+    latencies.sort();
+    AuditReport {
+        answered: latencies.len() as u64,
+        failed,
+        latency_ms_p50: panacea_tools::local::percentile_ms(&latencies, 50),
+        latency_ms_p99: panacea_tools::local::percentile_ms(&latencies, 99),
+    }
 }
 
 /// The consensus-only load: batches of random opaque transactions to the validators in
@@ -390,6 +635,8 @@ async fn finish(args: &Args, sent: u64, missed: u64, r: &Results) -> anyhow::Res
         failed: r.failed,
         failure_reasons: r.reasons.clone(),
         missed,
+        mix_committed: r.mix,
+        audit_queries: r.audit,
         latency_ms_p50: panacea_tools::local::percentile_ms(&latencies, 50),
         latency_ms_p90: panacea_tools::local::percentile_ms(&latencies, 90),
         latency_ms_p99: panacea_tools::local::percentile_ms(&latencies, 99),
@@ -489,4 +736,13 @@ fn print_report(r: &Report) {
         "latency ms  p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
         r.latency_ms_p50, r.latency_ms_p90, r.latency_ms_p99, r.latency_ms_max
     );
+    if let Some([grants, access, revocations]) = r.mix_committed {
+        println!("mix         {grants} grants, {access} access requests, {revocations} revocations committed");
+    }
+    if let Some(a) = r.audit_queries {
+        println!(
+            "audit       {} queries answered, {} failed; p50 {:.1} ms  p99 {:.1} ms",
+            a.answered, a.failed, a.latency_ms_p50, a.latency_ms_p99
+        );
+    }
 }
