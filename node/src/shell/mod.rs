@@ -542,21 +542,27 @@ impl Shell {
     fn try_build(&mut self, deadline_passed: bool) -> Result<(), ShellError> {
         let Some(build) = self.building else { return Ok(()) };
         let in_flight = self.in_flight(build.parent);
-        if self.shared.chain.genesis.mode == ChainMode::OrderingOnly {
-            return self.try_build_ordering(build, &in_flight, deadline_passed);
-        }
-        let storage = self.shared.storage.clone();
-        let state = storage.state();
-        let selected = match self.shared.mempool.lock() {
-            Ok(pool) => pool.select(
-                self.settings.block_transactions_max,
-                self.settings.block_bytes_max.saturating_sub(1024),
-                &in_flight,
-                |signer| next_nonce(&state, signer).unwrap_or(u64::MAX),
-            ),
-            Err(_) => Vec::new(),
+        let (items_max, bytes_max) =
+            (self.settings.block_transactions_max, self.settings.block_bytes_max.saturating_sub(1024));
+        // What the block carries: signed transactions, or on an ordering-only chain the
+        // oldest opaque batches.
+        let (transactions, batches) = if self.shared.chain.genesis.mode == ChainMode::OrderingOnly {
+            let batches = match self.shared.batches.lock() {
+                Ok(pool) => pool.select(items_max, bytes_max, &in_flight),
+                Err(_) => Vec::new(),
+            };
+            (Vec::new(), batches.iter().map(|b| (**b).clone()).collect())
+        } else {
+            let state = self.shared.storage.state();
+            let selected = match self.shared.mempool.lock() {
+                Ok(pool) => pool
+                    .select(items_max, bytes_max, &in_flight, |signer| next_nonce(&state, signer).unwrap_or(u64::MAX)),
+                Err(_) => Vec::new(),
+            };
+            (selected.iter().map(|t| (**t).clone()).collect(), Vec::new())
         };
-        if selected.is_empty() && in_flight.is_empty() && !deadline_passed && !self.announce_commit {
+        let empty = transactions.is_empty() && batches.is_empty();
+        if empty && in_flight.is_empty() && !deadline_passed && !self.announce_commit {
             return Ok(());
         }
         self.announce_commit = false;
@@ -565,36 +571,8 @@ impl Shell {
         let parent_time = self.time_of(&build.parent).unwrap_or(self.tip.time);
         let time = self.clock.now().max(parent_time.plus_millis(1));
         let state = StateAttestation { height: self.tip.height, state_root: self.tip.state_root };
-        let body = BlockBody::new(time, state, selected.iter().map(|t| (**t).clone()).collect());
-        self.building = None;
-        self.queue.push_back(Input::PayloadReady { round: build.round, payload: body.to_payload() });
-        self.drain()
-    }
-
-    /// [`Shell::try_build`] on an ordering-only chain: the oldest batches of this
-    /// validator's own pool.
-    fn try_build_ordering(
-        &mut self,
-        build: Build,
-        in_flight: &BTreeSet<Hash>,
-        deadline_passed: bool,
-    ) -> Result<(), ShellError> {
-        let selected = match self.shared.batches.lock() {
-            Ok(pool) => pool.select(
-                self.settings.block_transactions_max,
-                self.settings.block_bytes_max.saturating_sub(1024),
-                in_flight,
-            ),
-            Err(_) => Vec::new(),
-        };
-        if selected.is_empty() && in_flight.is_empty() && !deadline_passed && !self.announce_commit {
-            return Ok(());
-        }
-        self.announce_commit = false;
-        let parent_time = self.time_of(&build.parent).unwrap_or(self.tip.time);
-        let time = self.clock.now().max(parent_time.plus_millis(1));
-        let state = StateAttestation { height: self.tip.height, state_root: self.tip.state_root };
-        let body = BlockBody::ordering(time, state, selected.iter().map(|b| (**b).clone()).collect());
+        let mut body = BlockBody::new(time, state, transactions);
+        body.batches = batches;
         self.building = None;
         self.queue.push_back(Input::PayloadReady { round: build.round, payload: body.to_payload() });
         self.drain()

@@ -229,11 +229,7 @@ async fn main() -> anyhow::Result<()> {
     let template = consent_template()?;
     let results = Arc::new(Mutex::new(Results::default()));
     let slots = Arc::new(Semaphore::new(args.in_flight));
-    // One request per tick, of `batch` transactions.
-    let interval = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
-    let start = Instant::now();
-    let measure_from = start + Duration::from_secs(args.warmup);
-    let end = measure_from + Duration::from_secs(args.duration);
+    let (interval, start, measure_from, end) = schedule(args.batch, &args);
     let audits = (args.workload == Workload::Mix).then(|| {
         let rate = args.audit_rate.unwrap_or(args.rate / 20).max(1);
         let (clients, mix, chain_id) = (clients.clone(), mix.clone(), chain_id.clone());
@@ -373,6 +369,15 @@ async fn main() -> anyhow::Result<()> {
         results.mix = mix.committed.lock().ok().map(|c| *c);
     }
     finish(&args, sent, missed, &results).await
+}
+
+/// The run's clock: one request of `batch` transactions per interval; when it starts,
+/// when measurement starts (after the warm-up) and when sending ends.
+fn schedule(batch: usize, args: &Args) -> (Duration, Instant, Instant, Instant) {
+    let interval = Duration::from_secs_f64(batch as f64 / args.rate as f64);
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(args.warmup);
+    (interval, start, measure_from, measure_from + Duration::from_secs(args.duration))
 }
 
 /// The members' organisation ids, in the order of the admins (node homes).
@@ -528,10 +533,7 @@ async fn ordering_load(args: &Args, clients: &[Client]) -> anyhow::Result<(u64, 
     }
     let results = Arc::new(Mutex::new(Results::default()));
     let slots = Arc::new(Semaphore::new(args.in_flight));
-    let interval = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
-    let start = Instant::now();
-    let measure_from = start + Duration::from_secs(args.warmup);
-    let end = measure_from + Duration::from_secs(args.duration);
+    let (interval, start, measure_from, end) = schedule(args.batch, args);
     let (mut sent, mut missed) = (0u64, 0u64);
     let mut tasks = Vec::new();
     let mut next = start;
