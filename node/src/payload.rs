@@ -42,7 +42,9 @@ pub enum BodyError {
     #[error("a transaction of {0} bytes exceeds the transaction size limit")]
     TransactionTooLarge(usize),
     /// The time does not move forward.
-    #[error("block time {time} is not after its parent's {parent}")]
+    #[error(
+        "block time {time} is not after {parent}, its parent's time (or, when the parent is no longer held, this node's committed tip's)"
+    )]
     TimeNotAfterParent {
         /// The block's time.
         time: Timestamp,
