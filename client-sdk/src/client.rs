@@ -510,6 +510,39 @@ impl Client {
         Ok(written)
     }
 
+    /// [`Client::download_delivery`] into the file `path`, which appears only once the
+    /// whole document has arrived and matched its commitment: the chunks go to a
+    /// temporary file beside it (synced, then renamed over `path`), deleted on any error,
+    /// so a reader never sees a partial or unverified document under `path`.
+    pub async fn download_delivery_to_file(
+        &self,
+        signer: &RequestSigner,
+        key: &panacea_primitives::Keypair,
+        decision: &DecisionId,
+        document: &panacea_contracts::ids::DocumentHash,
+        path: &std::path::Path,
+    ) -> Result<u64, ClientError> {
+        let local = |what: &str, e: std::io::Error| ClientError::Local(format!("{what} {}: {e}", path.display()));
+        let name = path.file_name().ok_or_else(|| ClientError::Local(format!("{} names no file", path.display())))?;
+        let mut partial = name.to_os_string();
+        partial.push(format!(".partial-{document}"));
+        let temporary = path.with_file_name(partial);
+        let file = std::fs::File::create(&temporary).map_err(|e| local("creating a temporary file for", e))?;
+        let mut out = std::io::BufWriter::new(file);
+        let written = async {
+            let written = self.download_delivery(signer, key, decision, document, &mut out).await?;
+            let file = out.into_inner().map_err(|e| local("writing", e.into_error()))?;
+            file.sync_all().map_err(|e| local("syncing", e))?;
+            std::fs::rename(&temporary, path).map_err(|e| local("moving the document to", e))?;
+            Ok(written)
+        }
+        .await;
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written
+    }
+
     /// The validator set of the current epoch.
     pub async fn validators(&self) -> Result<ValidatorSetView, ClientError> {
         Self::parse(self.http.get(format!("{}/v1/validators", self.base)).send().await?).await

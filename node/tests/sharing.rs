@@ -353,11 +353,18 @@ async fn share_study(scene: &mut Scene, bytes: usize, data_class: DataClass) {
     let decision = scene.request(1, scene.patient, data_class).await;
     scene.wait_delivery(&document, |d| d.state == "confirmed").await;
     let client = scene.net.client(1);
-    let received = client
-        .download_delivery(&scene.physician_signer(), &scene.physician, &decision, &document, &mut std::io::sink())
-        .await
-        .unwrap();
+    let (signer, target) = (scene.physician_signer(), scene.net.dir.path().join("received.dcm"));
+    // A key the delivery is not sealed to gets an error and leaves no file behind.
+    let stranger = panacea_primitives::Keypair::from_seed([0x5A; 32]);
+    assert!(client.download_delivery_to_file(&signer, &stranger, &decision, &document, &target).await.is_err());
+    let leftovers = std::fs::read_dir(scene.net.dir.path()).unwrap().filter_map(Result::ok);
+    let names: Vec<String> = leftovers.map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(!names.iter().any(|n| n.starts_with("received.dcm")), "nothing partial is left: {names:?}");
+    let received =
+        client.download_delivery_to_file(&signer, &scene.physician, &decision, &document, &target).await.unwrap();
     assert_eq!(received, bytes as u64, "the study arrives whole (its commitment verified by the SDK)");
+    assert_eq!(std::fs::metadata(&target).unwrap().len(), bytes as u64);
+    std::fs::remove_file(&target).unwrap();
 }
 
 /// A 200 MB imaging study streams from upload to download in bounded chunks: after a
