@@ -7,6 +7,9 @@ pub enum AccessError {
     /// Only registered identities of member organisations request access.
     #[error("access requests are signed by a registered identity")]
     NotAnIdentity,
+    /// A service identity (such as a node's sharing identity) does not request access.
+    #[error("a service identity may not request access")]
+    ServiceIdentity,
     /// The custodian is not an active member.
     #[error("custodian {0} is not an active member")]
     UnknownCustodian(OrgId),
@@ -30,9 +33,10 @@ pub enum AccessError {
 impl From<AccessError> for ExecError {
     fn from(e: AccessError) -> ExecError {
         let code = match e {
-            AccessError::NotAnIdentity | AccessError::NotAClinician | AccessError::NotCustodianAuditor(_) => {
-                ErrorCode::Unauthorized
-            }
+            AccessError::NotAnIdentity
+            | AccessError::ServiceIdentity
+            | AccessError::NotAClinician
+            | AccessError::NotCustodianAuditor(_) => ErrorCode::Unauthorized,
             AccessError::UnknownCustodian(_) | AccessError::UnknownReview(_) => ErrorCode::NotFound,
             AccessError::JustificationWithoutEmergency => ErrorCode::InvalidArgument,
             AccessError::AlreadyClosed(_) => ErrorCode::Conflict,

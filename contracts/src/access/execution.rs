@@ -7,7 +7,7 @@ use crate::codes::{ConsentAction, Purpose, StaffRole};
 use crate::consent::current_consents;
 use crate::context::TxContext;
 use crate::error::ExecError;
-use crate::identity::Principal;
+use crate::identity::{IdentityKind, Principal};
 use crate::ids::DecisionId;
 use crate::membership::{OrgStatus, organisation_in};
 use crate::state::BlockState;
@@ -22,6 +22,11 @@ pub(crate) fn execute(
     match call {
         AccessCall::Request { patient, data_class, purpose, custodian, document, data_time, justification } => {
             let Principal::Member { identity } = who else { return Err(AccessError::NotAnIdentity.into()) };
+            // A service identity (a node's sharing identity among them) never asks for
+            // patient data: a stolen service key must not pull documents sealed to it.
+            if let IdentityKind::Service { .. } = &identity.kind {
+                return Err(AccessError::ServiceIdentity.into());
+            }
             match organisation_in(state, &custodian)? {
                 Some(org) if org.status == OrgStatus::Active => {}
                 _ => return Err(AccessError::UnknownCustodian(custodian).into()),

@@ -433,5 +433,21 @@ fn admins_and_patients_cannot_request_access() {
     let admin = chain.admin("hospital-b");
     let receipt = chain.submit(&admin, ask("p", Purpose::Treatment, None));
     assert!(matches!(receipt.outcome, Outcome::Failed { code: crate::ErrorCode::Unauthorized, .. }));
+    // Nor does a service identity (a node's sharing identity), whatever the consent.
+    let grant = Call::Consent(ConsentCall::Record {
+        terms: consent(1, ConsentStatus::Active, permit_all()).terms,
+        form_hash: Some(DocumentHash(panacea_primitives::Hash([6; 32]))),
+    });
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk-a");
+    chain.ok(&clerk, grant);
+    let service = key("sharing-b");
+    let kind = crate::identity::IdentityKind::Service { name: "sharing worker".into() };
+    chain.ok(&admin, Call::Identity(crate::identity::IdentityCall::Register { key: service.public(), kind }));
+    match chain.submit(&service, ask("p", Purpose::Treatment, None)).outcome {
+        Outcome::Failed { code: crate::ErrorCode::Unauthorized, message } => assert!(message.contains("service")),
+        other => panic!("a service identity asked for patient data: {other:?}"),
+    }
+    let (doctor, _) = chain.staff("hospital-b", StaffRole::Physician, "doc-b");
+    assert!(matches!(chain.submit(&doctor, ask("p", Purpose::Treatment, None)).outcome, Outcome::Ok { .. }));
     let _ = OrgId::new("x");
 }
