@@ -68,12 +68,15 @@ impl RequestSigner {
         RequestSigner { key, chain_id }
     }
 
-    /// The four headers of a signed request.
+    /// The four headers of a request signed for the node whose id is `audience` (the
+    /// `node_id` of its `/v1/status`), whose body has SHA-256 `body_sha256` (of the empty
+    /// body for a request without one; [`Client`] fills both in).
     pub fn headers(
         &self,
         method: &str,
         path_and_query: &str,
-        body: &[u8],
+        body_sha256: &Hash,
+        audience: &str,
     ) -> Result<[(&'static str, String); 4], ClientError> {
         let timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -82,7 +85,7 @@ impl RequestSigner {
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(|e| ClientError::BadUrl(format!("no random source for a nonce: {e}")))?;
         let nonce = hex::encode(nonce);
-        let message = signed::signing_bytes(method, path_and_query, body, timestamp, &nonce);
+        let message = signed::signing_bytes(method, path_and_query, body_sha256, timestamp, &nonce, audience);
         let signature = self.key.sign(&signed::domain(&self.chain_id), &message);
         Ok([
             (signed::HEADER_KEY, hex::encode(self.key.public().to_bytes())),
@@ -91,6 +94,20 @@ impl RequestSigner {
             (signed::HEADER_SIGNATURE, hex::encode(signature.0)),
         ])
     }
+
+    /// The public key requests are signed with.
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public()
+    }
+}
+
+/// This machine's clock, as a chain timestamp (what a proof's age is measured against).
+pub fn now() -> panacea_primitives::Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    panacea_primitives::Timestamp(millis)
 }
 
 /// A client of one node.
@@ -98,6 +115,9 @@ impl RequestSigner {
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    /// The node's id, learnt from `/v1/status` on the first signed request: signed
+    /// requests name the node they are for.
+    node_id: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Client {
@@ -112,7 +132,7 @@ impl Client {
             .timeout(Duration::from_secs(120))
             .pool_max_idle_per_host(64)
             .build()?;
-        Ok(Client { base, http })
+        Ok(Client { base, http, node_id: std::sync::Arc::default() })
     }
 
     /// The base URL.
@@ -197,14 +217,29 @@ impl Client {
         Self::parse(response).await
     }
 
-    /// A transaction's status and receipt.
+    /// A transaction's status and height (anyone may ask; the receipt, which holds audit
+    /// events, needs a signer who may read it: [`Client::transaction_signed`]).
     pub async fn transaction(&self, id: &Hash) -> Result<TxStatus, ClientError> {
         Self::parse(self.http.get(format!("{}/v1/transactions/{id}", self.base)).send().await?).await
     }
 
-    /// The committed block at `height`, with its certificate.
+    /// A transaction's status, height and, if the signer may read it, receipt: its own
+    /// signer, an organisation's operator or an auditor, or a signer who may read every
+    /// audit event in it.
+    pub async fn transaction_signed(&self, signer: &RequestSigner, id: &Hash) -> Result<TxStatus, ClientError> {
+        self.signed_get(signer, &format!("/v1/transactions/{id}")).await
+    }
+
+    /// The committed block at `height`: its header and certificate (anyone may ask; the
+    /// transactions need an operator or auditor: [`Client::block_signed`]).
     pub async fn block(&self, height: Height) -> Result<BlockView, ClientError> {
         Self::parse(self.http.get(format!("{}/v1/blocks/{}", self.base, height.0)).send().await?).await
+    }
+
+    /// The committed block at `height`, with its transactions if the signer reads the
+    /// whole ledger (an organisation's operator or an auditor).
+    pub async fn block_signed(&self, signer: &RequestSigner, height: Height) -> Result<BlockView, ClientError> {
+        self.signed_get(signer, &format!("/v1/blocks/{}", height.0)).await
     }
 
     /// The nonce `key`'s next transaction must carry, from committed state.
@@ -214,16 +249,32 @@ impl Client {
         Ok(view.next_nonce)
     }
 
+    /// The id of the node this client talks to (asked once, then remembered).
+    pub async fn node_id(&self) -> Result<String, ClientError> {
+        let id = self.node_id.get_or_try_init(|| async { self.status().await.map(|status| status.node_id) }).await?;
+        Ok(id.clone())
+    }
+
+    /// A GET request to `path_and_query` signed by `signer` for this node.
+    pub async fn signed_get_request(
+        &self,
+        signer: &RequestSigner,
+        path_and_query: &str,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let audience = self.node_id().await?;
+        let mut request = self.http.get(format!("{}{path_and_query}", self.base));
+        for (name, value) in signer.headers("GET", path_and_query, &Hash::digest(b""), &audience)? {
+            request = request.header(name, value);
+        }
+        Ok(request)
+    }
+
     async fn signed_get<T: serde::de::DeserializeOwned>(
         &self,
         signer: &RequestSigner,
         path_and_query: &str,
     ) -> Result<T, ClientError> {
-        let mut request = self.http.get(format!("{}{path_and_query}", self.base));
-        for (name, value) in signer.headers("GET", path_and_query, b"")? {
-            request = request.header(name, value);
-        }
-        Self::parse(request.send().await?).await
+        Self::parse(self.signed_get_request(signer, path_and_query).await?.send().await?).await
     }
 
     /// The consents of `patient` the signer may read.
@@ -311,10 +362,7 @@ impl Client {
         let filters = AuditQuery { from: None, to: None, after: None, limit: None, ..query.clone() }.to_query_string();
         let separator = if filters.is_empty() { "" } else { "&" };
         let path = format!("/v1/audit/stream?from_height={from_height}{separator}{filters}");
-        let mut request = self.http.get(format!("{}{path}", self.base)).timeout(Duration::from_secs(365 * 24 * 3600));
-        for (name, value) in signer.headers("GET", &path, b"")? {
-            request = request.header(name, value);
-        }
+        let request = self.signed_get_request(signer, &path).await?.timeout(Duration::from_secs(365 * 24 * 3600));
         let response = request.send().await?;
         if !response.status().is_success() {
             return Err(Self::parse::<ErrorBody>(response).await.err().unwrap_or(ClientError::BadUrl(path)));
@@ -376,7 +424,7 @@ impl Client {
         record: &ProvableRecord,
     ) -> Result<VerifiedState, ClientError> {
         let view = self.proof(signer, record).await?;
-        anchor.verify_proof(&view).map_err(ClientError::Unverified)
+        anchor.verify_proof(&view, now()).map_err(ClientError::Unverified)
     }
 
     /// Like [`Client::verified_record`], but proved against the state of `height` or
@@ -414,7 +462,8 @@ impl Client {
         data_class: panacea_contracts::codes::DataClass,
         content: Vec<u8>,
     ) -> Result<panacea_contracts::ids::DocumentHash, ClientError> {
-        self.upload(signer, patient, data_class, reqwest::Body::from(content)).await
+        let sha256 = Hash::digest(&content);
+        self.upload(signer, patient, data_class, sha256, reqwest::Body::from(content)).await
     }
 
     /// Stores the document in file `path` at this node, streaming it (a large imaging study
@@ -426,10 +475,27 @@ impl Client {
         data_class: panacea_contracts::codes::DataClass,
         path: &std::path::Path,
     ) -> Result<panacea_contracts::ids::DocumentHash, ClientError> {
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| ClientError::Local(format!("reading {}: {e}", path.display())))?;
-        self.upload(signer, patient, data_class, reqwest::Body::from(file)).await
+        let reading = |e: std::io::Error| ClientError::Local(format!("reading {}: {e}", path.display()));
+        // The signature covers the content's hash, so the file is read twice: once to hash
+        // it (in bounded pieces), once to send it. A file that changes in between is
+        // refused by the node (`content_mismatch`).
+        let sha256 = {
+            use sha2::Digest as _;
+            use tokio::io::AsyncReadExt as _;
+            let mut file = tokio::fs::File::open(path).await.map_err(reading)?;
+            let mut hasher = sha2::Sha256::new();
+            let mut buffer = vec![0u8; 1 << 20];
+            loop {
+                let n = file.read(&mut buffer).await.map_err(reading)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+            }
+            Hash(hasher.finalize().into())
+        };
+        let file = tokio::fs::File::open(path).await.map_err(reading)?;
+        self.upload(signer, patient, data_class, sha256, reqwest::Body::from(file)).await
     }
 
     async fn upload(
@@ -437,11 +503,17 @@ impl Client {
         signer: &RequestSigner,
         patient: &PatientRef,
         data_class: panacea_contracts::codes::DataClass,
+        sha256: Hash,
         body: reqwest::Body,
     ) -> Result<panacea_contracts::ids::DocumentHash, ClientError> {
         let path = format!("/v1/documents?patient={patient}&data_class={}", data_class.code());
-        let mut request = self.http.post(format!("{}{path}", self.base)).body(body);
-        for (name, value) in signer.headers("POST", &path, b"")? {
+        let audience = self.node_id().await?;
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(signed::HEADER_CONTENT_SHA256, sha256.to_string())
+            .body(body);
+        for (name, value) in signer.headers("POST", &path, &sha256, &audience)? {
             request = request.header(name, value);
         }
         let answer: crate::types::StoredDocumentView = Self::parse(request.send().await?).await?;
@@ -489,11 +561,7 @@ impl Client {
         let mut written = 0u64;
         for index in 0..chunks {
             let path = format!("/v1/deliveries/{decision}/{document}/chunks/{index}");
-            let mut request = self.http.get(format!("{}{path}", self.base));
-            for (name, value) in signer.headers("GET", &path, b"")? {
-                request = request.header(name, value);
-            }
-            let response = request.send().await?;
+            let response = self.signed_get_request(signer, &path).await?.send().await?;
             if !response.status().is_success() {
                 return Self::parse(response).await;
             }

@@ -23,5 +23,5 @@ pub mod verify;
 mod client;
 
 #[cfg(feature = "http")]
-pub use client::{AuditStream, Client, ClientError, RequestSigner};
+pub use client::{AuditStream, Client, ClientError, RequestSigner, now};
 pub use verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};

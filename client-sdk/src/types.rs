@@ -102,14 +102,22 @@ pub struct BlockView {
     pub time: u64,
     /// State root after it.
     pub state_root: Option<Hash>,
-    /// Ids of its transactions, in order.
-    pub transactions: Vec<Hash>,
+    /// How many transactions (or, on an ordering-only chain, batches) it holds.
+    pub transaction_count: usize,
+    /// Ids of its transactions, in order: for readers of the whole ledger only (an
+    /// organisation's operator, whose node replicates every block, or an auditor);
+    /// `null` for anyone else.
+    pub transactions: Option<Vec<Hash>>,
     /// The commit certificate that made it final, canonical encoding in hex. Blocks
     /// committed together share the certificate of the last one; `null` for the others
     /// and for genesis.
     pub certificate: Option<String>,
-    /// The whole block, canonical encoding in hex, to check against the certificate.
-    pub block: String,
+    /// The block header, canonical encoding in hex: its hash is the block id, which the
+    /// certificate certifies (for everyone).
+    pub header: String,
+    /// The whole block, canonical encoding in hex (its payload holds every transaction):
+    /// for readers of the whole ledger only; `null` for anyone else.
+    pub block: Option<String>,
 }
 
 /// A proof that records (or their absence) are in the state a certified block attests.
@@ -340,13 +348,26 @@ pub mod signed {
     pub const HEADER_NONCE: &str = "x-panacea-nonce";
     /// The signature (hex).
     pub const HEADER_SIGNATURE: &str = "x-panacea-signature";
+    /// The SHA-256 (hex) of a streamed request body (a document upload), which the
+    /// signature covers in place of the body; the node checks the body against it.
+    pub const HEADER_CONTENT_SHA256: &str = "x-panacea-content-sha256";
     /// How far a request's time may be from the node's, in milliseconds.
     pub const FRESHNESS_MS: u64 = 60_000;
 
     /// The bytes signed for a request:
-    /// `METHOD \n PATH_AND_QUERY \n SHA-256(body) hex \n TIMESTAMP \n NONCE`.
-    pub fn signing_bytes(method: &str, path_and_query: &str, body: &[u8], timestamp: u64, nonce: &str) -> Vec<u8> {
-        format!("{method}\n{path_and_query}\n{}\n{timestamp}\n{nonce}", Hash::digest(body)).into_bytes()
+    /// `panacea-api-v2 \n METHOD \n PATH_AND_QUERY \n SHA-256(body) hex \n TIMESTAMP \n NONCE \n NODE_ID`.
+    /// `NODE_ID` is the id of the node the request is sent to (`node_id` in
+    /// `/v1/status`): a request signed for one node cannot be replayed on another.
+    pub fn signing_bytes(
+        method: &str,
+        path_and_query: &str,
+        body_sha256: &Hash,
+        timestamp: u64,
+        nonce: &str,
+        audience: &str,
+    ) -> Vec<u8> {
+        format!("panacea-api-v2\n{method}\n{path_and_query}\n{body_sha256}\n{timestamp}\n{nonce}\n{audience}")
+            .into_bytes()
     }
 
     /// The signing domain of API requests on `chain_id`.

@@ -26,7 +26,7 @@ use panacea_contracts::membership::{Genesis, OrgStatus};
 use panacea_contracts::provable::Record;
 use panacea_contracts::state::Meta;
 use panacea_contracts::state::authenticated::StateProof;
-use panacea_primitives::{BlockMeta, Epoch, Hash, Height, PublicKey, codec};
+use panacea_primitives::{BlockMeta, Epoch, Hash, Height, PublicKey, Timestamp, codec};
 
 use crate::types::ProofView;
 
@@ -90,6 +90,16 @@ pub enum VerifyError {
         /// The height asked for.
         wanted: Height,
     },
+    /// The certified block is older than the anchor accepts.
+    #[error(
+        "the proof's certified block is {age_ms} ms old, more than the {max_ms} ms accepted; ask a node that is not behind"
+    )]
+    TooOld {
+        /// Its age, by the verifier's clock.
+        age_ms: u64,
+        /// The bound.
+        max_ms: u64,
+    },
     /// A key's proof does not tie its value to the root.
     #[error("the proof of key {0} does not verify against the certified root")]
     BadProof(String),
@@ -106,6 +116,8 @@ pub struct VerifiedState {
     pub block_height: Height,
     /// Id of that block.
     pub block_id: Hash,
+    /// That block's time.
+    pub block_time: Timestamp,
     /// Each key and its value (`None`: proved absent), in the proof's order.
     pub values: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
@@ -177,13 +189,20 @@ impl VerifiedState {
 pub struct TrustAnchor {
     validators: ValidatorSet,
     genesis_id: Hash,
+    proof_age_max_ms: u64,
 }
+
+/// How old a proof may be by default: the time of the certified block that attests the
+/// proved state, against the verifier's clock. A node that answers with an old state
+/// (a record since revoked, a consent since amended) is refused unless the caller
+/// widens the bound on purpose with [`TrustAnchor::with_proof_age_max`].
+pub const PROOF_AGE_MAX_MS: u64 = 5 * 60 * 1_000;
 
 impl TrustAnchor {
     /// The anchor of the chain that `genesis` starts.
     pub fn from_genesis(genesis: &Genesis) -> Result<TrustAnchor, VerifyError> {
         let validators = genesis_validators(genesis).map_err(VerifyError::Malformed)?;
-        Ok(TrustAnchor { validators, genesis_id: genesis_block(genesis).id() })
+        Ok(TrustAnchor { validators, genesis_id: genesis_block(genesis).id(), proof_age_max_ms: PROOF_AGE_MAX_MS })
     }
 
     /// The anchor from a `genesis.json` document's text.
@@ -191,6 +210,13 @@ impl TrustAnchor {
         let genesis: Genesis =
             serde_json::from_str(text).map_err(|e| VerifyError::Malformed(format!("genesis document: {e}")))?;
         TrustAnchor::from_genesis(&genesis)
+    }
+
+    /// This anchor, accepting proofs whose certified block is up to `age` old (the
+    /// default is [`PROOF_AGE_MAX_MS`]); for reading history on purpose.
+    pub fn with_proof_age_max(mut self, age: std::time::Duration) -> TrustAnchor {
+        self.proof_age_max_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+        self
     }
 
     /// The validator set.
@@ -205,7 +231,7 @@ impl TrustAnchor {
 
     /// Checks a certified state: the header's quorum certificate, its meta part and the
     /// bookkeeping against the attested root.
-    pub fn verify_certified(&self, certified: &CertifiedState) -> Result<(Height, Hash), VerifyError> {
+    pub fn verify_certified(&self, certified: &CertifiedState) -> Result<(Height, Hash, Timestamp), VerifyError> {
         let header = &certified.header;
         if header.epoch != self.validators.epoch() {
             return Err(VerifyError::UnknownEpoch { got: header.epoch, known: self.validators.epoch() });
@@ -224,16 +250,22 @@ impl TrustAnchor {
         if meta.state.height >= header.height || certified.state.state_root() != meta.state.state_root {
             return Err(VerifyError::RootMismatch);
         }
-        Ok((meta.state.height, meta.state.state_root))
+        Ok((meta.state.height, meta.state.state_root, meta.time))
     }
 
     /// Checks a proof from any node; see the module documentation for what it checks.
-    pub fn verify_proof(&self, proof: &ProofView) -> Result<VerifiedState, VerifyError> {
+    /// `now` is the verifier's clock: a proof whose certified block is older than the
+    /// anchor's bound (by default [`PROOF_AGE_MAX_MS`]) is refused as [`VerifyError::TooOld`].
+    pub fn verify_proof(&self, proof: &ProofView, now: Timestamp) -> Result<VerifiedState, VerifyError> {
         let bytes = hex::decode(&proof.certificate)
             .map_err(|e| VerifyError::Malformed(format!("certificate is not hex: {e}")))?;
         let certified = codec::decode::<CertifiedState, CERTIFIED_STATE_BYTES_MAX>(&bytes)
             .map_err(|e| VerifyError::Malformed(format!("certificate: {e}")))?;
-        let (height, state_root) = self.verify_certified(&certified)?;
+        let (height, state_root, block_time) = self.verify_certified(&certified)?;
+        let age_ms = now.as_millis().saturating_sub(block_time.as_millis());
+        if age_ms > self.proof_age_max_ms {
+            return Err(VerifyError::TooOld { age_ms, max_ms: self.proof_age_max_ms });
+        }
         if height != proof.height || state_root != proof.state_root || certified.header.height != proof.block_height {
             return Err(VerifyError::RootMismatch);
         }
@@ -262,6 +294,7 @@ impl TrustAnchor {
             state_root,
             block_height: certified.header.height,
             block_id: certified.header.id(),
+            block_time,
             values,
         })
     }

@@ -102,7 +102,7 @@ fn assert_all_ok(chain: &Chain, txs: &[SignedTransaction]) {
 /// Exactly the signature work `execute_block` does before executing anything: transaction
 /// ids, queueing (strict encoding checks) and the batch equation.
 fn verify_signatures(txs: &[SignedTransaction]) -> Vec<bool> {
-    let ids: Vec<Hash> = txs.iter().map(|t| t.tx.id()).collect();
+    let ids: Vec<Hash> = txs.iter().map(|t| t.tx.signing_hash()).collect();
     let mut batch = BatchVerifier::with_capacity(txs.len());
     for (signed, id) in txs.iter().zip(&ids) {
         batch.push(&signed.tx.signer, &Transaction::domain(&signed.tx.chain_id), id.as_bytes(), &signed.signature);

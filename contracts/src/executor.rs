@@ -80,9 +80,16 @@ pub fn execute_block(
 ) -> Result<BlockOutcome, StateError> {
     let mut state = BlockState::new(store)?;
     let mut batch = BatchVerifier::with_capacity(txs.len());
-    let ids: Vec<Hash> = txs.iter().map(|t| t.tx.id()).collect();
-    for (signed, id) in txs.iter().zip(&ids) {
-        batch.push(&signed.tx.signer, &Transaction::domain(&signed.tx.chain_id), id.as_bytes(), &signed.signature);
+    let mut ids: Vec<Hash> = Vec::with_capacity(txs.len());
+    for signed in txs {
+        let signing_hash = signed.tx.signing_hash();
+        batch.push(
+            &signed.tx.signer,
+            &Transaction::domain(&signed.tx.chain_id),
+            signing_hash.as_bytes(),
+            &signed.signature,
+        );
+        ids.push(SignedTransaction::id_of(&signing_hash, &signed.signature));
     }
     let signatures_ok = batch.verify_each();
     let mut receipts = Vec::with_capacity(txs.len());

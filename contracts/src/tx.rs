@@ -51,29 +51,42 @@ impl Transaction {
         Domain::new(chain_id.clone(), TRANSACTION_EPOCH, SignatureKind::Transaction)
     }
 
-    /// The transaction id: SHA-256 of its canonical encoding (without the signature, so
-    /// the id does not depend on how the signer's nonce was drawn).
-    pub fn id(&self) -> Hash {
+    /// What the signer signs: SHA-256 of the canonical encoding, in its own domain.
+    pub fn signing_hash(&self) -> Hash {
         Hash::digest_parts(&[b"panacea-tx-v1", &codec::encode(self)])
     }
 
     /// Signs with `key` (whose public half must be `self.signer`).
     pub fn sign(self, key: &panacea_primitives::Keypair) -> SignedTransaction {
-        let signature = key.sign(&Transaction::domain(&self.chain_id), self.id().as_bytes());
+        let signature = key.sign(&Transaction::domain(&self.chain_id), self.signing_hash().as_bytes());
         SignedTransaction { tx: self, signature }
     }
 }
 
-/// A transaction and its signature over the transaction id.
+/// A transaction and its signature over [`Transaction::signing_hash`].
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 pub struct SignedTransaction {
     /// The transaction.
     pub tx: Transaction,
-    /// The signer's signature over `tx.id()`.
+    /// The signer's signature over `tx.signing_hash()`.
     pub signature: Signature,
 }
 
 impl SignedTransaction {
+    /// The transaction id: SHA-256 of the signing hash and the signature, so it names
+    /// exactly what is executed. A copy of a transaction with a broken signature (which a
+    /// faulty leader could put in a block, where it fails) has another id, and its failed
+    /// receipt can never shadow the genuine transaction. Strict verification refuses
+    /// malleated signatures, so a third party cannot make a second valid copy.
+    pub fn id(&self) -> Hash {
+        Self::id_of(&self.tx.signing_hash(), &self.signature)
+    }
+
+    /// [`SignedTransaction::id`] from an already computed signing hash.
+    pub fn id_of(signing_hash: &Hash, signature: &Signature) -> Hash {
+        Hash::digest_parts(&[b"panacea-tx-id-v2", signing_hash.as_bytes(), &signature.0])
+    }
+
     /// Decodes a transaction from the network or a client, with the size limit.
     pub fn decode(bytes: &[u8]) -> Result<SignedTransaction, codec::CodecError> {
         codec::decode::<SignedTransaction, TRANSACTION_BYTES_MAX>(bytes)
@@ -86,7 +99,10 @@ impl SignedTransaction {
 
     /// Checks the signature (single); blocks check theirs in a batch.
     pub fn verify(&self) -> bool {
-        self.tx.signer.verify(&Transaction::domain(&self.tx.chain_id), self.tx.id().as_bytes(), &self.signature).is_ok()
+        self.tx
+            .signer
+            .verify(&Transaction::domain(&self.tx.chain_id), self.tx.signing_hash().as_bytes(), &self.signature)
+            .is_ok()
     }
 }
 

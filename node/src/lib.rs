@@ -27,11 +27,11 @@
 //!   "try later" error. Nothing blocks the consensus path.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub mod admission;
 pub mod api;
 pub mod auth;
 pub mod chain;
 pub mod config;
-pub mod docstore;
 pub mod keys;
 pub mod mempool;
 pub mod metrics;
@@ -42,7 +42,7 @@ pub mod proofs;
 pub mod ratelimit;
 pub mod run;
 pub mod shared;
-pub mod sharing;
 pub mod shell;
 pub mod storage;
 pub mod testnet;
+pub mod workers;

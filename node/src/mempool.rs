@@ -158,7 +158,7 @@ impl Mempool {
         let mut batch = panacea_primitives::BatchVerifier::with_capacity(decoded.len());
         for tx in decoded.iter().flatten() {
             let domain = panacea_contracts::Transaction::domain(&tx.tx.chain_id);
-            batch.push(&tx.tx.signer, &domain, tx.tx.id().as_bytes(), &tx.signature);
+            batch.push(&tx.tx.signer, &domain, tx.tx.signing_hash().as_bytes(), &tx.signature);
         }
         let mut verdicts = batch.verify_each().into_iter();
         for result in &mut decoded {
@@ -177,7 +177,7 @@ impl Mempool {
         next_nonce: u64,
         now: Instant,
     ) -> Result<(Hash, Arc<SignedTransaction>), AdmitError> {
-        let id = tx.tx.id();
+        let id = tx.id();
         let nonce = tx.tx.nonce;
         if self.by_id.contains_key(&id) {
             return Err(AdmitError::Duplicate);
@@ -376,7 +376,7 @@ mod tests {
         let (a1, _) = pool.insert(tx(&a, 1), 10, 1, now).unwrap();
         let (b1, _) = pool.insert(tx(&b, 1), 10, 1, now).unwrap();
         pool.insert(tx(&b, 3), 10, 1, now).unwrap();
-        let ids = |txs: Vec<Arc<SignedTransaction>>| txs.iter().map(|t| t.tx.id()).collect::<Vec<_>>();
+        let ids = |txs: Vec<Arc<SignedTransaction>>| txs.iter().map(|t| t.id()).collect::<Vec<_>>();
         assert_eq!(ids(pool.select(10, 1000, &BTreeSet::new(), |_| 1)), vec![a1, a2, b1]);
         let in_flight: BTreeSet<Hash> = [a1].into();
         assert_eq!(ids(pool.select(10, 1000, &in_flight, |_| 1)), vec![a2, b1]);

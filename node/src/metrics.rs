@@ -46,6 +46,8 @@ pub struct Metrics {
     pub synced_blocks: Counter,
     /// API requests refused as unauthenticated (401) or not allowed (403).
     pub api_refusals: Counter,
+    /// Live audit event streams open.
+    pub audit_streams: Gauge,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -75,6 +77,7 @@ impl Metrics {
             dropped_events: Counter::default(),
             synced_blocks: Counter::default(),
             api_refusals: Counter::default(),
+            audit_streams: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Committed block height", m.height.clone());
@@ -107,6 +110,7 @@ impl Metrics {
         registry.register("p2p_dropped_events", "Network events dropped: node overloaded", m.dropped_events.clone());
         registry.register("synced_blocks", "Blocks applied by catch-up", m.synced_blocks.clone());
         registry.register("api_refusals", "API requests refused: 401 or 403", m.api_refusals.clone());
+        registry.register("api_audit_streams", "Live audit event streams open", m.audit_streams.clone());
         Metrics { registry, ..m }
     }
 

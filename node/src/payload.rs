@@ -141,7 +141,7 @@ impl BlockBody {
     /// The ids of what the body orders: its transactions' ids, or its batches' ids.
     pub fn item_ids(&self) -> Vec<Hash> {
         if self.batches.is_empty() {
-            self.transactions.iter().map(|t| t.tx.id()).collect()
+            self.transactions.iter().map(|t| t.id()).collect()
         } else {
             self.batches.iter().map(OpaqueBatch::id).collect()
         }

@@ -188,14 +188,14 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     let worker = if shared.chain.genesis.mode == ChainMode::Contracts {
         let storage_key = load_or_create(&home.storage_key(), "document storage")?;
         let documents = Arc::new(
-            crate::docstore::DocStore::open(&home.documents(), storage_key.seed())
+            crate::workers::sharing::docstore::DocStore::open(&home.documents(), storage_key.seed())
                 .map_err(|e| NodeError::Config(format!("opening the document store: {e}")))?,
         );
         // The sharing identity confirms deliveries on chain. The organisation admin key,
         // kept on dev and test homes only, registers it when the operator has not.
         let sharing_key = load_or_create(&home.sharing_key(), "sharing identity")?;
         let admin_key = crate::keys::load(&home.admin_key()).ok();
-        let worker = crate::sharing::SharingWorker::new(
+        let worker = crate::workers::sharing::SharingWorker::new(
             shared.clone(),
             documents.clone(),
             sharing_key,
@@ -266,7 +266,7 @@ async fn admission(shared: Arc<Shared>, mut queue: mpsc::Receiver<(libp2p::PeerI
     while let Some((from, transactions)) = queue.recv().await {
         let shared = shared.clone();
         let checked =
-            tokio::task::spawn_blocking(move || crate::api::admit_gossiped(&shared, from, transactions)).await;
+            tokio::task::spawn_blocking(move || crate::admission::admit_gossiped(&shared, from, transactions)).await;
         if checked.is_err() {
             return;
         }

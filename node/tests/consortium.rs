@@ -63,7 +63,7 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
     assert_eq!((refusal, items[41].status.is_none()), (Some("wrong_chain"), true), "{:?}", items[41]);
     for (item, tx) in items.iter().zip(&batch).take(40) {
         let status = item.status.as_ref().unwrap_or_else(|| panic!("refused: {item:?}"));
-        assert_eq!((status.id, &status.status), (tx.tx.id(), &TxState::Committed), "{item:?}");
+        assert_eq!((status.id, &status.status), (tx.id(), &TxState::Committed), "{item:?}");
     }
     // The replay of a committed transaction reports its commit, as a single submission does.
     assert_eq!(items[40].status.as_ref().map(|s| &s.status), Some(&TxState::Committed), "{:?}", items[40]);
@@ -133,7 +133,8 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
     let height = net.height(0).await;
     let mut occurrences: BTreeMap<Hash, usize> = BTreeMap::new();
     for h in 1..=height {
-        for id in net.client(0).block(Height(h)).await.expect("block").transactions {
+        let block = net.client(0).block_signed(&net.operator(0), Height(h)).await.expect("block");
+        for id in block.transactions.expect("an operator reads the transactions") {
             *occurrences.entry(id).or_default() += 1;
         }
     }
@@ -250,7 +251,8 @@ async fn an_ordering_only_chain_orders_opaque_batches_exactly_once() {
     assert_same_chain(&net, &[0, 1, 2, 4], height).await;
     let mut ordered = BTreeMap::new();
     for h in 1..=height {
-        for id in net.client(4).block(Height(h)).await.unwrap().transactions {
+        let block = net.client(4).block_signed(&net.operator(4), Height(h)).await.unwrap();
+        for id in block.transactions.expect("an operator reads the transactions") {
             *ordered.entry(id).or_insert(0u32) += 1;
         }
     }

@@ -122,7 +122,7 @@ impl Scene {
         });
         let tx = self.tx(&clerk, record);
         self.commit(0, &tx).await;
-        ConsentId(tx.tx.id())
+        ConsentId(tx.id())
     }
 
     /// The physician asks hospital-0 for `patient`'s documents of `data_class`, through
@@ -140,7 +140,7 @@ impl Scene {
         });
         let tx = self.tx(&physician, request);
         self.commit(via, &tx).await;
-        DecisionId(tx.tx.id())
+        DecisionId(tx.id())
     }
 
     /// The physician's deliveries at hospital-1's node.

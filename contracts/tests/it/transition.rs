@@ -226,3 +226,24 @@ proptest! {
         let _: Option<IdentityId> = None;
     }
 }
+
+/// A faulty leader commits a copy of a genuine transaction with a broken signature: the
+/// copy fails under its own id, and the genuine transaction, committed later, executes
+/// (its id was not recorded as failed).
+#[test]
+fn a_copy_with_a_broken_signature_does_not_shadow_the_genuine_transaction() {
+    let mut chain = Chain::new();
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+    let genuine = chain.sign(&clerk, consent_call("p-shadow"));
+    let mut broken = genuine.clone();
+    broken.signature.0[0] ^= 1;
+    assert_ne!(broken.id(), genuine.id(), "the id covers the signature");
+    let first = chain.block(std::slice::from_ref(&broken));
+    assert_eq!(first.receipts[0].tx, broken.id());
+    assert!(matches!(first.receipts[0].outcome, Outcome::Failed { code: ErrorCode::BadSignature, .. }));
+    let second = chain.block(std::slice::from_ref(&genuine));
+    assert_eq!(second.receipts[0].tx, genuine.id());
+    assert!(second.receipts[0].is_ok(), "{:?}", second.receipts[0]);
+    let id = ConsentId(genuine.id());
+    assert!(panacea_contracts::consent::consent(&chain.store, &id).unwrap().is_some());
+}

@@ -125,7 +125,7 @@ async fn a_validator_commits_a_transaction_and_resumes_after_a_restart() {
     let storage = Arc::new(Storage::open(dir.path()).unwrap());
     let h = harness(chain(&keys), storage.clone());
     let tx = register(&h.shared.chain, &keys.admin, 1);
-    let id = tx.tx.id();
+    let id = tx.id();
     let size = tx.encode().len();
     h.shared.mempool.lock().unwrap().insert(tx, size, 1, std::time::Instant::now()).unwrap();
     let committed = h.shared.waiters.register(id).unwrap();

@@ -192,6 +192,12 @@ impl Consortium {
         }
     }
 
+    /// A request signer for node `i`'s organisation's operator (its admin key), who reads
+    /// the whole ledger.
+    pub fn operator(&self, i: usize) -> panacea_client_sdk::RequestSigner {
+        panacea_client_sdk::RequestSigner::new(self.nodes[i].admin.clone(), self.chain_id())
+    }
+
     /// The chain id.
     pub fn chain_id(&self) -> ChainId {
         self.chain_id.clone()

@@ -333,7 +333,7 @@ async fn main() -> anyhow::Result<()> {
                     if own.len() >= MIX_CONSENTS_KEPT {
                         own.pop_front();
                     }
-                    own.push_back((terms.patient, ConsentId(tx.tx.id())));
+                    own.push_back((terms.patient, ConsentId(tx.id())));
                 }
                 if measured && let Ok(mut committed) = mix.committed.lock() {
                     committed[*kind as usize] += 1;

@@ -96,7 +96,7 @@ impl Sender {
 async fn commit(client: &Client, tx: &SignedTransaction) -> anyhow::Result<()> {
     let status = client.submit_and_wait(tx, Duration::from_secs(60)).await?;
     if status.status != TxState::Committed || !status.receipt.as_ref().is_some_and(|r| r.is_ok()) {
-        bail!("transaction {} did not commit successfully: {status:?}", tx.tx.id());
+        bail!("transaction {} did not commit successfully: {status:?}", tx.id());
     }
     Ok(())
 }
@@ -176,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
             data_time: None,
             justification: None,
         }));
-        let decision = DecisionId(request.tx.id());
+        let decision = DecisionId(request.id());
         let began = Instant::now();
         commit(&requester, &request).await?;
         let committed = Instant::now();

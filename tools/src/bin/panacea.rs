@@ -578,7 +578,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 println!("round         {} (proposer {})", block.round, block.author);
                 println!("time (ms)     {}", block.time);
                 println!("state root    {}", block.state_root.map(|r| r.to_string()).unwrap_or_default());
-                println!("transactions  {}", block.transactions.len());
+                println!("transactions  {}", block.transaction_count);
                 println!("certificate   {}", if block.certificate.is_some() { "included" } else { "on a later block" });
             }
             return Ok(0);

@@ -19,6 +19,8 @@
 //!
 //! Nothing here holds more than a window of chunks of a document in memory at a time.
 
+pub mod docstore;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,9 +38,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::chain::peer_id_of;
 use crate::config::SharingConfig;
-use crate::docstore::{DocStore, InboxEntry, InboxState};
 use crate::network::{DocRequest, DocResponse, DocServe, NetCommand};
 use crate::shared::Shared;
+use docstore::{DocStore, InboxEntry, InboxState};
 
 /// Most deliveries advanced in one pass of the pending scan.
 const PENDING_SCAN_MAX: usize = 1_024;
@@ -366,7 +368,7 @@ impl SharingWorker {
                 .map_err(|e| e.to_string())?;
             let mut events = Vec::new();
             for tx in &body.transactions {
-                if let Some((_, receipt)) = storage.receipt(&tx.tx.id()).map_err(|e| e.to_string())?
+                if let Some((_, receipt)) = storage.receipt(&tx.id()).map_err(|e| e.to_string())?
                     && let panacea_contracts::Outcome::Ok { events: logged } = receipt.outcome
                 {
                     events.extend(logged);
@@ -573,9 +575,9 @@ impl SharingWorker {
         };
         let tx = Transaction { chain_id: self.shared.chain.chain_id().clone(), signer: signer.public(), nonce, call }
             .sign(signer);
-        let id = tx.tx.id();
+        let id = tx.id();
         let bytes = tx.encode();
-        match crate::api::admit(&self.shared, tx, bytes) {
+        match crate::admission::admit(&self.shared, tx, bytes) {
             Ok(_) => {
                 confirming.last = Some((id, nonce));
                 if confirming.sent.len() >= SENT_MAX {
@@ -634,7 +636,7 @@ impl SharingWorker {
         let tx = Transaction { chain_id: self.shared.chain.chain_id().clone(), signer: admin.public(), nonce, call }
             .sign(admin);
         let bytes = tx.encode();
-        crate::api::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
+        crate::admission::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
         confirming.registration_sent = Some(std::time::Instant::now());
         tracing::info!(identity = %id, "registering the sharing identity with the admin key");
         Err("registering the sharing identity".into())
