@@ -38,14 +38,12 @@ impl ApiState {
 }
 
 /// `POST /v1/documents?patient=&data_class=`: stores a document (the request body, streamed
-
-/// `POST /v1/documents?patient=&data_class=`: stores a document (the request body, streamed
 /// in chunks) in this node's encrypted document store, for a signer of this node's
 /// organisation. Answers its commitment, which the signer then registers on chain
-/// (`DocumentCall::Register`). The body is not covered by the request signature; the
-/// commitment the node answers is what the custodian registers.
+/// (`DocumentCall::Register`). The request names the body's SHA-256 in
+/// `x-panacea-content-sha256`, which the signature covers.
 #[utoipa::path(post, path = "/v1/documents", tag = "documents",
-    params(("patient" = String, Query, description = "patient reference, hex"), ("data_class" = String, Query, description = "data class code"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature over an empty body hash")),
+    params(("patient" = String, Query, description = "patient reference, hex"), ("data_class" = String, Query, description = "data class code"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature over the request and the body's SHA-256"), ("x-panacea-content-sha256" = String, Header, description = "the body's SHA-256, hex")),
     request_body(content = String, description = "the document's bytes", content_type = "application/octet-stream"),
     responses((status = 200, description = "`{\"document\", \"bytes\", \"chunks\"}`"), (status = 400, description = "bad patient or class"), (status = 401, description = "unsigned"), (status = 403, description = "not this node's organisation"), (status = 413, description = "too large")))]
 pub(super) async fn upload_document(
