@@ -47,15 +47,23 @@ enum Command {
     Keys(KeysCommand),
     /// The node's view of the chain.
     Status,
-    /// A committed block and its certificate.
+    /// A committed block and its certificate (its transactions too, signed by an
+    /// organisation's operator or an auditor).
     Block {
         /// A height, or `latest`.
         height: String,
+        /// Sign the request with this key file (an admin key, or an auditor's).
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
-    /// A transaction's status and receipt.
+    /// A transaction's status, and its receipt when signed by a key that may read it.
     Tx {
         /// The transaction id (64 hex digits).
         id: String,
+        /// Sign the request with this key file (the transaction's signer, an admin key,
+        /// an auditor's).
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
     /// The nonce a key's next transaction must carry.
     Nonce {
@@ -558,7 +566,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             return Ok(0);
         }
-        Command::Block { height } => {
+        Command::Block { height, key } => {
             let height = if height == "latest" {
                 client.status().await?.height
             } else {
@@ -568,7 +576,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                         .map_err(|_| Failure { code: 2, message: "height must be a number or `latest`".into() })?,
                 )
             };
-            let block = client.block(height).await?;
+            let block = match key {
+                Some(key) => client.block_signed(&request_signer(&client, &key).await?, height).await?,
+                None => client.block(height).await?,
+            };
             if cli.json {
                 print_json(&block)?;
             } else {
@@ -583,8 +594,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             return Ok(0);
         }
-        Command::Tx { id } => {
-            let status = client.transaction(&hash("a transaction id", &id)?).await?;
+        Command::Tx { id, key } => {
+            let id = hash("a transaction id", &id)?;
+            let status = match key {
+                Some(key) => client.transaction_signed(&request_signer(&client, &key).await?, &id).await?,
+                None => client.transaction(&id).await?,
+            };
             return show_status(&status, cli.json);
         }
         Command::Nonce { key } => {
@@ -850,7 +865,10 @@ async fn prove(
 fn show_status(status: &TxStatus, json: bool) -> Result<u8, Failure> {
     let code = match (&status.status, &status.receipt) {
         (TxState::Committed, Some(receipt)) if receipt.is_ok() => 0,
-        (TxState::Committed, _) => 4,
+        (TxState::Committed, Some(_)) => 4,
+        // Committed; the receipt was not shown to this caller (unsigned, or a key that
+        // may not read it).
+        (TxState::Committed, None) => 0,
         (TxState::Pending, _) => 5,
         (TxState::Unknown, _) => 3,
     };
@@ -874,7 +892,12 @@ fn show_status(status: &TxStatus, json: bool) -> Result<u8, Failure> {
                 }
             }
         }
-        (TxState::Committed, None) => println!("committed"),
+        (TxState::Committed, None) => {
+            let height = status.height.map(|h| h.to_string()).unwrap_or_default();
+            println!(
+                "committed at height {height} (the receipt needs --key: its signer's, an admin's or an auditor's)"
+            );
+        }
         (TxState::Pending, _) => println!("pending: not committed yet; check later with `panacea tx {}`", status.id),
         (TxState::Unknown, _) => println!("unknown to this node"),
     }

@@ -109,6 +109,12 @@ fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes
     let id = recorded["id"].as_str().unwrap().to_string();
     let looked_up = panacea(&url, &["--json", "tx", &id]);
     assert_eq!(looked_up.status.code(), Some(0));
+    let unsigned: serde_json::Value = serde_json::from_str(&stdout(&looked_up)).unwrap();
+    assert!(unsigned["receipt"].is_null(), "an unsigned lookup shows no receipt: {unsigned}");
+    let signed = panacea(&url, &["--json", "tx", &id, "--key", staff_path]);
+    assert_eq!(signed.status.code(), Some(0), "{}{}", stdout(&signed), stderr(&signed));
+    let signed: serde_json::Value = serde_json::from_str(&stdout(&signed)).unwrap();
+    assert!(signed["receipt"].is_object(), "its signer reads the receipt: {signed}");
 
     // An access request is decided and logged (exit 0 whatever the decision).
     let patient = "cb1ac7aefbcbd74882a4d5f4f99da0a63ae94801d8dd27b0a9bb149fe6b6f274";
