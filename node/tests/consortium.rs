@@ -239,7 +239,7 @@ async fn gossiped_garbage_penalises_its_author_never_an_honest_relay() {
     }
 
     // Validator 3 (stopped) signs its gossip; the observer (stopped) forges authors.
-    let topic = format!("/panacea/{}/transactions/1", net.chain_id());
+    let topic = panacea_node::network::transactions_topic(net.chain_id().as_str()).to_string();
     let (signer, forger) = (net.network_identity(3), net.network_identity(4));
     let mut attacks = Vec::new();
     for i in 0..3u8 {
