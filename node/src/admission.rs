@@ -64,7 +64,7 @@ fn standing<S: Store + ?Sized>(store: &S, signer: &PublicKey) -> Result<Option<S
 }
 
 /// The state key of `signer`'s owner record: the contracts' membership layout, which the
-/// test `the_owner_record_key_is_the_contracts_own` pins.
+/// test `shell::tests::the_owner_record_key_is_the_contracts_own` pins.
 fn owner_record_key(signer: &PublicKey) -> Vec<u8> {
     panacea_contracts::state::key("key", &[&signer.to_bytes()])
 }
@@ -169,47 +169,4 @@ fn admit_gossiped_batches(shared: &Shared, batches: Vec<Vec<u8>>) -> Verdict {
         }
     }
     Verdict::Accept
-}
-
-#[cfg(test)]
-mod tests {
-    use panacea_contracts::codes::OrgKind;
-    use panacea_contracts::membership::{Genesis, Organisation};
-    use panacea_contracts::state::MemoryStore;
-    use panacea_primitives::{ChainId, Keypair, Timestamp};
-
-    use super::*;
-
-    #[test]
-    fn the_owner_record_key_is_the_contracts_own() {
-        let admin = Keypair::from_seed([7; 32]).public();
-        let genesis = Genesis {
-            chain_id: ChainId::new("admission-test").unwrap(),
-            time: Timestamp(1),
-            organisations: vec![Organisation {
-                id: OrgId::new("hospital-a").unwrap(),
-                name: "Hospital A".into(),
-                kind: OrgKind::Hospital,
-                validator_key: None,
-                network_key: None,
-                admin_keys: vec![admin],
-                status: OrgStatus::Active,
-            }],
-            mode: ChainMode::Contracts,
-        };
-        let mut store = MemoryStore::new();
-        let outcome = panacea_contracts::genesis(&store, &genesis).unwrap();
-        store.apply(&outcome.writes);
-        let version = outcome.meta.tree_version.unwrap();
-        let stranger = Keypair::from_seed([8; 32]).public();
-        assert!(registered(&store, &admin).unwrap());
-        assert!(registered_at(&store, version, &admin).unwrap(), "the history reads the record the contracts wrote");
-        assert!(!registered(&store, &stranger).unwrap());
-        assert!(!registered_at(&store, version, &stranger).unwrap());
-        assert_eq!(signer_standing(&store, &admin), Ok(()));
-        assert_eq!(
-            signer_standing(&store, &stranger),
-            Err(AdmitError::UnknownSigner { reason: SignerRefusal::NotRegistered })
-        );
-    }
 }

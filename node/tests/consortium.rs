@@ -277,6 +277,10 @@ async fn gossiped_garbage_penalises_its_author_never_an_honest_relay() {
         eventually("each honest node graylists the forger", || async { penalised(i, "graylisted", &forger) }).await;
     }
     for i in 0..3 {
+        let peers = net.client(i).status().await.expect("status").peers;
+        for (j, peer) in honest.iter().enumerate() {
+            assert!(j == i || peers.contains(peer), "node {i} is not connected to honest node {j}: {peers:?}");
+        }
         for line in net.log(i).lines().filter(|l| l.contains("banning peer") || l.contains("graylisted")) {
             assert!(!honest.iter().any(|p| line.contains(p.as_str())), "node {i} penalised an honest node: {line}");
         }

@@ -269,3 +269,56 @@ async fn a_proposal_with_a_signer_unregistered_in_the_attested_state_is_refused(
     assert_eq!(check(&mut shell, registered_at, vec![signed_by(&stranger, 1)]), Check::Done(false));
     assert_eq!(check(&mut shell, Height::ZERO, vec![signed_by(&old, 2)]), Check::Done(false), "not yet registered");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_is_rejected_only_for_what_no_honest_node_sends() {
+    use crate::admission::admit_gossiped;
+    use crate::network::Verdict;
+    use panacea_primitives::codec;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let h = harness(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()));
+    // Opening the shell writes genesis: the admin key is registered.
+    drop(Shell::open(h.shared.clone(), Role::Observer, settings(), Arc::new(SystemClock)).unwrap());
+    let author = PeerId::random();
+    let batch =
+        |txs: &[SignedTransaction]| codec::encode(&txs.iter().map(SignedTransaction::encode).collect::<Vec<_>>());
+    let good = register(&h.shared.chain, &keys.admin, 1);
+    let mut forged = register(&h.shared.chain, &keys.admin, 2);
+    forged.tx.nonce = 3;
+    let stranger = Keypair::from_seed([50; 32]);
+    let unknown =
+        Transaction { signer: stranger.public(), ..register(&h.shared.chain, &keys.admin, 1).tx }.sign(&stranger);
+
+    assert!(matches!(admit_gossiped(&h.shared, author, &[1, 200, 7]), Verdict::Reject(_)), "undecodable");
+    assert!(matches!(admit_gossiped(&h.shared, author, &batch(&[good.clone(), forged])), Verdict::Reject(_)));
+    // A signer this node does not know may be known to an author ahead of it: ignored,
+    // not held against the author; the batch's other transactions are still pooled.
+    assert_eq!(admit_gossiped(&h.shared, author, &batch(&[unknown.clone(), good.clone()])), Verdict::Ignore);
+    let pool = h.shared.mempool.lock().unwrap();
+    assert!(pool.contains(&good.id()) && !pool.contains(&unknown.id()));
+    drop(pool);
+    assert_eq!(admit_gossiped(&h.shared, author, &batch(&[good])), Verdict::Accept);
+}
+
+#[test]
+fn the_owner_record_key_is_the_contracts_own() {
+    use crate::admission::{registered, registered_at, signer_standing};
+    use crate::mempool::{AdmitError, SignerRefusal};
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let h = harness(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()));
+    drop(Shell::open(h.shared.clone(), Role::Observer, settings(), Arc::new(SystemClock)).unwrap());
+    let store = h.shared.storage.state();
+    let version = h.shared.storage.state_meta(Height::ZERO).unwrap().unwrap().tree_version.unwrap();
+    let (admin, stranger) = (keys.admin.public(), Keypair::from_seed([8; 32]).public());
+    assert!(registered(&store, &admin).unwrap());
+    assert!(registered_at(&store, version, &admin).unwrap(), "the history reads the record the contracts wrote");
+    assert!(!registered(&store, &stranger).unwrap());
+    assert!(!registered_at(&store, version, &stranger).unwrap());
+    assert_eq!(signer_standing(&store, &admin), Ok(()));
+    assert_eq!(
+        signer_standing(&store, &stranger),
+        Err(AdmitError::UnknownSigner { reason: SignerRefusal::NotRegistered })
+    );
+}
