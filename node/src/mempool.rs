@@ -61,6 +61,29 @@ pub enum AdmitError {
     /// The pool is full.
     #[error("the transaction pool is full; try again later")]
     Full,
+    /// The signer may not act on this chain (per committed state).
+    #[error("the signing key may not act on this chain: {reason}")]
+    UnknownSigner {
+        /// Why.
+        reason: SignerRefusal,
+    },
+}
+
+/// Why a signer may not act, in committed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignerRefusal {
+    /// No organisation registered the key.
+    #[error("the key is not registered; an admin of your organisation registers it")]
+    NotRegistered,
+    /// The key belonged to an identity that rotated to another one.
+    #[error("the key was rotated out; sign with the identity's current key")]
+    RotatedOut,
+    /// The identity is suspended or revoked.
+    #[error("the identity is suspended or revoked")]
+    IdentityInactive,
+    /// The key's organisation is suspended or no longer a member.
+    #[error("the key's organisation is not an active member")]
+    OrganisationInactive,
 }
 
 /// A transaction in the pool.

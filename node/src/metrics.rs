@@ -40,6 +40,10 @@ pub struct Metrics {
     pub connections_denied: Counter,
     /// Peers banned for bad messages.
     pub peers_banned: Counter,
+    /// Gossiped messages admission refused (their authors are penalised).
+    pub gossip_rejected: Counter,
+    /// Times a peer was graylisted by gossipsub's score (its gossip ignored).
+    pub gossip_graylisted: Counter,
     /// Network events dropped because the shell's queue was full.
     pub dropped_events: Counter,
     /// Blocks applied by catch-up.
@@ -74,6 +78,8 @@ impl Metrics {
             bad_messages: Counter::default(),
             connections_denied: Counter::default(),
             peers_banned: Counter::default(),
+            gossip_rejected: Counter::default(),
+            gossip_graylisted: Counter::default(),
             dropped_events: Counter::default(),
             synced_blocks: Counter::default(),
             api_refusals: Counter::default(),
@@ -107,6 +113,16 @@ impl Metrics {
             m.connections_denied.clone(),
         );
         registry.register("p2p_peers_banned", "Peers banned for bad messages", m.peers_banned.clone());
+        registry.register(
+            "p2p_gossip_rejected",
+            "Gossiped messages refused by admission; their authors are penalised",
+            m.gossip_rejected.clone(),
+        );
+        registry.register(
+            "p2p_gossip_graylisted",
+            "Peers graylisted by gossipsub's score for invalid messages",
+            m.gossip_graylisted.clone(),
+        );
         registry.register("p2p_dropped_events", "Network events dropped: node overloaded", m.dropped_events.clone());
         registry.register("synced_blocks", "Blocks applied by catch-up", m.synced_blocks.clone());
         registry.register("api_refusals", "API requests refused: 401 or 403", m.api_refusals.clone());

@@ -7,7 +7,17 @@
 //!   fetched on `/panacea/sync/1`; transactions are gossiped in batches.
 //! - Every frame has a length limit checked before it is read, and is decoded with
 //!   limits. A peer whose frames do not decode is scored, and disconnected and banned for
-//!   a while once its score passes a threshold.
+//!   a while once its score passes a threshold; scores halve every five minutes, so rare
+//!   bad luck never adds up to a ban. A request-response frame comes straight from the
+//!   peer that wrote it, so that peer is the one scored.
+//! - Gossip is signed by its author's node key and checked before it is relayed:
+//!   gossipsub refuses a bad or missing signature (strict validation), then the node's
+//!   admission checks the content ([`Gossiped`] out, a [`Verdict`] back) and only an
+//!   accepted message is relayed. Honest nodes therefore never relay garbage, and a
+//!   refused message's signed author, not the node that relayed it, is scored. Gossipsub's
+//!   own peer score counts invalid messages against the peer that delivered them (which,
+//!   with every honest node validating, is their sender) and ignores a peer's gossip while
+//!   its score is below the graylist threshold; that score decays too.
 //!
 //! The network task owns the swarm; the rest of the node talks to it through a bounded
 //! command channel and hears from it through the shell's event channel.
@@ -42,12 +52,28 @@ const DOCS_FRAME_MAX: usize = panacea_client_sdk::sharing::CHUNK_BYTES + 4096;
 pub const DOCS_IN_FLIGHT_MAX: usize = 16;
 /// Largest gossiped transaction batch, in bytes.
 pub const TX_BATCH_BYTES_MAX: usize = 2 * 1024 * 1024;
-/// Score at which a peer is disconnected and banned.
-const BAN_SCORE: u32 = 30;
+/// Score at which a peer is disconnected and banned: three strikes, each within about a
+/// minute and a half of the last (two at once are 20; one per half-life tends to 20).
+const BAN_SCORE: f64 = 25.0;
 /// How long a ban lasts.
 const BAN_DURATION: Duration = Duration::from_secs(60);
-/// Score added for a frame that does not decode.
-const GARBAGE_SCORE: u32 = 10;
+/// Score added for a frame that does not decode, or for refused gossip one signed.
+const GARBAGE_SCORE: f64 = 10.0;
+/// Time in which a score halves.
+const SCORE_HALF_LIFE: Duration = Duration::from_secs(300);
+/// A score below this is forgotten.
+const SCORE_FORGOTTEN: f64 = 1.0;
+/// Most peers with a score (only members are scored; the map is bounded all the same).
+const SCORES_MAX: usize = 1_024;
+/// Gossipsub's score per invalid message delivered, squared (its P4): 1 message is -10,
+/// 2 are -40, 3 are -90, past the graylist threshold.
+const GOSSIP_INVALID_WEIGHT: f64 = -10.0;
+/// Below this gossipsub score a peer's gossip is ignored altogether.
+const GOSSIP_GRAYLIST_SCORE: f64 = -80.0;
+/// Time in which gossipsub's count of a peer's invalid messages decays to a tenth.
+const GOSSIP_INVALID_DECAY: Duration = Duration::from_secs(600);
+/// Most gossiped messages waiting for admission's verdict.
+pub const GOSSIP_VALIDATION_QUEUE_MAX: usize = 1_024;
 /// Most block-sync requests served at once.
 const SERVING_MAX: usize = 64;
 /// Most commands queued for the network task.
@@ -150,13 +176,31 @@ pub enum NetEvent {
         /// The answer (`None` if the request failed).
         response: Option<SyncResponse>,
     },
-    /// A batch of gossiped transactions (encoded), for the mempool.
-    Transactions {
-        /// The forwarding peer.
-        from: PeerId,
-        /// Encoded signed transactions.
-        transactions: Vec<Vec<u8>>,
-    },
+}
+
+/// A gossiped message waiting for admission's [`Verdict`]; gossipsub holds it (and does
+/// not relay it) until then.
+#[derive(Debug)]
+pub struct Gossiped {
+    /// Gossipsub's id of the message.
+    pub id: gossipsub::MessageId,
+    /// The peer it came from.
+    pub relay: PeerId,
+    /// The member node that wrote and signed it.
+    pub author: PeerId,
+    /// The encoded batch.
+    pub data: Vec<u8>,
+}
+
+/// What admission made of a gossiped message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid: relay it.
+    Accept,
+    /// Not for this node now (depends on its view of the chain): drop it, penalise nobody.
+    Ignore,
+    /// Something no honest node sends: drop it and penalise its author.
+    Reject(String),
 }
 
 /// What the node asks of the network.
@@ -183,6 +227,17 @@ pub enum NetCommand {
     },
     /// Gossip a batch of encoded transactions.
     PublishTransactions(Vec<Vec<u8>>),
+    /// Admission's verdict on a [`Gossiped`] message.
+    GossipVerdict {
+        /// Gossipsub's id of the message.
+        id: gossipsub::MessageId,
+        /// The peer it came from.
+        relay: PeerId,
+        /// Its author.
+        author: PeerId,
+        /// The verdict.
+        verdict: Verdict,
+    },
     /// Replace the set of peers allowed to connect.
     SetMembers(Vec<PeerId>),
     /// Ask a custodian's node for a chunk; the answer (`None` if the request failed)
@@ -416,9 +471,12 @@ pub struct Network {
     members: BTreeSet<PeerId>,
     connected: Arc<Mutex<BTreeSet<PeerId>>>,
     dial: BTreeMap<PeerId, Multiaddr>,
-    scores: BTreeMap<PeerId, u32>,
+    scores: PeerScores,
     banned: BTreeMap<PeerId, Instant>,
+    /// Connected peers whose gossipsub score is below the graylist threshold (reported once).
+    graylisted: BTreeSet<PeerId>,
     events: mpsc::Sender<NetEvent>,
+    gossiped: mpsc::Sender<Gossiped>,
     metrics: Arc<Metrics>,
     serving:
         FuturesUnordered<BoxFuture<'static, (request_response::ResponseChannel<SyncResponse>, Option<SyncResponse>)>>,
@@ -468,17 +526,98 @@ pub struct NetworkSettings {
     pub message_bytes_max: usize,
 }
 
+/// The gossip topic of a chain's transaction batches.
+pub fn transactions_topic(chain_id: &str) -> gossipsub::IdentTopic {
+    gossipsub::IdentTopic::new(format!("/panacea/{chain_id}/transactions/1"))
+}
+
+/// Gossipsub's peer scoring: only invalid messages count (P4), decaying. Time in the mesh,
+/// delivery counts, IP colocation and behaviour penalties are off: members are few and
+/// known, and those would only make a quiet, busy or co-hosted honest member look bad.
+fn gossip_scoring(topic: &gossipsub::IdentTopic) -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds) {
+    let mut params = gossipsub::PeerScoreParams {
+        app_specific_weight: 0.0,
+        ip_colocation_factor_weight: 0.0,
+        behaviour_penalty_weight: 0.0,
+        slow_peer_weight: 0.0,
+        ..gossipsub::PeerScoreParams::default()
+    };
+    let topic_params = gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        time_in_mesh_weight: 0.0,
+        first_message_deliveries_weight: 0.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: GOSSIP_INVALID_WEIGHT,
+        invalid_message_deliveries_decay: gossipsub::score_parameter_decay(GOSSIP_INVALID_DECAY),
+        ..gossipsub::TopicScoreParams::default()
+    };
+    params.topics.insert(topic.hash(), topic_params);
+    let thresholds = gossipsub::PeerScoreThresholds {
+        graylist_threshold: GOSSIP_GRAYLIST_SCORE,
+        // Scores never go above zero: nothing to graft opportunistically.
+        opportunistic_graft_threshold: 0.0,
+        ..gossipsub::PeerScoreThresholds::default()
+    };
+    (params, thresholds)
+}
+
+/// Strikes against peers, decaying with [`SCORE_HALF_LIFE`], at most [`SCORES_MAX`].
+#[derive(Debug, Default)]
+struct PeerScores {
+    scores: BTreeMap<PeerId, (f64, Instant)>,
+}
+
+impl PeerScores {
+    /// `peer`'s score at `now`.
+    fn score(&self, peer: &PeerId, now: Instant) -> f64 {
+        self.scores.get(peer).map_or(0.0, |(score, at)| {
+            let half_lives = now.saturating_duration_since(*at).as_secs_f64() / SCORE_HALF_LIFE.as_secs_f64();
+            score * 0.5f64.powf(half_lives)
+        })
+    }
+
+    /// Adds a strike against `peer` at `now`; returns its new score.
+    fn strike(&mut self, peer: PeerId, now: Instant) -> f64 {
+        if self.scores.len() >= SCORES_MAX && !self.scores.contains_key(&peer) {
+            self.prune(now);
+            let lowest =
+                self.scores.keys().map(|p| (self.score(p, now), *p)).min_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, p)| p);
+            if let Some(lowest) = lowest.filter(|_| self.scores.len() >= SCORES_MAX) {
+                self.scores.remove(&lowest);
+            }
+        }
+        let score = self.score(&peer, now) + GARBAGE_SCORE;
+        self.scores.insert(peer, (score, now));
+        score
+    }
+
+    fn forget(&mut self, peer: &PeerId) {
+        self.scores.remove(peer);
+    }
+
+    /// Forgets the scores that have decayed away.
+    fn prune(&mut self, now: Instant) {
+        let faded: Vec<PeerId> = self.scores.keys().filter(|p| self.score(p, now) < SCORE_FORGOTTEN).copied().collect();
+        for peer in faded {
+            self.scores.remove(&peer);
+        }
+    }
+}
+
 impl Network {
     /// Builds the swarm and starts listening; returns the task state and where it listens.
     pub async fn start(
         identity: libp2p::identity::Keypair,
         settings: NetworkSettings,
         events: mpsc::Sender<NetEvent>,
+        gossiped: mpsc::Sender<Gossiped>,
         docs_inbound: mpsc::Sender<DocServe>,
         connected: Arc<Mutex<BTreeSet<PeerId>>>,
         metrics: Arc<Metrics>,
     ) -> Result<(Network, NetworkInfo), NetworkError> {
         let limit = settings.message_bytes_max;
+        let topic = transactions_topic(&settings.chain_id);
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
             .with_tokio()
             .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
@@ -486,13 +625,20 @@ impl Network {
             .with_behaviour(|key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
                 let gossip_config = gossipsub::ConfigBuilder::default()
                     .max_transmit_size(TX_BATCH_BYTES_MAX + 1024)
-                    .validation_mode(gossipsub::ValidationMode::None)
+                    // Every message is signed by its author's node key, and one whose
+                    // signature or author does not check out is dropped by gossipsub.
+                    .validation_mode(gossipsub::ValidationMode::Strict)
+                    // The rest is relayed only once admission accepted it.
+                    .validate_messages()
                     .message_id_fn(|m: &gossipsub::Message| {
                         gossipsub::MessageId::from(panacea_primitives::Hash::digest(&m.data).as_bytes().to_vec())
                     })
                     .heartbeat_interval(Duration::from_millis(700))
                     .build()?;
-                let gossip = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_config)?;
+                let mut gossip =
+                    gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gossip_config)?;
+                let (params, thresholds) = gossip_scoring(&topic);
+                gossip.with_peer_score(params, thresholds)?;
                 let rr_config = request_response::Config::default()
                     .with_request_timeout(Duration::from_secs(10))
                     .with_max_concurrent_streams(1_024);
@@ -520,7 +666,6 @@ impl Network {
             .map_err(|e| NetworkError::Transport(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3_600)))
             .build();
-        let topic = gossipsub::IdentTopic::new(format!("/panacea/{}/transactions/1", settings.chain_id));
         swarm.behaviour_mut().gossip.subscribe(&topic).map_err(|e| NetworkError::Transport(e.to_string()))?;
         swarm
             .listen_on(settings.listen.clone())
@@ -549,9 +694,11 @@ impl Network {
             members: BTreeSet::new(),
             connected,
             dial: BTreeMap::new(),
-            scores: BTreeMap::new(),
+            scores: PeerScores::default(),
             banned: BTreeMap::new(),
+            graylisted: BTreeSet::new(),
             events,
+            gossiped,
             metrics,
             serving: FuturesUnordered::new(),
             docs_inbound,
@@ -603,17 +750,82 @@ impl Network {
         }
     }
 
+    /// Scores a bad message against `peer`, the one that wrote it: the sender of a direct
+    /// request, or the signed author of gossip. Bans it at [`BAN_SCORE`].
     fn punish(&mut self, peer: PeerId, why: &str) {
         self.metrics.bad_messages.inc();
-        let score = self.scores.entry(peer).or_insert(0);
-        *score = score.saturating_add(GARBAGE_SCORE);
-        tracing::warn!(%peer, score = *score, why, "peer sent a bad message");
-        if *score >= BAN_SCORE {
+        let now = Instant::now();
+        let score = self.scores.strike(peer, now);
+        tracing::warn!(%peer, score, why, "peer sent a bad message");
+        if score >= BAN_SCORE && !self.banned.contains_key(&peer) {
             tracing::warn!(%peer, "banning peer for {} s", BAN_DURATION.as_secs());
             self.metrics.peers_banned.inc();
-            self.banned.insert(peer, Instant::now() + BAN_DURATION);
-            self.scores.remove(&peer);
+            self.banned.insert(peer, now + BAN_DURATION);
+            self.scores.forget(&peer);
             self.swarm.behaviour_mut().allowed.disallow_peer(peer);
+        }
+    }
+
+    /// Hands a gossiped message to admission; gossipsub holds it until the verdict.
+    fn on_gossip(&mut self, relay: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
+        // Strict validation checked the signature: `source` wrote it. An author that is not
+        // a member in this node's view (removed, or not yet added here) is not judged:
+        // the message is dropped, and nobody penalised.
+        let author = match message.source {
+            Some(author) if self.members.contains(&author) => author,
+            _ => {
+                self.swarm.behaviour_mut().gossip.report_message_validation_result(
+                    &id,
+                    &relay,
+                    gossipsub::MessageAcceptance::Ignore,
+                );
+                return;
+            }
+        };
+        let gossiped = Gossiped { id: id.clone(), relay, author, data: message.data };
+        if self.gossiped.try_send(gossiped).is_err() {
+            // Admission is behind: the message is not relayed, and held against nobody.
+            self.metrics.dropped_events.inc();
+            self.swarm.behaviour_mut().gossip.report_message_validation_result(
+                &id,
+                &relay,
+                gossipsub::MessageAcceptance::Ignore,
+            );
+        }
+    }
+
+    fn on_verdict(&mut self, id: &gossipsub::MessageId, relay: PeerId, author: PeerId, verdict: Verdict) {
+        let acceptance = match &verdict {
+            Verdict::Accept => gossipsub::MessageAcceptance::Accept,
+            Verdict::Ignore => gossipsub::MessageAcceptance::Ignore,
+            Verdict::Reject(_) => gossipsub::MessageAcceptance::Reject,
+        };
+        self.swarm.behaviour_mut().gossip.report_message_validation_result(id, &relay, acceptance);
+        if let Verdict::Reject(why) = verdict {
+            self.metrics.gossip_rejected.inc();
+            tracing::warn!(%author, %relay, why, "gossip refused; its author answers for it");
+            self.punish(author, "it signed gossip that no honest node sends");
+        }
+    }
+
+    /// Reports peers whose gossipsub score fell below the graylist threshold: gossipsub
+    /// ignores their gossip until the score decays back.
+    fn watch_gossip_scores(&mut self) {
+        let connected = self.connected.lock().map(|c| c.clone()).unwrap_or_default();
+        self.graylisted.retain(|p| connected.contains(p));
+        for peer in connected {
+            let score = self.swarm.behaviour().gossip.peer_score(&peer).unwrap_or(0.0);
+            if score > GOSSIP_GRAYLIST_SCORE {
+                self.graylisted.remove(&peer);
+            } else if self.graylisted.insert(peer) {
+                self.metrics.gossip_graylisted.inc();
+                tracing::warn!(
+                    %peer,
+                    score,
+                    "peer graylisted for gossip: it delivered messages that failed validation (a bad or missing \
+                     signature, a forged author, or refused content); its gossip is ignored until its score decays"
+                );
+            }
         }
     }
 
@@ -658,6 +870,7 @@ impl Network {
                     tracing::debug!(error = %e, "transaction gossip not sent");
                 }
             }
+            NetCommand::GossipVerdict { id, relay, author, verdict } => self.on_verdict(&id, relay, author, verdict),
             NetCommand::SetMembers(members) => self.set_members(members),
             NetCommand::FetchChunk { to, request, reply } => {
                 if self.docs_pending.len() >= DOCS_IN_FLIGHT_MAX {
@@ -799,13 +1012,8 @@ impl Network {
                 tracing::debug!(%peer, %error, "sync request failed");
                 self.forward(NetEvent::SyncAnswered { from: peer, response: None });
             }
-            BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message, .. }) => {
-                match codec::decode::<Vec<Vec<u8>>, TX_BATCH_BYTES_MAX>(&message.data) {
-                    Ok(transactions) => {
-                        self.forward(NetEvent::Transactions { from: propagation_source, transactions });
-                    }
-                    Err(e) => self.punish(propagation_source, &format!("transaction batch does not decode: {e}")),
-                }
+            BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message_id, message }) => {
+                self.on_gossip(propagation_source, message_id, message);
             }
             _ => {}
         }
@@ -833,6 +1041,8 @@ impl Network {
                 }
                 _ = tick.tick() => {
                     self.unban_expired();
+                    self.scores.prune(Instant::now());
+                    self.watch_gossip_scores();
                     self.redial();
                 }
             }
@@ -845,5 +1055,50 @@ fn is_loopback_or_routable(addr: &Multiaddr) -> bool {
         Some(libp2p::multiaddr::Protocol::Ip4(ip)) => !ip.is_unspecified(),
         Some(libp2p::multiaddr::Protocol::Ip6(ip)) => !ip.is_unspecified(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strikes_add_up_quickly_and_fade_slowly() {
+        let mut scores = PeerScores::default();
+        let peer = PeerId::random();
+        let t0 = Instant::now();
+        assert!(scores.strike(peer, t0) < BAN_SCORE);
+        assert!(scores.strike(peer, t0) < BAN_SCORE);
+        assert!(scores.strike(peer, t0 + Duration::from_secs(1)) >= BAN_SCORE, "three strikes at once ban");
+        // An honest node's rare bad frame, one per half-life, never reaches a ban.
+        let honest = PeerId::random();
+        let mut worst = 0.0f64;
+        for k in 0..100u32 {
+            worst = worst.max(scores.strike(honest, t0 + SCORE_HALF_LIFE * k));
+        }
+        assert!(worst < BAN_SCORE, "{worst}");
+        // Scores fade away and are forgotten.
+        scores.prune(t0 + SCORE_HALF_LIFE * 120);
+        assert!(scores.scores.is_empty());
+    }
+
+    #[test]
+    fn scores_are_bounded() {
+        let mut scores = PeerScores::default();
+        let now = Instant::now();
+        for _ in 0..SCORES_MAX + 10 {
+            scores.strike(PeerId::random(), now);
+        }
+        assert_eq!(scores.scores.len(), SCORES_MAX);
+    }
+
+    #[test]
+    fn the_scoring_parameters_are_valid() {
+        let (params, thresholds) = gossip_scoring(&transactions_topic("test"));
+        assert_eq!(params.validate(), Ok(()));
+        assert_eq!(thresholds.validate(), Ok(()));
+        // Three invalid messages graylist; two do not.
+        assert!(3.0f64.powi(2) * GOSSIP_INVALID_WEIGHT <= GOSSIP_GRAYLIST_SCORE);
+        assert!(2.0f64.powi(2) * GOSSIP_INVALID_WEIGHT > GOSSIP_GRAYLIST_SCORE);
     }
 }

@@ -8,7 +8,11 @@ use panacea_consensus::Payload;
 use panacea_contracts::SignedTransaction;
 use panacea_contracts::membership::ChainMode;
 use panacea_contracts::tx::TRANSACTION_BYTES_MAX;
-use panacea_primitives::{BlockMeta, Hash, Height, OpaqueBatch, OpaqueBatchError, StateAttestation, Timestamp, codec};
+use std::collections::BTreeSet;
+
+use panacea_primitives::{
+    BlockMeta, Hash, Height, OpaqueBatch, OpaqueBatchError, PublicKey, StateAttestation, Timestamp, codec,
+};
 
 /// How far ahead of a validator's own clock a block's time may be, in milliseconds.
 pub const CLOCK_DRIFT_MAX_MS: u64 = 10_000;
@@ -79,6 +83,17 @@ pub enum BodyError {
         claimed: Hash,
         /// This node's root.
         ours: Hash,
+    },
+    /// A transaction's signer had no owner in the state the block attests.
+    #[error(
+        "transaction {index} is signed by {}, a key not registered in the state the block attests",
+        hex::encode(signer)
+    )]
+    UnregisteredSigner {
+        /// The transaction's position.
+        index: usize,
+        /// Its signer's key.
+        signer: [u8; 32],
     },
     /// The time is too far in the future.
     #[error("block time {time} is more than {CLOCK_DRIFT_MAX_MS} ms ahead of this node's clock {now}")]
@@ -177,6 +192,20 @@ impl BlockBody {
         Ok(())
     }
 
+    /// Checks that every transaction's signer is registered, as `registered` answers for
+    /// the state the block attests (asked once per signer). An honest proposer only
+    /// proposes transactions whose signers it finds registered in that same state.
+    pub fn check_signers(&self, mut registered: impl FnMut(&PublicKey) -> bool) -> Result<(), BodyError> {
+        let mut asked = BTreeSet::new();
+        for (index, tx) in self.transactions.iter().enumerate() {
+            let signer = tx.tx.signer;
+            if asked.insert(signer.to_bytes()) && !registered(&signer) {
+                return Err(BodyError::UnregisteredSigner { index, signer: signer.to_bytes() });
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the attested state of a block at `height` against this node's root at the
     /// attested height (`ours`).
     pub fn check_state(&self, height: Height, ours: Hash) -> Result<(), BodyError> {
@@ -222,6 +251,30 @@ mod tests {
         assert!(b.check_state(Height(5), Hash::digest(b"r")).is_ok());
         assert!(matches!(b.check_state(Height(4), Hash::digest(b"r")), Err(BodyError::AttestsTheFuture { .. })));
         assert!(matches!(b.check_state(Height(5), Hash::digest(b"x")), Err(BodyError::WrongStateRoot { .. })));
+    }
+
+    #[test]
+    fn an_unregistered_signer_is_named_and_each_signer_asked_once() {
+        use panacea_contracts::identity::IdentityCall;
+        use panacea_contracts::{Call, Transaction};
+        use panacea_primitives::{ChainId, Keypair};
+        let tx = |key: &Keypair, nonce: u64| {
+            let call =
+                Call::Identity(IdentityCall::Suspend { identity: panacea_contracts::ids::IdentityId(Hash::ZERO) });
+            Transaction { chain_id: ChainId::new("t").unwrap(), signer: key.public(), nonce, call }.sign(key)
+        };
+        let (known, stranger) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
+        let mut b = body(1);
+        b.transactions = vec![tx(&known, 1), tx(&known, 2), tx(&stranger, 1)];
+        let mut asked = Vec::new();
+        let verdict = b.check_signers(|key| {
+            asked.push(*key);
+            *key == known.public()
+        });
+        assert_eq!(verdict, Err(BodyError::UnregisteredSigner { index: 2, signer: stranger.public().to_bytes() }));
+        assert_eq!(asked, vec![known.public(), stranger.public()]);
+        b.transactions.pop();
+        assert_eq!(b.check_signers(|key| *key == known.public()), Ok(()));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::config::{Config, Home, NodeRole};
 use crate::keys::{self, KeyError};
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
-use crate::network::{self, NetCommand, Network, NetworkError, NetworkSettings, TX_BATCH_BYTES_MAX};
+use crate::network::{self, Gossiped, NetCommand, Network, NetworkError, NetworkSettings, TX_BATCH_BYTES_MAX};
 use crate::ordering::BatchPool;
 use crate::shared::{NodeStatus, Shared, Waiters};
 use crate::shell::{Shell, ShellError, ShellSettings, SystemClock};
@@ -26,8 +26,6 @@ const GOSSIP_QUEUE_MAX: usize = 65_536;
 /// Most opaque batches pending on an ordering-only chain (bytes are bounded by the pool's
 /// byte limit).
 const ORDERING_BATCHES_MAX: usize = 4_096;
-/// Most gossiped batches waiting for admission.
-const ADMISSION_QUEUE_MAX: usize = 1_024;
 /// Most network events waiting for the shell.
 const EVENTS_MAX: usize = 16_384;
 /// Most transactions in one gossiped batch.
@@ -115,7 +113,7 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     let (net_tx, net_rx) = mpsc::channel(network::COMMANDS_MAX);
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
     let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE_MAX);
-    let (admission_tx, admission_rx) = mpsc::channel(ADMISSION_QUEUE_MAX);
+    let (gossiped_tx, gossiped_rx) = mpsc::channel(network::GOSSIP_VALIDATION_QUEUE_MAX);
 
     let listen: Multiaddr =
         config.p2p.listen.parse().map_err(|e| NodeError::Config(format!("p2p.listen {:?}: {e}", config.p2p.listen)))?;
@@ -132,7 +130,7 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     };
     let (docs_tx, docs_rx) = mpsc::channel(network::DOCS_IN_FLIGHT_MAX);
     let (network, info) =
-        Network::start(identity, settings, events_tx, docs_tx, connected.clone(), metrics.clone()).await?;
+        Network::start(identity, settings, events_tx, gossiped_tx, docs_tx, connected.clone(), metrics.clone()).await?;
 
     let shared = Arc::new(Shared {
         chain,
@@ -146,7 +144,6 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         connected,
         net: net_tx.clone(),
         gossip: gossip_tx,
-        admission: admission_tx,
         peer_id: info.peer_id,
         moniker: config.moniker.clone(),
         replay: crate::auth::ReplayCache::default(),
@@ -183,7 +180,7 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
 
     let network_task = tokio::spawn(network.run(net_rx));
     tokio::spawn(gossip_batches(gossip_rx, net_tx));
-    tokio::spawn(admission(shared.clone(), admission_rx));
+    tokio::spawn(admission(shared.clone(), gossiped_rx));
     // The data plane: its own store and worker. An ordering-only chain has no documents.
     let worker = if shared.chain.genesis.mode == ChainMode::Contracts {
         let storage_key = load_or_create(&home.storage_key(), "document storage")?;
@@ -261,14 +258,18 @@ async fn gossip_batches(mut queue: mpsc::Receiver<Vec<u8>>, net: mpsc::Sender<Ne
     }
 }
 
-/// Checks gossiped transactions off the consensus path.
-async fn admission(shared: Arc<Shared>, mut queue: mpsc::Receiver<(libp2p::PeerId, Vec<Vec<u8>>)>) {
-    while let Some((from, transactions)) = queue.recv().await {
-        let shared = shared.clone();
+/// Checks gossiped messages off the consensus path, and tells the network its verdict
+/// (gossipsub relays only what admission accepted).
+async fn admission(shared: Arc<Shared>, mut queue: mpsc::Receiver<Gossiped>) {
+    while let Some(Gossiped { id, relay, author, data }) = queue.recv().await {
+        let checking = shared.clone();
         let checked =
-            tokio::task::spawn_blocking(move || crate::admission::admit_gossiped(&shared, from, transactions)).await;
-        if checked.is_err() {
-            return;
+            tokio::task::spawn_blocking(move || crate::admission::admit_gossiped(&checking, author, &data)).await;
+        let Ok(verdict) = checked else { return };
+        // A full command queue loses the verdict: gossipsub then drops the message
+        // unrelayed when it leaves its cache, and nobody is penalised.
+        if shared.net.try_send(NetCommand::GossipVerdict { id, relay, author, verdict }).is_err() {
+            shared.metrics.dropped_events.inc();
         }
     }
 }

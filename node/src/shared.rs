@@ -158,8 +158,6 @@ pub struct Shared {
     pub net: mpsc::Sender<NetCommand>,
     /// Transactions admitted here, to be gossiped in batches.
     pub gossip: mpsc::Sender<Vec<u8>>,
-    /// Gossiped transaction batches waiting for admission.
-    pub admission: mpsc::Sender<(PeerId, Vec<Vec<u8>>)>,
     /// This node's peer id.
     pub peer_id: PeerId,
     /// This node's name.

@@ -8,10 +8,14 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::attack::{self, Authorship};
 use common::{Consortium, admin_tx, eventually, metric};
 use panacea_client_sdk::types::TxState;
+use panacea_contracts::codes::StaffRole;
+use panacea_contracts::identity::{IdentityCall, IdentityKind};
 use panacea_contracts::membership::ChainMode;
-use panacea_primitives::{Hash, Height, OpaqueBatch};
+use panacea_contracts::{Call, Transaction};
+use panacea_primitives::{Hash, Height, Keypair, OpaqueBatch};
 
 /// Heights 1..=`upto` have the same block ids and state roots on every node in `nodes`.
 async fn assert_same_chain(net: &Consortium, nodes: &[usize], upto: u64) {
@@ -190,7 +194,100 @@ async fn outsiders_are_refused_and_garbage_does_not_crash_a_node() {
     let status = client.submit_and_wait(&tx, Duration::from_secs(60)).await.expect("the node still serves");
     assert_eq!(status.status, TxState::Committed);
     assert!(net.height(0).await > before);
+
+    // A transaction signed by a key no member registered is refused at admission, alone or
+    // in a batch beside a good one, and never reaches a block.
+    let stranger = Keypair::from_seed([0x5A; 32]);
+    let call = Call::Identity(IdentityCall::Register {
+        key: Keypair::from_seed([0x5B; 32]).public(),
+        kind: IdentityKind::Staff { role: StaffRole::Physician },
+    });
+    let unknown = Transaction { chain_id: net.chain_id(), signer: stranger.public(), nonce: 1, call }.sign(&stranger);
+    let refused = client.submit(&unknown).await.expect_err("an unregistered signer is refused");
+    assert_eq!(refused.code(), Some("unknown_signer"), "{refused}");
+    let good = admin_tx(&net, 2, &mut nonces);
+    let items =
+        client.submit_batch(&[unknown.clone(), good.clone()], Some(Duration::from_secs(60))).await.expect("batch");
+    assert_eq!(items[0].error.as_ref().map(|e| e.code.as_str()), Some("unknown_signer"), "{:?}", items[0]);
+    assert_eq!(items[1].status.as_ref().map(|s| &s.status), Some(&TxState::Committed), "{:?}", items[1]);
+    for i in 0..4 {
+        let status = net.client(i).transaction(&unknown.id()).await.expect("status");
+        assert_eq!(status.status, TxState::Unknown, "node {i} holds the unregistered signer's transaction");
+    }
     net.assert_running(0);
+}
+
+/// Gossip is validated before it is relayed, and its signed author answers for it. A
+/// member's node gossips undecodable batches and a badly signed transaction to each honest
+/// node, and another member's node gossips unsigned messages that name an honest node as
+/// their author: each honest node penalises the sender, and none penalises another honest
+/// node for relaying. With three of four validators running, one ban between two of them
+/// would stop the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gossiped_garbage_penalises_its_author_never_an_honest_relay() {
+    let mut net = Consortium::generate(4, 1);
+    for i in 0..3 {
+        net.start(i);
+    }
+    let honest: Vec<String> = (0..3).map(|i| net.peer_id(i).to_string()).collect();
+    let mut nonces = BTreeMap::new();
+    // Transactions gossiped through each node: the honest nodes' gossip meshes are formed.
+    for i in 0..3 {
+        let tx = admin_tx(&net, i, &mut nonces);
+        let status = net.client(i).submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit");
+        assert_eq!(status.status, TxState::Committed);
+    }
+
+    // Validator 3 (stopped) signs its gossip; the observer (stopped) forges authors.
+    let topic = panacea_node::network::transactions_topic(net.chain_id().as_str()).to_string();
+    let (signer, forger) = (net.network_identity(3), net.network_identity(4));
+    let mut attacks = Vec::new();
+    for i in 0..3u8 {
+        let node = usize::from(i);
+        // Undecodable: a list of one item of 200 bytes, cut short.
+        let mut garbage: Vec<Vec<u8>> = (0..3u8).map(|k| vec![1, 200, i, k]).collect();
+        // Well formed, but the transaction's signature does not verify.
+        let mut forged_tx = admin_tx(&net, node, &mut BTreeMap::new());
+        forged_tx.tx.nonce = 1_000;
+        garbage.push(panacea_primitives::codec::encode(&vec![forged_tx.encode()]));
+        let address = net.p2p_address(node);
+        attacks.push(attack::gossip(signer.clone(), address.clone(), &topic, Authorship::Signed, garbage).await);
+        let unsigned: Vec<Vec<u8>> = (0..5u8).map(|k| vec![2, 200, i, k]).collect();
+        let author = Authorship::Forged(net.peer_id((node + 1) % 3));
+        attacks.push(attack::gossip(forger.clone(), address, &topic, author, unsigned).await);
+    }
+
+    let (signer, forger) = (net.peer_id(3).to_string(), net.peer_id(4).to_string());
+    let penalised = |i: usize, what: &str, peer: &str| net.log(i).lines().any(|l| l.contains(what) && l.contains(peer));
+    for i in 0..3 {
+        eventually("each honest node bans the author of the garbage", || async {
+            penalised(i, "banning peer", &signer)
+        })
+        .await;
+    }
+    // The chain goes on: the honest validators still form a quorum.
+    for i in 0..3 {
+        let tx = admin_tx(&net, i, &mut nonces);
+        let status = net.client(i).submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit");
+        assert_eq!(status.status, TxState::Committed, "the honest validators lost their quorum");
+    }
+    // Unsigned gossip never reaches validation: gossipsub drops it and scores the peer
+    // that sent it, which under strict validation everywhere is the forger.
+    for i in 0..3 {
+        eventually("each honest node graylists the forger", || async { penalised(i, "graylisted", &forger) }).await;
+    }
+    for i in 0..3 {
+        let peers = net.client(i).status().await.expect("status").peers;
+        for (j, peer) in honest.iter().enumerate() {
+            assert!(j == i || peers.contains(peer), "node {i} is not connected to honest node {j}: {peers:?}");
+        }
+        for line in net.log(i).lines().filter(|l| l.contains("banning peer") || l.contains("graylisted")) {
+            assert!(!honest.iter().any(|p| line.contains(p.as_str())), "node {i} penalised an honest node: {line}");
+        }
+    }
+    for attack in attacks {
+        attack.abort();
+    }
 }
 
 /// The consensus-only benchmark's chain: opaque batches sent to any validator commit

@@ -90,6 +90,7 @@ impl From<AdmitError> for ApiError {
             AdmitError::NonceTaken(_) => (StatusCode::CONFLICT, "nonce_taken"),
             AdmitError::Duplicate => (StatusCode::CONFLICT, "duplicate"),
             AdmitError::Full => (StatusCode::TOO_MANY_REQUESTS, "mempool_full"),
+            AdmitError::UnknownSigner { .. } => (StatusCode::FORBIDDEN, "unknown_signer"),
         };
         ApiError::new(status, code, e.to_string())
     }

@@ -30,6 +30,7 @@ use panacea_consensus::{
 };
 use panacea_contracts::membership::ChainMode;
 use panacea_contracts::state::StateError;
+use panacea_contracts::state::authenticated::HISTORY_VERSIONS;
 use panacea_contracts::{BlockContext, SignedTransaction, execute_block, next_nonce};
 use panacea_primitives::{Epoch, Hash, Height, PublicKey, Round, StateAttestation, Timestamp};
 use tokio::sync::{mpsc, watch};
@@ -354,13 +355,6 @@ impl Shell {
                     Ok(())
                 }
             },
-            NetEvent::Transactions { from, transactions } => {
-                // Signature checks run on the admission task, not on the consensus path.
-                if self.shared.admission.try_send((from, transactions)).is_err() {
-                    self.shared.metrics.dropped_events.inc();
-                }
-                Ok(())
-            }
         }
     }
 
@@ -503,13 +497,37 @@ impl Shell {
             };
             body.body.check_state(block.header.height, ours).map(Some)
         });
-        match checked {
+        match checked.and_then(|checked| checked.map(|()| self.check_signers(&body.body, attested)).transpose()) {
             Ok(Some(())) => Check::Done(true),
             Ok(None) => Check::AfterCommitOf(attested.height),
             Err(e) => {
                 tracing::warn!(block = %block.id(), error = %e, "proposed block refused");
                 Check::Done(false)
             }
+        }
+    }
+
+    /// Refuses a body carrying a transaction whose signer had no owner in the state the
+    /// block attests, which this node has committed (the caller checked). When this node
+    /// has moved past it, the answer comes from the state tree's history, so that every
+    /// honest voter answers alike however far its own tip is (a key rotated out since was
+    /// still registered then); a state older than the history kept is not judged, and
+    /// execution fails such a transaction safely.
+    fn check_signers(&self, body: &BlockBody, attested: StateAttestation) -> Result<(), crate::payload::BodyError> {
+        if body.transactions.is_empty() {
+            return Ok(());
+        }
+        let storage = &self.shared.storage;
+        let state = storage.state();
+        if attested.height == self.tip.height {
+            return body.check_signers(|key| judged(crate::admission::registered(&state, key)));
+        }
+        let version = |height| storage.state_meta(height).ok().flatten().and_then(|meta| meta.tree_version);
+        match (version(attested.height), version(self.tip.height)) {
+            (Some(then), Some(now)) if now.saturating_sub(then) < HISTORY_VERSIONS => {
+                body.check_signers(|key| judged(crate::admission::registered_at(&state, then, key)))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -559,7 +577,15 @@ impl Shell {
                     .select(items_max, bytes_max, &in_flight, |signer| next_nonce(&state, signer).unwrap_or(u64::MAX)),
                 Err(_) => Vec::new(),
             };
-            (selected.iter().map(|t| (**t).clone()).collect(), Vec::new())
+            // What the voters check: every signer has an owner in the state this block
+            // attests, this node's committed tip (a key admitted earlier may have been
+            // rotated out since; its transactions wait in the pool until they expire).
+            let transactions = selected
+                .iter()
+                .filter(|t| judged(crate::admission::registered(&state, &t.tx.signer)))
+                .map(|t| (**t).clone())
+                .collect();
+            (transactions, Vec::new())
         };
         let empty = transactions.is_empty() && batches.is_empty();
         if empty && in_flight.is_empty() && !deadline_passed && !self.announce_commit {
@@ -923,6 +949,15 @@ fn load_tip(shared: &Shared) -> Result<(Block, Tip), ShellError> {
     };
     let tip = Tip { height, id: block.id(), time, state_root };
     Ok((block, tip))
+}
+
+/// A signer's registration that cannot be read is not judged: the transaction is kept,
+/// and execution fails it safely if the signer is in fact unknown.
+fn judged<E: std::fmt::Display>(read: Result<bool, E>) -> bool {
+    read.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read a signer's registration; not judging it");
+        true
+    })
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {

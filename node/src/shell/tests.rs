@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use libp2p::PeerId;
-use panacea_consensus::{Payload, Role};
+use panacea_consensus::{Payload, QuorumCert, Role};
 use panacea_contracts::codes::{OrgKind, StaffRole};
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
 use panacea_contracts::ids::OrgId;
 use panacea_contracts::membership::{ChainMode, Genesis, OrgStatus, Organisation};
 use panacea_contracts::{Call, Transaction};
-use panacea_primitives::{ChainId, Height, Keypair, Timestamp};
+use panacea_primitives::{ChainId, Epoch, Height, Keypair, Round, StateAttestation, Timestamp};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::*;
@@ -56,13 +56,11 @@ struct Harness {
     shared: Arc<Shared>,
     _net: mpsc::Receiver<crate::network::NetCommand>,
     _gossip: mpsc::Receiver<Vec<u8>>,
-    _admission: mpsc::Receiver<(PeerId, Vec<Vec<u8>>)>,
 }
 
 fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
     let (net, net_rx) = mpsc::channel(1 << 16);
     let (gossip, gossip_rx) = mpsc::channel(1 << 16);
-    let (admission, admission_rx) = mpsc::channel(16);
     let shared = Arc::new(Shared {
         chain,
         storage,
@@ -75,13 +73,12 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
         connected: Arc::new(Mutex::new(BTreeSet::new())),
         net,
         gossip,
-        admission,
         peer_id: PeerId::random(),
         moniker: "test".into(),
         replay: crate::auth::ReplayCache::default(),
         committed_events: tokio::sync::broadcast::channel(crate::shared::COMMITTED_EVENTS_QUEUE).0,
     });
-    Harness { shared, _net: net_rx, _gossip: gossip_rx, _admission: admission_rx }
+    Harness { shared, _net: net_rx, _gossip: gossip_rx }
 }
 
 fn settings() -> ShellSettings {
@@ -202,4 +199,126 @@ async fn catch_up_applies_certified_blocks_and_refuses_tampered_ones() {
         );
         assert_eq!(follower_storage.state_root(height).unwrap(), source.shared.storage.state_root(height).unwrap());
     }
+}
+
+/// Commits `tx` on a single validator: runs it until a few blocks past its tip.
+async fn commit(h: &Harness, keys: &Keys, tx: SignedTransaction) -> Height {
+    let id = tx.id();
+    let size = tx.encode().len();
+    let next = next_nonce(&h.shared.storage.state(), &tx.tx.signer).unwrap();
+    h.shared.mempool.lock().unwrap().insert(tx, size, next, std::time::Instant::now()).unwrap();
+    let tip = h.shared.storage.committed_height().unwrap().unwrap_or(Height::ZERO);
+    run_until(h, keys, tip.0 + 3).await;
+    let (height, receipt) = h.shared.storage.receipt(&id).unwrap().expect("committed");
+    assert!(receipt.is_ok(), "{receipt:?}");
+    height
+}
+
+/// A proposal extending `shell`'s committed tip, attesting this node's state at `attested`.
+fn proposal(shell: &Shell, attested: Height, transactions: Vec<SignedTransaction>) -> Block {
+    let state_root = shell.shared.storage.state_root(attested).unwrap().unwrap();
+    let time = shell.clock.now().max(shell.tip.time.plus_millis(1));
+    let body = BlockBody::new(time, StateAttestation { height: attested, state_root }, transactions);
+    let justify = QuorumCert::anchor(Epoch(0), shell.tip.id, shell.tip.height);
+    Block::new(Epoch(0), Round(1_000), justify, body.to_payload(), panacea_primitives::ValidatorIndex(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_with_a_signer_unregistered_in_the_attested_state_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let h = harness(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()));
+    let chain_id = h.shared.chain.chain_id().clone();
+    // A nurse is registered, then rotates to a new key: her old key was registered in the
+    // state of `registered_at`, and is not any more.
+    let (old, new) = (Keypair::from_seed([40; 32]), Keypair::from_seed([41; 32]));
+    let call = Call::Identity(IdentityCall::Register {
+        key: old.public(),
+        kind: IdentityKind::Staff { role: StaffRole::Nurse },
+    });
+    let nurse =
+        Transaction { chain_id: chain_id.clone(), signer: keys.admin.public(), nonce: 1, call }.sign(&keys.admin);
+    let registered_at = commit(&h, &keys, nurse).await;
+    let identity = panacea_contracts::identity::Identity::id_for(&OrgId::new("hospital-a").unwrap(), &old.public());
+    let call = Call::Identity(IdentityCall::RotateKey { identity, new_key: new.public() });
+    let rotate = Transaction { chain_id: chain_id.clone(), signer: old.public(), nonce: 1, call }.sign(&old);
+    let rotated_at = commit(&h, &keys, rotate).await;
+    assert!(rotated_at > registered_at);
+
+    let mut shell =
+        Shell::open(h.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
+            .unwrap();
+    let tip = shell.tip.height;
+    let stranger = Keypair::from_seed([42; 32]);
+    let signed_by = |key: &Keypair, nonce: u64| {
+        let call = Call::Identity(IdentityCall::Suspend { identity });
+        Transaction { chain_id: chain_id.clone(), signer: key.public(), nonce, call }.sign(key)
+    };
+    let admin = register(&h.shared.chain, &keys.admin, 2);
+    let check = |shell: &mut Shell, attested: Height, txs: Vec<SignedTransaction>| {
+        let block = proposal(shell, attested, txs);
+        shell.check_payload(&block)
+    };
+    // In the voter's own state: registered signers pass, an unregistered one does not.
+    assert_eq!(check(&mut shell, tip, vec![admin.clone(), signed_by(&new, 2)]), Check::Done(true));
+    assert_eq!(check(&mut shell, tip, vec![admin.clone(), signed_by(&stranger, 1)]), Check::Done(false));
+    assert_eq!(check(&mut shell, tip, vec![signed_by(&old, 2)]), Check::Done(false), "rotated out at the tip");
+    // Attesting an older state: the answer is that state's, read from the tree's history,
+    // so a voter ahead of the proposer does not refuse an honest proposal.
+    assert_eq!(check(&mut shell, registered_at, vec![signed_by(&old, 2)]), Check::Done(true));
+    assert_eq!(check(&mut shell, registered_at, vec![signed_by(&stranger, 1)]), Check::Done(false));
+    assert_eq!(check(&mut shell, Height::ZERO, vec![signed_by(&old, 2)]), Check::Done(false), "not yet registered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_is_rejected_only_for_what_no_honest_node_sends() {
+    use crate::admission::admit_gossiped;
+    use crate::network::Verdict;
+    use panacea_primitives::codec;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let h = harness(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()));
+    // Opening the shell writes genesis: the admin key is registered.
+    drop(Shell::open(h.shared.clone(), Role::Observer, settings(), Arc::new(SystemClock)).unwrap());
+    let author = PeerId::random();
+    let batch =
+        |txs: &[SignedTransaction]| codec::encode(&txs.iter().map(SignedTransaction::encode).collect::<Vec<_>>());
+    let good = register(&h.shared.chain, &keys.admin, 1);
+    let mut forged = register(&h.shared.chain, &keys.admin, 2);
+    forged.tx.nonce = 3;
+    let stranger = Keypair::from_seed([50; 32]);
+    let unknown =
+        Transaction { signer: stranger.public(), ..register(&h.shared.chain, &keys.admin, 1).tx }.sign(&stranger);
+
+    assert!(matches!(admit_gossiped(&h.shared, author, &[1, 200, 7]), Verdict::Reject(_)), "undecodable");
+    assert!(matches!(admit_gossiped(&h.shared, author, &batch(&[good.clone(), forged])), Verdict::Reject(_)));
+    // A signer this node does not know may be known to an author ahead of it: ignored,
+    // not held against the author; the batch's other transactions are still pooled.
+    assert_eq!(admit_gossiped(&h.shared, author, &batch(&[unknown.clone(), good.clone()])), Verdict::Ignore);
+    let pool = h.shared.mempool.lock().unwrap();
+    assert!(pool.contains(&good.id()) && !pool.contains(&unknown.id()));
+    drop(pool);
+    assert_eq!(admit_gossiped(&h.shared, author, &batch(&[good])), Verdict::Accept);
+}
+
+#[test]
+fn the_owner_record_key_is_the_contracts_own() {
+    use crate::admission::{registered, registered_at, signer_standing};
+    use crate::mempool::{AdmitError, SignerRefusal};
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let h = harness(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()));
+    drop(Shell::open(h.shared.clone(), Role::Observer, settings(), Arc::new(SystemClock)).unwrap());
+    let store = h.shared.storage.state();
+    let version = h.shared.storage.state_meta(Height::ZERO).unwrap().unwrap().tree_version.unwrap();
+    let (admin, stranger) = (keys.admin.public(), Keypair::from_seed([8; 32]).public());
+    assert!(registered(&store, &admin).unwrap());
+    assert!(registered_at(&store, version, &admin).unwrap(), "the history reads the record the contracts wrote");
+    assert!(!registered(&store, &stranger).unwrap());
+    assert!(!registered_at(&store, version, &stranger).unwrap());
+    assert_eq!(signer_standing(&store, &admin), Ok(()));
+    assert_eq!(
+        signer_standing(&store, &stranger),
+        Err(AdmitError::UnknownSigner { reason: SignerRefusal::NotRegistered })
+    );
 }

@@ -156,6 +156,11 @@ impl Consortium {
         std::fs::write(&path, text.replace(from, to)).unwrap();
     }
 
+    /// Node `i`'s whole log.
+    pub fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.log_path(i)).unwrap_or_default()
+    }
+
     /// The last lines of node `i`'s log.
     pub fn log_tail(&self, i: usize) -> String {
         let text = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
@@ -176,6 +181,11 @@ impl Consortium {
     /// Node `i`'s peer-to-peer address.
     pub fn p2p_address(&self, i: usize) -> libp2p::Multiaddr {
         self.addresses[i].as_ref().expect("node started").p2p[0].parse().unwrap()
+    }
+
+    /// Node `i`'s libp2p peer id (from its key, so also for a node that is not running).
+    pub fn peer_id(&self, i: usize) -> libp2p::PeerId {
+        self.network_identity(i).public().to_peer_id()
     }
 
     /// Node `i`'s network identity.
