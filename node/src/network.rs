@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,6 +73,36 @@ const GOSSIP_INVALID_WEIGHT: f64 = -10.0;
 const GOSSIP_GRAYLIST_SCORE: f64 = -80.0;
 /// Time in which gossipsub's count of a peer's invalid messages decays to a tenth.
 const GOSSIP_INVALID_DECAY: Duration = Duration::from_secs(600);
+/// Most bytes of gossiped messages waiting for admission's verdict, all together: the
+/// count bound alone would let 1,024 messages of 2 MiB hold 2 GiB.
+pub const GOSSIP_VALIDATION_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Bytes of gossiped messages held for admission, given back when a [`Gossiped`] is
+/// dropped (its verdict given, or the message lost).
+#[derive(Debug)]
+pub struct HeldBytes {
+    total: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl HeldBytes {
+    /// Takes `bytes` from `total` unless that would pass [`GOSSIP_VALIDATION_BYTES_MAX`].
+    fn take(total: &Arc<AtomicUsize>, bytes: usize) -> Option<HeldBytes> {
+        total
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(bytes).filter(|after| *after <= GOSSIP_VALIDATION_BYTES_MAX)
+            })
+            .ok()
+            .map(|_| HeldBytes { total: total.clone(), bytes })
+    }
+}
+
+impl Drop for HeldBytes {
+    fn drop(&mut self) {
+        self.total.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
 /// Most gossiped messages waiting for admission's verdict.
 pub const GOSSIP_VALIDATION_QUEUE_MAX: usize = 1_024;
 /// Most block-sync requests served at once.
@@ -190,6 +221,8 @@ pub struct Gossiped {
     pub author: PeerId,
     /// The encoded batch.
     pub data: Vec<u8>,
+    /// Its bytes' share of [`GOSSIP_VALIDATION_BYTES_MAX`], given back on drop.
+    pub held: HeldBytes,
 }
 
 /// What admission made of a gossiped message.
@@ -477,6 +510,7 @@ pub struct Network {
     graylisted: BTreeSet<PeerId>,
     events: mpsc::Sender<NetEvent>,
     gossiped: mpsc::Sender<Gossiped>,
+    gossip_bytes: Arc<AtomicUsize>,
     metrics: Arc<Metrics>,
     serving:
         FuturesUnordered<BoxFuture<'static, (request_response::ResponseChannel<SyncResponse>, Option<SyncResponse>)>>,
@@ -699,6 +733,7 @@ impl Network {
             graylisted: BTreeSet::new(),
             events,
             gossiped,
+            gossip_bytes: Arc::default(),
             metrics,
             serving: FuturesUnordered::new(),
             docs_inbound,
@@ -782,7 +817,17 @@ impl Network {
                 return;
             }
         };
-        let gossiped = Gossiped { id: id.clone(), relay, author, data: message.data };
+        let Some(held) = HeldBytes::take(&self.gossip_bytes, message.data.len()) else {
+            // Too many bytes wait for admission already: not relayed, held against nobody.
+            self.metrics.dropped_events.inc();
+            self.swarm.behaviour_mut().gossip.report_message_validation_result(
+                &id,
+                &relay,
+                gossipsub::MessageAcceptance::Ignore,
+            );
+            return;
+        };
+        let gossiped = Gossiped { id: id.clone(), relay, author, data: message.data, held };
         if self.gossiped.try_send(gossiped).is_err() {
             // Admission is behind: the message is not relayed, and held against nobody.
             self.metrics.dropped_events.inc();
@@ -1061,6 +1106,18 @@ fn is_loopback_or_routable(addr: &Multiaddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gossip_waiting_for_admission_is_bounded_in_bytes_and_given_back() {
+        let total = Arc::new(AtomicUsize::new(0));
+        let first = HeldBytes::take(&total, GOSSIP_VALIDATION_BYTES_MAX - 10).expect("room");
+        assert!(HeldBytes::take(&total, 11).is_none(), "past the byte bound");
+        let second = HeldBytes::take(&total, 10).expect("exactly up to the bound");
+        drop(first);
+        assert_eq!(total.load(Ordering::Acquire), 10, "a dropped message gives its bytes back");
+        drop(second);
+        assert_eq!(total.load(Ordering::Acquire), 0);
+    }
 
     #[test]
     fn strikes_add_up_quickly_and_fade_slowly() {

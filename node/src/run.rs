@@ -261,7 +261,7 @@ async fn gossip_batches(mut queue: mpsc::Receiver<Vec<u8>>, net: mpsc::Sender<Ne
 /// Checks gossiped messages off the consensus path, and tells the network its verdict
 /// (gossipsub relays only what admission accepted).
 async fn admission(shared: Arc<Shared>, mut queue: mpsc::Receiver<Gossiped>) {
-    while let Some(Gossiped { id, relay, author, data }) = queue.recv().await {
+    while let Some(Gossiped { id, relay, author, data, held }) = queue.recv().await {
         let checking = shared.clone();
         let checked =
             tokio::task::spawn_blocking(move || crate::admission::admit_gossiped(&checking, author, &data)).await;
@@ -271,6 +271,7 @@ async fn admission(shared: Arc<Shared>, mut queue: mpsc::Receiver<Gossiped>) {
         if shared.net.try_send(NetCommand::GossipVerdict { id, relay, author, verdict }).is_err() {
             shared.metrics.dropped_events.inc();
         }
+        drop(held);
     }
 }
 
