@@ -15,13 +15,13 @@ use panacea_client_sdk::types::{AuditQuery, DeliveryView, TxState};
 use panacea_contracts::access::AccessCall;
 use panacea_contracts::audit::AuditKind;
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
-use panacea_contracts::consent::{ConsentCall, ConsentTerms};
+use panacea_contracts::consent::{ConsentCall, ConsentTerms, Period};
 use panacea_contracts::document::DocumentCall;
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
 use panacea_contracts::ids::{ConsentId, DecisionId, DocumentHash, OrgId, PatientRef};
 use panacea_contracts::{Call, SignedTransaction, Transaction};
 use panacea_node::network::{DocRequest, DocResponse};
-use panacea_primitives::{Hash, Keypair};
+use panacea_primitives::{Hash, Keypair, Timestamp};
 
 /// A consortium with hospital-0 as custodian of one patient's documents and a physician
 /// of hospital-1 who asks for them.
@@ -128,6 +128,17 @@ impl Scene {
     /// The physician asks hospital-0 for `patient`'s documents of `data_class`, through
     /// node `via`; returns the decision's id.
     async fn request(&mut self, via: usize, patient: PatientRef, data_class: DataClass) -> DecisionId {
+        self.request_dated(via, patient, data_class, None).await
+    }
+
+    /// As [`Scene::request`], for data of the date `data_time`.
+    async fn request_dated(
+        &mut self,
+        via: usize,
+        patient: PatientRef,
+        data_class: DataClass,
+        data_time: Option<Timestamp>,
+    ) -> DecisionId {
         let physician = self.physician.clone();
         let request = Call::Access(AccessCall::Request {
             patient,
@@ -135,7 +146,7 @@ impl Scene {
             purpose: Purpose::Treatment,
             custodian: OrgId::new("hospital-0").unwrap(),
             document: None,
-            data_time: None,
+            data_time,
             justification: None,
         });
         let tx = self.tx(&physician, request);
@@ -234,6 +245,25 @@ async fn a_permitted_request_delivers_the_document_and_erasure_shreds_it() {
     assert!(
         requester.download_delivery(&reader, &scene.physician, &decision, &lab_doc, &mut Vec::new()).await.is_err()
     );
+}
+
+/// A consent limited to data of a period (a provision's `data_period`) delivers a document
+/// to a request for data dated inside it: the custodian's re-check before each chunk
+/// decides for the date the request stated, as the chain did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_limited_by_a_data_period_delivers_data_dated_inside_it() {
+    let mut scene = Scene::start(2).await;
+    scene.terms.provision.data_period = Some(Period { start: Some(Timestamp(1_000)), end: Some(Timestamp(2_000)) });
+    let lab = content(3 * 1024 * 1024 + 5);
+    let document = scene.publish(lab.clone(), DataClass::LabResults).await;
+    scene.record_consent().await;
+    let decision = scene.request_dated(1, scene.patient, DataClass::LabResults, Some(Timestamp(1_500))).await;
+    let settled = scene.wait_delivery(&document, |d| d.state == "confirmed" || d.state.starts_with("refused")).await;
+    assert_eq!(settled.state, "confirmed", "{settled:?}");
+    let mut received = Vec::new();
+    let (client, reader) = (scene.net.client(1), scene.physician_signer());
+    client.download_delivery(&reader, &scene.physician, &decision, &document, &mut received).await.unwrap();
+    assert!(received == lab, "the document arrives intact");
 }
 
 /// Without a grant nothing is sent: a denied request delivers nothing, another member's
