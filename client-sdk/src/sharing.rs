@@ -69,6 +69,23 @@ impl Commitment {
     }
 }
 
+/// The SHA-256 of a content, computed as it streams by: what an upload's signature covers
+/// (the `x-panacea-content-sha256` header), and what the node checks the body against.
+#[derive(Default)]
+pub struct ContentDigest(Sha256);
+
+impl ContentDigest {
+    /// Feeds content.
+    pub fn update(&mut self, content: &[u8]) {
+        self.0.update(content);
+    }
+
+    /// The digest.
+    pub fn finish(self) -> Hash {
+        Hash(self.0.finalize().into())
+    }
+}
+
 /// What a run of chunks belongs to; bound into every chunk's associated data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkContext {
@@ -238,6 +255,14 @@ mod tests {
         flipped[2] ^= 1;
         assert!(open_chunk(&key, &context, 0, &flipped).is_err());
         assert!(open_chunk(&key, &context, 2, &sealed).is_err(), "past the end");
+    }
+
+    #[test]
+    fn a_content_digest_is_the_sha256_of_the_whole_content() {
+        let mut digest = ContentDigest::default();
+        digest.update(b"lab result: ");
+        digest.update(b"normal");
+        assert_eq!(digest.finish(), Hash::digest(b"lab result: normal"));
     }
 
     #[test]

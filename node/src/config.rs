@@ -83,6 +83,11 @@ pub struct SharingConfig {
     pub serve_bytes_per_second: u64,
     /// Chunk requests the requesting node keeps in flight per delivery (1 to 16).
     pub fetch_window: usize,
+    /// Most bytes of document content the node's store holds for its organisation
+    /// (uploads beyond it are refused until documents are erased).
+    pub store_bytes_max: u64,
+    /// Most uploads the node accepts at once (1 to 64); more are told to retry.
+    pub uploads_max: usize,
 }
 
 /// Peer-to-peer networking.
@@ -217,7 +222,12 @@ impl Default for MempoolConfig {
 
 impl Default for SharingConfig {
     fn default() -> SharingConfig {
-        SharingConfig { serve_bytes_per_second: 0, fetch_window: 8 }
+        SharingConfig {
+            serve_bytes_per_second: 0,
+            fetch_window: 8,
+            store_bytes_max: 256 * 1024 * 1024 * 1024,
+            uploads_max: 4,
+        }
     }
 }
 
@@ -279,6 +289,12 @@ impl Config {
         }
         if self.sharing.serve_bytes_per_second != 0 && self.sharing.serve_bytes_per_second < 64 * 1024 {
             return Err("sharing.serve_bytes_per_second must be 0 (no cap) or at least 64 KiB".into());
+        }
+        if self.sharing.store_bytes_max < 1024 * 1024 {
+            return Err("sharing.store_bytes_max must be at least 1 MiB (1048576)".into());
+        }
+        if !(1..=64).contains(&self.sharing.uploads_max) {
+            return Err("sharing.uploads_max must be between 1 and 64".into());
         }
         self.p2p.listen.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.listen: {e}"))?;
         for peer in &self.p2p.peers {
@@ -417,6 +433,11 @@ ttl_secs = 600
 serve_bytes_per_second = 0
 # Chunk requests (1 MiB each) kept in flight per delivery being fetched (1 to 16).
 fetch_window = 8
+# Most bytes of document content this node stores for its organisation (256 GiB);
+# uploads beyond it are refused (507 store_full) until documents are erased.
+store_bytes_max = 274877906944
+# Most uploads accepted at once (1 to 64); more are answered 429 uploads_busy.
+uploads_max = 4
 
 [log]
 # "human" or "json" (one object per line). RUST_LOG overrides the filter.
@@ -445,5 +466,11 @@ mod tests {
         assert!(config.check().unwrap_err().contains("empty_block_interval_ms"));
         let unknown = toml::from_str::<Config>("[p2p]\nlisten_typo = 1\n").unwrap_err().to_string();
         assert!(unknown.contains("listen_typo"), "{unknown}");
+        let mut config = Config::default();
+        config.sharing.uploads_max = 0;
+        assert!(config.check().unwrap_err().contains("uploads_max"));
+        let mut config = Config::default();
+        config.sharing.store_bytes_max = 1;
+        assert!(config.check().unwrap_err().contains("store_bytes_max"));
     }
 }

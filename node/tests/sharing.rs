@@ -9,19 +9,21 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures::StreamExt as _;
+
 use common::Consortium;
 use panacea_client_sdk::RequestSigner;
 use panacea_client_sdk::types::{AuditQuery, DeliveryView, TxState};
 use panacea_contracts::access::AccessCall;
 use panacea_contracts::audit::AuditKind;
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
-use panacea_contracts::consent::{ConsentCall, ConsentTerms};
+use panacea_contracts::consent::{ConsentCall, ConsentTerms, Period};
 use panacea_contracts::document::DocumentCall;
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
 use panacea_contracts::ids::{ConsentId, DecisionId, DocumentHash, OrgId, PatientRef};
 use panacea_contracts::{Call, SignedTransaction, Transaction};
 use panacea_node::network::{DocRequest, DocResponse};
-use panacea_primitives::{Hash, Keypair};
+use panacea_primitives::{Hash, Keypair, Timestamp};
 
 /// A consortium with hospital-0 as custodian of one patient's documents and a physician
 /// of hospital-1 who asks for them.
@@ -128,6 +130,17 @@ impl Scene {
     /// The physician asks hospital-0 for `patient`'s documents of `data_class`, through
     /// node `via`; returns the decision's id.
     async fn request(&mut self, via: usize, patient: PatientRef, data_class: DataClass) -> DecisionId {
+        self.request_dated(via, patient, data_class, None).await
+    }
+
+    /// As [`Scene::request`], for data of the date `data_time`.
+    async fn request_dated(
+        &mut self,
+        via: usize,
+        patient: PatientRef,
+        data_class: DataClass,
+        data_time: Option<Timestamp>,
+    ) -> DecisionId {
         let physician = self.physician.clone();
         let request = Call::Access(AccessCall::Request {
             patient,
@@ -135,7 +148,7 @@ impl Scene {
             purpose: Purpose::Treatment,
             custodian: OrgId::new("hospital-0").unwrap(),
             document: None,
-            data_time: None,
+            data_time,
             justification: None,
         });
         let tx = self.tx(&physician, request);
@@ -234,6 +247,125 @@ async fn a_permitted_request_delivers_the_document_and_erasure_shreds_it() {
     assert!(
         requester.download_delivery(&reader, &scene.physician, &decision, &lab_doc, &mut Vec::new()).await.is_err()
     );
+}
+
+/// A consent limited to data of a period (a provision's `data_period`) delivers a document
+/// to a request for data dated inside it: the custodian's re-check before each chunk
+/// decides for the date the request stated, as the chain did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_limited_by_a_data_period_delivers_data_dated_inside_it() {
+    let mut scene = Scene::start(2).await;
+    scene.terms.provision.data_period = Some(Period { start: Some(Timestamp(1_000)), end: Some(Timestamp(2_000)) });
+    let lab = content(3 * 1024 * 1024 + 5);
+    let document = scene.publish(lab.clone(), DataClass::LabResults).await;
+    scene.record_consent().await;
+    let decision = scene.request_dated(1, scene.patient, DataClass::LabResults, Some(Timestamp(1_500))).await;
+    let settled = scene.wait_delivery(&document, |d| d.state == "confirmed" || d.state.starts_with("refused")).await;
+    assert_eq!(settled.state, "confirmed", "{settled:?}");
+    let mut received = Vec::new();
+    let (client, reader) = (scene.net.client(1), scene.physician_signer());
+    client.download_delivery(&reader, &scene.physician, &decision, &document, &mut received).await.unwrap();
+    assert!(received == lab, "the document arrives intact");
+}
+
+/// Sends `body` to hospital-0's upload route, signed by the custodian's admin over the
+/// content hash `announced` (or with no hash header at all).
+async fn raw_upload(scene: &Scene, announced: Option<Hash>, body: reqwest::Body) -> reqwest::Result<reqwest::Response> {
+    let client = scene.net.client(0);
+    let path = format!("/v1/documents?patient={}&data_class=imaging", scene.patient);
+    let signed_hash = announced.unwrap_or_else(|| Hash::digest(b""));
+    let audience = client.node_id().await.unwrap();
+    let mut request = reqwest::Client::new().post(format!("{}{path}", scene.net.api_url(0))).body(body);
+    if let Some(announced) = announced {
+        request = request.header(panacea_client_sdk::types::signed::HEADER_CONTENT_SHA256, announced.to_string());
+    }
+    for (name, value) in scene.custodian_signer().headers("POST", &path, &signed_hash, &audience).unwrap() {
+        request = request.header(name, value);
+    }
+    request.send().await
+}
+
+/// The error code of an answer.
+async fn code(answer: reqwest::Response) -> (u16, String) {
+    let status = answer.status().as_u16();
+    let body: serde_json::Value = answer.json().await.unwrap_or_default();
+    (status, body["code"].as_str().unwrap_or_default().to_string())
+}
+
+/// An upload stores exactly the content its signer hashed, or nothing: a body other than
+/// the signed content is refused, a body that breaks off leaves nothing (the store's
+/// limit still has room for a whole document after it), the store holds at most
+/// `store_bytes_max` bytes, and at most `uploads_max` uploads run at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_stores_the_signed_content_or_nothing_within_the_store_limits() {
+    let scene = Scene::start_with(2, |net| {
+        net.edit_config(0, "store_bytes_max = 274877906944", "store_bytes_max = 3145728");
+        net.edit_config(0, "uploads_max = 4", "uploads_max = 1");
+    })
+    .await;
+    let study = content(2 * 1024 * 1024 + 512 * 1024);
+
+    // No content hash: refused.
+    let (status, refused) = code(raw_upload(&scene, None, reqwest::Body::from(Vec::new())).await.unwrap()).await;
+    assert_eq!((status, refused.as_str()), (400, "content_hash_required"));
+    // Someone replaces the signed content: nothing is stored.
+    let signed = Hash::digest(&study);
+    let mut forged = study.clone();
+    forged[1_000_000] ^= 1;
+    let (status, refused) = code(raw_upload(&scene, Some(signed), reqwest::Body::from(forged)).await.unwrap()).await;
+    assert_eq!((status, refused.as_str()), (400, "content_mismatch"));
+
+    // A body that breaks off after 2 MiB: the client gives up, and nothing is kept.
+    let parts: Vec<std::io::Result<Vec<u8>>> = vec![
+        Ok(study[..1024 * 1024].to_vec()),
+        Ok(study[1024 * 1024..2 * 1024 * 1024].to_vec()),
+        Err(std::io::Error::other("the client went away")),
+    ];
+    let aborted = raw_upload(&scene, Some(signed), reqwest::Body::wrap_stream(futures::stream::iter(parts))).await;
+    assert!(aborted.is_err(), "{aborted:?}");
+
+    // The whole study (2.5 of the 3 MiB allowed) fits: the broken-off upload took no room.
+    // The node may still be cleaning the broken-off upload up (busy) a moment.
+    let deadline = tokio::time::Instant::now() + common::DEADLINE;
+    let stored = loop {
+        let answer = raw_upload(&scene, Some(signed), reqwest::Body::from(study.clone())).await.unwrap();
+        if answer.status().is_success() {
+            break answer.json::<panacea_client_sdk::types::StoredDocumentView>().await.unwrap();
+        }
+        let (status, refused) = code(answer).await;
+        assert!(tokio::time::Instant::now() < deadline, "the whole study was refused: {status} {refused}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(stored.bytes, study.len() as u64);
+
+    // The store is full: another MiB is refused before its body is read.
+    let more = content(1024 * 1024);
+    let answer = raw_upload(&scene, Some(Hash::digest(&more)), reqwest::Body::from(more.clone())).await.unwrap();
+    assert_eq!(code(answer).await, (507, "store_full".to_string()));
+
+    // One upload at a time: while one stalls mid-body, the next is told to retry.
+    let (resume, stalled) = tokio::sync::oneshot::channel::<()>();
+    let tiny = b"tiny".to_vec();
+    let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(tiny[..2].to_vec())]).chain(futures::stream::once(
+        async move {
+            let _ = stalled.await;
+            Ok(b"ny".to_vec())
+        },
+    ));
+    let first = async {
+        code(raw_upload(&scene, Some(Hash::digest(&tiny)), reqwest::Body::wrap_stream(body)).await.unwrap()).await
+    };
+    let second = async {
+        common::eventually("a second upload is told to retry", || async {
+            let answer =
+                raw_upload(&scene, Some(Hash::digest(&tiny)), reqwest::Body::from(tiny.clone())).await.unwrap();
+            code(answer).await == (429, "uploads_busy".to_string())
+        })
+        .await;
+        resume.send(()).unwrap();
+    };
+    let (first, ()) = tokio::join!(first, second);
+    assert_eq!(first.0, 200, "the stalled upload completes");
 }
 
 /// Without a grant nothing is sent: a denied request delivers nothing, another member's

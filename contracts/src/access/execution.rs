@@ -73,6 +73,7 @@ pub(crate) fn execute(
                 purpose,
                 custodian: custodian.clone(),
                 document,
+                data_time,
                 decided_at: ctx.block.time,
                 outcome,
                 consents: versions(deciding),

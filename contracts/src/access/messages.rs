@@ -76,6 +76,10 @@ pub struct AccessDecision {
     pub custodian: OrgId,
     /// The document, when named.
     pub document: Option<DocumentHash>,
+    /// The data's own date the request stated, when it did. A consent limited by a data
+    /// period permitted the request for this date, so every later re-check of the grant
+    /// (before each transfer) decides for the same date.
+    pub data_time: Option<Timestamp>,
     /// Block time of the decision.
     pub decided_at: Timestamp,
     /// The verdict.

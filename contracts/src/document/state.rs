@@ -70,7 +70,8 @@ pub enum GrantRefused {
 /// Checks, against committed state at `height` and block time `now`, that `decision`
 /// still allows `document` to be transferred: the decision granted access and has not
 /// expired; for a permit, the patient's current consents still permit the same request
-/// and the requesting identity is still active; the document is registered by the
+/// (for the same data date, when the request stated one) and the requesting identity is
+/// still active; the document is registered by the
 /// decision's custodian for its patient and data class (and is the one named, if one was),
 /// and is not erased. A break-glass grant is not re-decided: it overrode the consents.
 pub fn grant_in_force<S: Store + ?Sized>(
@@ -115,7 +116,9 @@ pub fn grant_in_force<S: Store + ?Sized>(
             action: ConsentAction::Access,
             purpose: grant.purpose,
             data_class: grant.data_class,
-            data_time: None,
+            // The date the request stated: a consent limited by a data period decided the
+            // grant for it, and decides its re-check for it too.
+            data_time: grant.data_time,
             at: now,
         };
         if !matches!(decide(&consents, &request), Decision::Permit { .. }) {

@@ -19,18 +19,23 @@ fn register(n: u8, class: DataClass) -> Call {
     Call::Document(DocumentCall::Register { document: doc(n), patient: patient("p1"), data_class: class })
 }
 
-/// hospital-a records an opt-in consent for p1; hospital-b's doctor asks for lab results.
-fn granted(chain: &mut Chain) -> (panacea_primitives::Keypair, DecisionId) {
-    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
-    let terms = ConsentTerms {
+/// p1's active opt-in consent with `provision`.
+fn opt_in(provision: Provision) -> ConsentTerms {
+    ConsentTerms {
         patient: patient("p1"),
         status: ConsentStatus::Active,
         scope: ConsentScope::PatientPrivacy,
         categories: vec![],
         policy_rule: PolicyRule::OptIn,
         verification: vec![],
-        provision: Provision::all(ProvisionType::Permit),
-    };
+        provision,
+    }
+}
+
+/// hospital-a records an opt-in consent for p1; hospital-b's doctor asks for lab results.
+fn granted(chain: &mut Chain) -> (panacea_primitives::Keypair, DecisionId) {
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+    let terms = opt_in(Provision::all(ProvisionType::Permit));
     chain.ok(&clerk, Call::Consent(ConsentCall::Record { terms, form_hash: Some(DocumentHash(Hash([9; 32]))) }));
     let (doctor, _) = chain.staff("hospital-b", StaffRole::Physician, "doctor");
     let ask = Call::Access(AccessCall::Request {
@@ -134,4 +139,38 @@ fn the_requester_confirms_a_delivery_once_and_the_accounting_shows_it() {
     chain.ok(&clerk, Call::Consent(ConsentCall::BindPatientKey { patient: patient("p1"), key: patient_key.public() }));
     let by_patient = chain.submit(&patient_key, register(3, DataClass::LabResults));
     assert_eq!(error_code(&by_patient.outcome), Some(ErrorCode::Unauthorized));
+}
+
+/// A consent limited by a data period permits a request that states a data date inside
+/// it; the re-check before each transfer decides for that same date, so the grant stays
+/// in force (it used to re-decide without a date, which never permits).
+#[test]
+fn a_grant_for_a_data_date_stays_in_force() {
+    let mut chain = Chain::new();
+    let admin_a = chain.admin("hospital-a");
+    chain.ok(&admin_a, register(1, DataClass::LabResults));
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+    let period = crate::consent::Period {
+        start: Some(panacea_primitives::Timestamp(1_000)),
+        end: Some(panacea_primitives::Timestamp(2_000)),
+    };
+    let terms = opt_in(Provision { data_period: Some(period), ..Provision::all(ProvisionType::Permit) });
+    chain.ok(&clerk, Call::Consent(ConsentCall::Record { terms, form_hash: Some(DocumentHash(Hash([9; 32]))) }));
+    let (doctor, _) = chain.staff("hospital-b", StaffRole::Physician, "doctor");
+    let ask = |data_time| {
+        Call::Access(AccessCall::Request {
+            patient: patient("p1"),
+            data_class: DataClass::LabResults,
+            purpose: Purpose::Treatment,
+            custodian: org("hospital-a"),
+            document: None,
+            data_time: Some(panacea_primitives::Timestamp(data_time)),
+            justification: None,
+        })
+    };
+    let inside = chain.ok(&doctor, ask(1_500))[0].entity.decision.unwrap();
+    let outside = chain.ok(&doctor, ask(3_000))[0].entity.decision.unwrap();
+    let (h, t) = (chain.height.next(), chain.time);
+    assert!(grant_in_force(&chain.store, &inside, &doc(1), h, t).unwrap().is_ok(), "inside the data period");
+    assert_eq!(grant_in_force(&chain.store, &outside, &doc(1), h, t).unwrap().unwrap_err(), GrantRefused::Denied);
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use futures::stream::FuturesOrdered;
 use libp2p::PeerId;
-use panacea_client_sdk::sharing::{CHUNK_BYTES, CHUNK_TAG_BYTES, ChunkContext, seal_chunk};
+use panacea_client_sdk::sharing::{CHUNK_BYTES, CHUNK_TAG_BYTES, ChunkContext, DOCUMENT_CHUNKS_MAX, seal_chunk};
 use panacea_contracts::audit::{AuditKind, AuditOutcome};
 use panacea_contracts::document::DocumentCall;
 use panacea_contracts::identity::{IdentityCall, IdentityKind, IdentityStatus};
@@ -74,6 +74,8 @@ pub struct SharingWorker {
     /// Wakes the fetcher when a delivery is tracked.
     kick: Arc<tokio::sync::Notify>,
     pacer: Arc<Mutex<Pacer>>,
+    /// One permit per upload in progress (`sharing.uploads_max`).
+    uploads: Arc<tokio::sync::Semaphore>,
 }
 
 /// The sharing identity's transactions in flight.
@@ -154,6 +156,7 @@ impl SharingWorker {
             tracing::warn!("this node's network key belongs to no organisation; it will not share documents");
         }
         let pacer = Pacer { bytes_per_second: config.serve_bytes_per_second, next: tokio::time::Instant::now() };
+        let uploads = Arc::new(tokio::sync::Semaphore::new(config.uploads_max));
         SharingWorker {
             shared,
             store,
@@ -164,12 +167,23 @@ impl SharingWorker {
             config,
             kick: Arc::new(tokio::sync::Notify::new()),
             pacer: Arc::new(Mutex::new(pacer)),
+            uploads,
         }
     }
 
     /// The document store.
     pub fn store(&self) -> &Arc<DocStore> {
         &self.store
+    }
+
+    /// The worker's options.
+    pub fn config(&self) -> &SharingConfig {
+        &self.config
+    }
+
+    /// A permit to run one upload, if fewer than `sharing.uploads_max` are in progress.
+    pub fn upload_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.uploads.clone().try_acquire_owned().ok()
     }
 
     /// The organisation this node acts for.
@@ -509,13 +523,15 @@ impl SharingWorker {
             let Some(answer) = in_flight.next().await else { return Err("nothing to fetch".into()) };
             match answer? {
                 DocResponse::Chunk { bytes, chunks, envelope, sealed } => {
-                    let consistent = chunks > 0
-                        && u64::from(chunks) == panacea_client_sdk::sharing::chunk_count(bytes)
-                        && sealed.len() <= CHUNK_BYTES + CHUNK_TAG_BYTES
-                        && (entry.chunks == 0 || (entry.chunks == chunks && entry.bytes == bytes))
-                        && entry.envelope.as_ref().is_none_or(|e| *e == envelope);
-                    if !consistent {
-                        return Err("the custodian's answer is inconsistent".into());
+                    match check_answer(&entry, bytes, chunks, &envelope, sealed.len()) {
+                        Ok(()) => {}
+                        // No answer of this custodian about this document can be taken.
+                        Err(e @ BadAnswer::TooLarge { .. }) => {
+                            tracing::warn!(decision = %entry.decision, document = %entry.document, error = %e, "a custodian's answer is refused");
+                            entry.state = InboxState::Refused(e.to_string());
+                            return self.store.put_inbox(&entry).map_err(|e| e.to_string());
+                        }
+                        Err(e) => return Err(e.to_string()),
                     }
                     entry.chunks = chunks;
                     entry.bytes = bytes;
@@ -640,5 +656,94 @@ impl SharingWorker {
         confirming.registration_sent = Some(std::time::Instant::now());
         tracing::info!(identity = %id, "registering the sharing identity with the admin key");
         Err("registering the sharing identity".into())
+    }
+}
+
+/// Why the requester refuses a custodian's answer to a chunk request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadAnswer {
+    /// The answer contradicts itself or what the custodian said before.
+    #[error("the custodian's answer is inconsistent")]
+    Inconsistent,
+    /// The custodian claims more than a document may hold.
+    #[error("the custodian claims {chunks} chunks ({bytes} bytes); a document holds at most {chunks_max} chunks")]
+    TooLarge {
+        /// The chunks claimed.
+        chunks: u32,
+        /// The bytes claimed.
+        bytes: u64,
+        /// The limit.
+        chunks_max: u32,
+    },
+}
+
+/// Checks a custodian's answer with `chunks` chunks of `bytes` bytes in all, the
+/// `envelope` and a sealed chunk of `sealed_bytes` (the next one, `entry.received`),
+/// against the document limit and the delivery so far, before anything of it is stored:
+/// a custodian cannot make the requester fetch or keep more than a document may hold.
+fn check_answer(
+    entry: &InboxEntry,
+    bytes: u64,
+    chunks: u32,
+    envelope: &panacea_client_sdk::sharing::Envelope,
+    sealed_bytes: usize,
+) -> Result<(), BadAnswer> {
+    if chunks > DOCUMENT_CHUNKS_MAX {
+        return Err(BadAnswer::TooLarge { chunks, bytes, chunks_max: DOCUMENT_CHUNKS_MAX });
+    }
+    // Every chunk but the last is full; the last holds the rest.
+    let before = u64::from(entry.received).saturating_mul(CHUNK_BYTES as u64);
+    let expected = bytes.saturating_sub(before).min(CHUNK_BYTES as u64) + CHUNK_TAG_BYTES as u64;
+    let consistent = chunks > 0
+        && u64::from(chunks) == panacea_client_sdk::sharing::chunk_count(bytes)
+        && entry.received < chunks
+        && sealed_bytes as u64 == expected
+        && (entry.chunks == 0 || (entry.chunks == chunks && entry.bytes == bytes))
+        && entry.envelope.as_ref().is_none_or(|e| e == envelope);
+    if !consistent {
+        return Err(BadAnswer::Inconsistent);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use panacea_client_sdk::sharing::Envelope;
+    use panacea_contracts::ids::{DocumentHash, IdentityId};
+    use panacea_primitives::Hash;
+
+    use super::*;
+
+    fn fresh() -> InboxEntry {
+        InboxEntry {
+            decision: DecisionId(Hash([1; 32])),
+            document: DocumentHash(Hash([2; 32])),
+            custodian: OrgId::new("hospital-0").unwrap(),
+            recipient: IdentityId(Hash([3; 32])),
+            envelope: None,
+            bytes: 0,
+            chunks: 0,
+            received: 0,
+            state: InboxState::Fetching,
+        }
+    }
+
+    /// A hostile custodian claiming more chunks than a document may hold is refused on its
+    /// first answer, before the requester fetches or stores anything of it.
+    #[test]
+    fn a_claim_beyond_the_document_limit_is_refused_at_once() {
+        let envelope = Envelope { enc: [4; 32], sealed: vec![5; 80] };
+        let full = CHUNK_BYTES + CHUNK_TAG_BYTES;
+        for chunks in [DOCUMENT_CHUNKS_MAX + 1, u32::MAX] {
+            let bytes = u64::from(chunks) * CHUNK_BYTES as u64;
+            let refused = check_answer(&fresh(), bytes, chunks, &envelope, full);
+            assert!(matches!(refused, Err(BadAnswer::TooLarge { .. })), "{chunks} chunks: {refused:?}");
+        }
+        let most = u64::from(DOCUMENT_CHUNKS_MAX) * CHUNK_BYTES as u64;
+        assert_eq!(check_answer(&fresh(), most, DOCUMENT_CHUNKS_MAX, &envelope, full), Ok(()));
+        // A sealed chunk has the size its place in a document of that length gives it.
+        assert_eq!(check_answer(&fresh(), 10, 1, &envelope, 10 + CHUNK_TAG_BYTES), Ok(()));
+        assert_eq!(check_answer(&fresh(), 10, 1, &envelope, full), Err(BadAnswer::Inconsistent));
+        assert_eq!(check_answer(&fresh(), 0, 1, &envelope, CHUNK_TAG_BYTES), Ok(()), "an empty document");
     }
 }
