@@ -12,7 +12,7 @@ use crate::context::TxContext;
 use crate::error::ExecError;
 use crate::identity::{IdentityKind, Principal};
 use crate::ids::{ConsentId, DocumentHash, PatientRef};
-use crate::state::BlockState;
+use crate::state::{BlockState, StateError};
 
 /// Longest category code, in bytes.
 const CATEGORY_BYTES_MAX: usize = 64;
@@ -97,7 +97,17 @@ fn changer(
     {
         let first = match existing.version {
             1 => existing.recorder.clone(),
-            _ => get_version(state, &existing.id, 1)?.map_or_else(|| existing.recorder.clone(), |c| c.recorder),
+            // Every version is kept, so a missing first version is broken storage.
+            _ => match get_version(state, &existing.id, 1)? {
+                Some(first) => first.recorder,
+                None => {
+                    return Err(StateError::Corrupt {
+                        key: format!("consent {} version 1", existing.id),
+                        reason: "a later version exists without the first".into(),
+                    }
+                    .into());
+                }
+            },
         };
         match first {
             Recorder::Custodian { org, .. } if org != identity.org => {

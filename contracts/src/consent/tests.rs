@@ -346,8 +346,14 @@ fn a_revoked_key_can_no_longer_record_or_revoke_consents() {
         patient_key_binding(&chain.store, &phone.public()).unwrap().unwrap().status,
         BindingStatus::Revoked { .. }
     ));
-    // Revocation is final for that key.
+    // Revocation is final for that key: it is never bound again, nor registered as anyone.
     assert_eq!(error_code(&chain.submit(&clerk, bind("alice", &phone)).outcome), Some(ErrorCode::Conflict));
+    let register = crate::identity::IdentityCall::Register {
+        key: phone.public(),
+        kind: crate::identity::IdentityKind::Staff { role: StaffRole::Nurse },
+    };
+    let receipt = chain.submit(&chain.admin("hospital-b"), Call::Identity(register));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
     assert_eq!(error_code(&chain.submit(&clerk, revoke(&phone, form())).outcome), Some(ErrorCode::Conflict));
     // Staff of another organisation with no record of alice may not revoke her keys; staff
     // of a custodian may, with the record of the request.
