@@ -17,7 +17,7 @@ pub enum Record {
     ConsentHead(ConsentId),
     /// One version of a consent (`consent::Consent`).
     ConsentVersion(ConsentId, u32),
-    /// The consents of a patient (their ids).
+    /// The ids of a patient's consents that are not revoked (`Vec<ConsentId>`).
     PatientConsents(PatientRef),
     /// An access decision (`access::AccessDecision`).
     Decision(DecisionId),

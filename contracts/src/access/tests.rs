@@ -372,7 +372,7 @@ fn revoked_consent_stops_granting() {
     let (doctor, _) = chain.staff("hospital-b", StaffRole::Physician, "doctor");
     let patient_key = key("patient-p1");
     let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk2");
-    chain.ok(&clerk, Call::Consent(ConsentCall::BindPatientKey { patient: patient("p1"), key: patient_key.public() }));
+    chain.ok(&clerk, crate::consent::tests::bind("p1", &patient_key));
     chain.ok(&patient_key, Call::Consent(ConsentCall::Revoke { consent: id, form_hash: None }));
     let events = chain.ok(&doctor, ask("p1", Purpose::Treatment, None));
     assert_eq!(events[0].outcome, crate::audit::AuditOutcome::Denied);

@@ -41,6 +41,11 @@ pub enum AuditKind {
     DocumentRegistered,
     /// A custodian crypto-shredded a document.
     DocumentErased,
+    // New kinds go last: the variant index is part of the stored encoding of every event.
+    /// A patient's key was replaced by a new one.
+    PatientKeyReplaced,
+    /// A patient's key was revoked.
+    PatientKeyRevoked,
 }
 
 /// AuditEvent.action.

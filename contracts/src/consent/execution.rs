@@ -3,15 +3,16 @@ use super::messages::{
     CONSENT_LIST_MAX, CONSENT_VERSIONS_MAX, Consent, ConsentCall, ConsentStatus, ConsentTerms, PROVISION_DEPTH_MAX,
     PROVISION_LIST_MAX, PROVISIONS_MAX, Period, Provision, Recorder,
 };
-use super::state::{PATIENT_CONSENTS_MAX, get_consent, patient_consent_ids, put_patient_consent_ids, put_version};
-use crate::audit::{AuditAction, AuditAgent, AuditEntity, AuditKind, new_event};
+use super::state::{
+    PATIENT_CONSENTS_MAX, get_consent, get_version, patient_consent_ids, put_patient_consent_ids, put_version,
+};
+use crate::audit::{AuditAction, AuditEntity, AuditKind, new_event};
 use crate::codes::StaffRole;
 use crate::context::TxContext;
 use crate::error::ExecError;
 use crate::identity::{IdentityKind, Principal};
 use crate::ids::{ConsentId, DocumentHash, PatientRef};
-use crate::membership::{KeyOwner, owner_key, put_key_owner};
-use crate::state::BlockState;
+use crate::state::{BlockState, StateError};
 
 /// Longest category code, in bytes.
 const CATEGORY_BYTES_MAX: usize = 64;
@@ -63,12 +64,13 @@ pub(crate) fn validate(terms: &ConsentTerms) -> Result<(), ConsentError> {
     check_provision(&terms.provision)
 }
 
-/// Staff who take patients' consent forms: clinicians and administrative staff.
-fn may_record(kind: &IdentityKind) -> bool {
+/// Staff who take patients' consent forms and verify their identity: clinicians and
+/// administrative staff.
+pub(super) fn may_record(kind: &IdentityKind) -> bool {
     matches!(kind.role(), Some(StaffRole::Physician | StaffRole::Nurse | StaffRole::Administrative))
 }
 
-/// Who records this version: the patient themself, or a custodian's staff with the form.
+/// Who records a new consent: the patient themself, or any custodian's staff with the form.
 fn recorder(who: &Principal, patient: &PatientRef, form_hash: Option<DocumentHash>) -> Result<Recorder, ConsentError> {
     match who {
         Principal::Patient { patient: own, key } if own == patient => Ok(Recorder::Patient { key: *key }),
@@ -78,6 +80,44 @@ fn recorder(who: &Principal, patient: &PatientRef, form_hash: Option<DocumentHas
         }
         _ => Err(ConsentError::NotAuthorised),
     }
+}
+
+/// Who records a new version of an existing consent: the patient, or staff of the
+/// organisation that recorded its first version, with the form. Nobody else: an
+/// organisation cannot rewrite or withdraw what another recorded, and staff cannot change
+/// what the patient recorded with their own key.
+fn changer(
+    state: &BlockState<'_>,
+    who: &Principal,
+    existing: &Consent,
+    form_hash: Option<DocumentHash>,
+) -> Result<Recorder, ExecError> {
+    if let Principal::Member { identity } = who
+        && may_record(&identity.kind)
+    {
+        let first = match existing.version {
+            1 => existing.recorder.clone(),
+            // Every version is kept, so a missing first version is broken storage.
+            _ => match get_version(state, &existing.id, 1)? {
+                Some(first) => first.recorder,
+                None => {
+                    return Err(StateError::Corrupt {
+                        key: format!("consent {} version 1", existing.id),
+                        reason: "a later version exists without the first".into(),
+                    }
+                    .into());
+                }
+            },
+        };
+        match first {
+            Recorder::Custodian { org, .. } if org != identity.org => {
+                return Err(ConsentError::NotRecordingCustodian(org).into());
+            }
+            Recorder::Patient { .. } => return Err(ConsentError::RecordedByPatient.into()),
+            Recorder::Custodian { .. } => {}
+        }
+    }
+    Ok(recorder(who, &existing.terms.patient, form_hash)?)
 }
 
 fn entity(consent: &Consent) -> AuditEntity {
@@ -92,7 +132,7 @@ fn entity(consent: &Consent) -> AuditEntity {
     }
 }
 
-/// Executes a consent call.
+/// Executes a consent or patient-key call.
 pub(crate) fn execute(
     state: &mut BlockState<'_>,
     ctx: &TxContext,
@@ -105,14 +145,14 @@ pub(crate) fn execute(
             let recorder = recorder(who, &terms.patient, form_hash)?;
             let mut ids = patient_consent_ids(state, &terms.patient)?;
             if ids.len() >= PATIENT_CONSENTS_MAX {
-                return Err(ConsentError::Limit(format!(
-                    "a patient may have at most {PATIENT_CONSENTS_MAX} consents, revoked ones included; amend an active one instead"
-                ))
-                .into());
+                return Err(ConsentError::TooManyConsents { max: PATIENT_CONSENTS_MAX }.into());
             }
             let consent = Consent { id: ConsentId(ctx.tx), version: 1, terms, recorder, recorded_at: ctx.block.time };
-            ids.push(consent.id);
-            put_patient_consent_ids(state, &consent.terms.patient, &ids);
+            // A consent recorded inactive is final at once: it never enters the list.
+            if consent.terms.status != ConsentStatus::Inactive {
+                ids.push(consent.id);
+                put_patient_consent_ids(state, &consent.terms.patient, &ids);
+            }
             (AuditKind::ConsentRecorded, AuditAction::Create, consent)
         }
         ConsentCall::Amend { consent, terms, form_hash } => {
@@ -125,59 +165,59 @@ pub(crate) fn execute(
                 return Err(ConsentError::PatientChanged.into());
             }
             validate(&terms)?;
-            let recorder = recorder(who, &terms.patient, form_hash)?;
-            (AuditKind::ConsentAmended, AuditAction::Update, next_version(existing, terms, recorder, ctx)?)
+            let recorder = changer(state, who, &existing, form_hash)?;
+            // The last version is kept for the revocation, so that no run of amendments can
+            // make a consent impossible to revoke.
+            let amended = next_version(existing, terms, recorder, ctx, CONSENT_VERSIONS_MAX - 1)?;
+            (AuditKind::ConsentAmended, AuditAction::Update, amended)
         }
         ConsentCall::Revoke { consent, form_hash } => {
             let existing = get_consent(state, &consent)?.ok_or(ConsentError::Unknown(consent))?;
             if existing.terms.status == ConsentStatus::Inactive {
                 return Err(ConsentError::AlreadyInactive(consent).into());
             }
-            let recorder = recorder(who, &existing.terms.patient, form_hash)?;
+            let recorder = changer(state, who, &existing, form_hash)?;
             let mut terms = existing.terms.clone();
             terms.status = ConsentStatus::Inactive;
-            (AuditKind::ConsentRevoked, AuditAction::Update, next_version(existing, terms, recorder, ctx)?)
+            (
+                AuditKind::ConsentRevoked,
+                AuditAction::Update,
+                next_version(existing, terms, recorder, ctx, CONSENT_VERSIONS_MAX)?,
+            )
         }
-        ConsentCall::BindPatientKey { patient, key } => {
-            let Principal::Member { identity } = who else { return Err(ConsentError::NotAuthorised.into()) };
-            if !may_record(&identity.kind) {
-                return Err(ConsentError::NotAuthorised.into());
-            }
-            if patient.0 == panacea_primitives::Hash::ZERO {
-                return Err(ConsentError::BadPatient(patient).into());
-            }
-            if state.get::<KeyOwner>(&owner_key(&key))?.is_some() {
-                return Err(ConsentError::KeyInUse.into());
-            }
-            put_key_owner(state, &key, &KeyOwner::Patient(patient));
-            let entity = AuditEntity { patient: Some(patient), ..AuditEntity::default() };
-            state.emit(new_event(
-                ctx,
-                AuditKind::PatientKeyBound,
-                AuditAction::Create,
-                vec![
-                    who.agent(),
-                    AuditAgent { identity: None, key: Some(key), org: None, role: None, requestor: false },
-                ],
-                entity,
-                None,
-            ));
-            return Ok(());
+        ConsentCall::BindPatientKey { patient, key, form_hash } => {
+            return super::binding::bind(state, ctx, who, patient, key, form_hash);
+        }
+        ConsentCall::ReplacePatientKey { key, new_key, form_hash } => {
+            return super::binding::replace(state, ctx, who, key, new_key, form_hash);
+        }
+        ConsentCall::RevokePatientKey { key, form_hash } => {
+            return super::binding::revoke(state, ctx, who, key, form_hash);
         }
     };
+    // A consent that became inactive leaves the patient's list: it can never grant again,
+    // so it no longer counts towards the limit, and the list stays bounded by consents in
+    // force.
+    if consent.version > 1 && consent.terms.status == ConsentStatus::Inactive {
+        let mut ids = patient_consent_ids(state, &consent.terms.patient)?;
+        ids.retain(|id| *id != consent.id);
+        put_patient_consent_ids(state, &consent.terms.patient, &ids);
+    }
     put_version(state, &consent);
     state.emit(new_event(ctx, kind, action, vec![who.agent()], entity(&consent), None));
     Ok(())
 }
 
+/// The next version of `existing`, if it stays within `last` versions.
 fn next_version(
     existing: Consent,
     terms: ConsentTerms,
     recorder: Recorder,
     ctx: &TxContext,
+    last: u32,
 ) -> Result<Consent, ConsentError> {
-    if existing.version >= CONSENT_VERSIONS_MAX {
-        return Err(ConsentError::Limit(format!("a consent may have at most {CONSENT_VERSIONS_MAX} versions")));
+    if existing.version >= last {
+        return Err(ConsentError::TooManyVersions { max: CONSENT_VERSIONS_MAX - 1 });
     }
     Ok(Consent { id: existing.id, version: existing.version + 1, terms, recorder, recorded_at: ctx.block.time })
 }

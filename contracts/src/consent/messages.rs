@@ -15,8 +15,11 @@ pub const PROVISIONS_MAX: usize = 64;
 pub const PROVISION_LIST_MAX: usize = 16;
 /// Most categories or verifications on one consent.
 pub const CONSENT_LIST_MAX: usize = 8;
-/// Most versions one consent may have.
+/// Most versions one consent may have. Amendments stop one short, so that the last version
+/// is always free for the consent's revocation.
 pub const CONSENT_VERSIONS_MAX: u32 = 1_000;
+/// Most patient keys in force for one patient (a phone, a computer, a spare).
+pub const PATIENT_KEYS_MAX: usize = 4;
 
 /// FHIR Consent.status.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize)]
@@ -258,6 +261,8 @@ pub enum ConsentCall {
         form_hash: Option<DocumentHash>,
     },
     /// Record a new version of an existing consent (same patient). The old version stays.
+    /// Signed by the patient, or by staff of the organisation that recorded the consent,
+    /// with the signed form.
     Amend {
         /// The consent.
         consent: ConsentId,
@@ -266,7 +271,8 @@ pub enum ConsentCall {
         /// SHA-256 of the signed form, when a custodian records it.
         form_hash: Option<DocumentHash>,
     },
-    /// Revoke a consent: a new version with status `inactive`.
+    /// Revoke a consent: a new version with status `inactive`. Signed by the patient, or by
+    /// staff of the organisation that recorded the consent, with the signed form.
     Revoke {
         /// The consent.
         consent: ConsentId,
@@ -274,11 +280,79 @@ pub enum ConsentCall {
         form_hash: Option<DocumentHash>,
     },
     /// Bind a patient's own key to their reference, so the patient can record and revoke
-    /// consents themselves. Signed by a staff identity of the custodian.
+    /// consents themselves. Signed by a physician, nurse or administrative staff member of
+    /// a custodian of the patient, who verified the patient's identity.
     BindPatientKey {
         /// The patient.
         patient: PatientRef,
-        /// The patient's key.
+        /// The patient's key: one never used on the chain.
         key: PublicKey,
+        /// SHA-256 of the identity-verification form the custodian keeps off chain.
+        form_hash: DocumentHash,
     },
+    /// Replace a patient key in force by a fresh one; the old key stops at once, for good.
+    /// Signed by the patient with the key being replaced, or by staff of the custodian that
+    /// bound it, with a new identity-verification form.
+    ReplacePatientKey {
+        /// The key in force.
+        key: PublicKey,
+        /// Its replacement: a key never used on the chain.
+        new_key: PublicKey,
+        /// SHA-256 of the new identity-verification form, when staff replace the key.
+        form_hash: Option<DocumentHash>,
+    },
+    /// Revoke a patient key in force, for good. Signed by the patient (with any of their
+    /// keys in force), or by staff of the custodian that bound it or of another custodian of
+    /// the patient, with the record of the request.
+    RevokePatientKey {
+        /// The key.
+        key: PublicKey,
+        /// SHA-256 of the signed request or incident record, when staff revoke the key.
+        form_hash: Option<DocumentHash>,
+    },
+}
+
+/// Where a patient key binding stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BindingStatus {
+    /// The key signs and reads for the patient.
+    InForce,
+    /// Replaced by another key: final.
+    Replaced {
+        /// The key that replaced it.
+        by: PublicKey,
+        /// Block time of the replacement.
+        at: Timestamp,
+    },
+    /// Revoked: final.
+    Revoked {
+        /// Block time of the revocation.
+        at: Timestamp,
+    },
+}
+
+/// A patient's key bound to their reference by a custodian that verified the patient's
+/// identity off chain and keeps the record of that check. Kept for good, by key: a key
+/// whose binding ended can be looked up, and never bound again.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct PatientKeyBinding {
+    /// The patient.
+    pub patient: PatientRef,
+    /// The bound key.
+    pub key: PublicKey,
+    /// The custodian organisation that verified the patient's identity; a replacement keeps
+    /// it, so the same custodian answers for the whole chain of replacements.
+    pub custodian: OrgId,
+    /// The staff member who bound this key (for a key the patient replaced themself, the
+    /// one who bound the key it replaced).
+    pub identity: IdentityId,
+    /// SHA-256 of the identity-verification form the custodian keeps off chain.
+    pub form_hash: DocumentHash,
+    /// The key this one replaced, if any.
+    pub replaces: Option<PublicKey>,
+    /// Block time of the binding.
+    pub bound_at: Timestamp,
+    /// Its status.
+    pub status: BindingStatus,
 }

@@ -1,8 +1,13 @@
-use super::messages::Consent;
+use panacea_primitives::PublicKey;
+
+use super::messages::{BindingStatus, Consent, PatientKeyBinding};
 use crate::ids::{ConsentId, PatientRef};
+use crate::membership::KeyOwner;
 use crate::state::{BlockState, StateError, Store, key, read};
 
-/// Most consents one patient may have (versions of one consent count once).
+/// Most consents in force one patient may have: every consent whose latest version is not
+/// `inactive` (versions of one consent count once). Revoked consents leave the patient's
+/// list, so they neither count nor can fill it.
 pub const PATIENT_CONSENTS_MAX: usize = 64;
 
 pub(crate) fn version_key(id: &ConsentId, version: u32) -> Vec<u8> {
@@ -13,13 +18,29 @@ pub(crate) fn head_key(id: &ConsentId) -> Vec<u8> {
     key("consent-head", &[id.0.as_bytes()])
 }
 
+/// The ids of a patient's consents that are not revoked (their latest version is not
+/// `inactive`): the consents that can still decide a request. A revoked consent stays
+/// readable by its id, and its revocation is in the patient's audit trail.
 pub(crate) fn patient_key(patient: &PatientRef) -> Vec<u8> {
     key("patient-consents", &[patient.0.as_bytes()])
+}
+
+pub(crate) fn binding_key(signer: &PublicKey) -> Vec<u8> {
+    key("patient-key", &[&signer.to_bytes()])
+}
+
+pub(crate) fn patient_keys_key(patient: &PatientRef) -> Vec<u8> {
+    key("patient-keys", &[patient.0.as_bytes()])
 }
 
 /// The latest version of a consent, during execution.
 pub(crate) fn get_consent(state: &BlockState<'_>, id: &ConsentId) -> Result<Option<Consent>, StateError> {
     let Some(version) = state.get::<u32>(&head_key(id))? else { return Ok(None) };
+    state.get(&version_key(id, version))
+}
+
+/// Version `version` of a consent, during execution.
+pub(crate) fn get_version(state: &BlockState<'_>, id: &ConsentId, version: u32) -> Result<Option<Consent>, StateError> {
     state.get(&version_key(id, version))
 }
 
@@ -29,7 +50,7 @@ pub(crate) fn put_version(state: &mut BlockState<'_>, consent: &Consent) {
     state.put(head_key(&consent.id), &consent.version);
 }
 
-/// The ids of a patient's consents, during execution.
+/// The ids of a patient's consents in force, during execution.
 pub(crate) fn patient_consent_ids(state: &BlockState<'_>, patient: &PatientRef) -> Result<Vec<ConsentId>, StateError> {
     Ok(state.get(&patient_key(patient))?.unwrap_or_default())
 }
@@ -38,7 +59,7 @@ pub(crate) fn put_patient_consent_ids(state: &mut BlockState<'_>, patient: &Pati
     state.put(patient_key(patient), ids);
 }
 
-/// The latest version of each of a patient's consents, during execution.
+/// The latest version of each of a patient's consents in force, during execution.
 pub(crate) fn current_consents(state: &BlockState<'_>, patient: &PatientRef) -> Result<Vec<Consent>, StateError> {
     let mut out = Vec::new();
     for id in patient_consent_ids(state, patient)? {
@@ -47,6 +68,64 @@ pub(crate) fn current_consents(state: &BlockState<'_>, patient: &PatientRef) -> 
         }
     }
     Ok(out)
+}
+
+/// A patient key's binding, during execution.
+pub(crate) fn get_binding(state: &BlockState<'_>, signer: &PublicKey) -> Result<Option<PatientKeyBinding>, StateError> {
+    state.get(&binding_key(signer))
+}
+
+pub(crate) fn put_binding(state: &mut BlockState<'_>, binding: &PatientKeyBinding) {
+    state.put(binding_key(&binding.key), binding);
+}
+
+/// A patient's keys in force, during execution.
+pub(crate) fn patient_keys_in(state: &BlockState<'_>, patient: &PatientRef) -> Result<Vec<PublicKey>, StateError> {
+    Ok(state.get(&patient_keys_key(patient))?.unwrap_or_default())
+}
+
+pub(crate) fn put_patient_keys(state: &mut BlockState<'_>, patient: &PatientRef, keys: &Vec<PublicKey>) {
+    state.put(patient_keys_key(patient), keys);
+}
+
+/// The one rule for whether a key acts for a patient: it is owned as a patient key and its
+/// binding to that same patient is in force. Execution and the API both ask it.
+fn in_force(owner: Option<KeyOwner>, binding: Option<PatientKeyBinding>) -> Option<PatientRef> {
+    match (owner, binding) {
+        (Some(KeyOwner::Patient(patient)), Some(binding))
+            if binding.patient == patient && binding.status == BindingStatus::InForce =>
+        {
+            Some(patient)
+        }
+        _ => None,
+    }
+}
+
+/// The patient `signer` acts for, if it is a patient key in force, during execution.
+pub(crate) fn bound_patient_in(state: &BlockState<'_>, signer: &PublicKey) -> Result<Option<PatientRef>, StateError> {
+    let owner = state.get::<KeyOwner>(&crate::membership::owner_key(signer))?;
+    Ok(in_force(owner, get_binding(state, signer)?))
+}
+
+/// The patient `signer` acts for, from committed state: `Some` only for a key bound to a
+/// patient by a custodian and neither replaced nor revoked since. A node authenticating a
+/// patient's read asks this, not the bare key owner.
+pub fn bound_patient<S: Store + ?Sized>(store: &S, signer: &PublicKey) -> Result<Option<PatientRef>, StateError> {
+    let owner = crate::membership::key_owner(store, signer)?;
+    Ok(in_force(owner, patient_key_binding(store, signer)?))
+}
+
+/// A patient key's binding, in force or not, from committed state.
+pub fn patient_key_binding<S: Store + ?Sized>(
+    store: &S,
+    signer: &PublicKey,
+) -> Result<Option<PatientKeyBinding>, StateError> {
+    read(store, &binding_key(signer))
+}
+
+/// A patient's keys in force, from committed state.
+pub fn patient_keys<S: Store + ?Sized>(store: &S, patient: &PatientRef) -> Result<Vec<PublicKey>, StateError> {
+    Ok(read(store, &patient_keys_key(patient))?.unwrap_or_default())
 }
 
 /// The latest version of a consent, from committed state.
@@ -67,7 +146,8 @@ pub fn consent_history<S: Store + ?Sized>(store: &S, id: &ConsentId) -> Result<V
     Ok(out)
 }
 
-/// The latest version of each of a patient's consents, from committed state.
+/// The latest version of each of a patient's consents that are not revoked, from
+/// committed state. A revoked consent is read by its id ([`consent`]).
 pub fn consents_of_patient<S: Store + ?Sized>(store: &S, patient: &PatientRef) -> Result<Vec<Consent>, StateError> {
     let ids: Vec<ConsentId> = read(store, &patient_key(patient))?.unwrap_or_default();
     let mut out = Vec::new();

@@ -136,7 +136,7 @@ fn the_requester_confirms_a_delivery_once_and_the_accounting_shows_it() {
     // Patients do not act on documents.
     let patient_key = key("patient-p1");
     let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk-3");
-    chain.ok(&clerk, Call::Consent(ConsentCall::BindPatientKey { patient: patient("p1"), key: patient_key.public() }));
+    chain.ok(&clerk, crate::consent::tests::bind("p1", &patient_key));
     let by_patient = chain.submit(&patient_key, register(3, DataClass::LabResults));
     assert_eq!(error_code(&by_patient.outcome), Some(ErrorCode::Unauthorized));
 }

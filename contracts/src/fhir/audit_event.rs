@@ -87,6 +87,8 @@ pub fn kind_code(kind: AuditKind) -> &'static str {
         AuditKind::ConsentAmended => "consent-amended",
         AuditKind::ConsentRevoked => "consent-revoked",
         AuditKind::PatientKeyBound => "patient-key-bound",
+        AuditKind::PatientKeyReplaced => "patient-key-replaced",
+        AuditKind::PatientKeyRevoked => "patient-key-revoked",
         AuditKind::IdentityRegistered => "identity-registered",
         AuditKind::IdentitySuspended => "identity-suspended",
         AuditKind::IdentityReactivated => "identity-reactivated",
@@ -107,7 +109,9 @@ fn module_code(kind: AuditKind) -> &'static str {
         AuditKind::ConsentRecorded
         | AuditKind::ConsentAmended
         | AuditKind::ConsentRevoked
-        | AuditKind::PatientKeyBound => "consent",
+        | AuditKind::PatientKeyBound
+        | AuditKind::PatientKeyReplaced
+        | AuditKind::PatientKeyRevoked => "consent",
         AuditKind::IdentityRegistered
         | AuditKind::IdentitySuspended
         | AuditKind::IdentityReactivated
@@ -223,11 +227,13 @@ mod tests {
     use crate::fhir::{DateBound, parse_date_time};
     use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
 
-    const ALL_KINDS: [AuditKind; 15] = [
+    const ALL_KINDS: [AuditKind; 17] = [
         AuditKind::ConsentRecorded,
         AuditKind::ConsentAmended,
         AuditKind::ConsentRevoked,
         AuditKind::PatientKeyBound,
+        AuditKind::PatientKeyReplaced,
+        AuditKind::PatientKeyRevoked,
         AuditKind::IdentityRegistered,
         AuditKind::IdentitySuspended,
         AuditKind::IdentityReactivated,

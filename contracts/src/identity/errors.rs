@@ -10,9 +10,12 @@ pub enum IdentityError {
     /// The identity does not exist.
     #[error("identity {0} is not registered")]
     Unknown(IdentityId),
-    /// The key already belongs to someone.
-    #[error("this key is already registered; use a fresh key")]
+    /// The key belongs, or belonged, to someone.
+    #[error("this key is, or was, registered on the chain; use a fresh key")]
     KeyInUse,
+    /// An identity with this id exists already (its first key was rotated out).
+    #[error("identity {0} exists already; register a fresh key")]
+    Exists(IdentityId),
     /// Revoked identities cannot change.
     #[error("identity {0} is revoked")]
     Revoked(IdentityId),
@@ -32,7 +35,10 @@ impl From<IdentityError> for CallError {
         let code = match e {
             IdentityError::NotAdmin(_) | IdentityError::OrgInactive(_) => ErrorCode::Unauthorized,
             IdentityError::Unknown(_) => ErrorCode::NotFound,
-            IdentityError::KeyInUse | IdentityError::Revoked(_) | IdentityError::SameStatus(_) => ErrorCode::Conflict,
+            IdentityError::KeyInUse
+            | IdentityError::Exists(_)
+            | IdentityError::Revoked(_)
+            | IdentityError::SameStatus(_) => ErrorCode::Conflict,
             IdentityError::BadText(_) => ErrorCode::InvalidArgument,
         };
         CallError::new(code, e.to_string())

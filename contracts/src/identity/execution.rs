@@ -7,7 +7,7 @@ use crate::audit::{AuditAction, AuditAgent, AuditEntity, AuditKind, new_event};
 use crate::context::TxContext;
 use crate::error::{ErrorCode, ExecError, fail};
 use crate::ids::{IdentityId, OrgId, PatientRef};
-use crate::membership::{KeyOwner, OrgStatus, owner_key, put_key_owner};
+use crate::membership::{KeyOwner, OrgStatus, key_used, owner_key, put_key_owner, retire_key};
 use crate::state::BlockState;
 
 /// Who signed a transaction, resolved against state at the block's height.
@@ -70,7 +70,16 @@ pub(crate) fn principal(state: &BlockState<'_>, ctx: &TxContext) -> Result<Princ
             active_org(&identity.org)?;
             Ok(Principal::Member { identity })
         }
-        KeyOwner::Patient(patient) => Ok(Principal::Patient { patient, key: ctx.signer }),
+        KeyOwner::Patient(patient) => {
+            // Only a binding in force acts: the rule the API's reads follow too.
+            if crate::consent::bound_patient_in(state, &ctx.signer)? != Some(patient) {
+                return fail(
+                    ErrorCode::Unauthorized,
+                    "this patient key is not bound in force; ask a custodian to bind a new key",
+                );
+            }
+            Ok(Principal::Patient { patient, key: ctx.signer })
+        }
     }
 }
 
@@ -111,11 +120,17 @@ pub(crate) fn execute(
     let (kind, identity) = match (who, call) {
         (Principal::Admin { org, .. }, IdentityCall::Register { key, kind }) => {
             check_kind(&kind)?;
-            if state.get::<KeyOwner>(&owner_key(&key))?.is_some() {
+            if key_used(state, &key)? {
                 return Err(IdentityError::KeyInUse.into());
             }
+            let id = Identity::id_for(org, &key);
+            // The id is the hash of the organisation and the first key: an identity whose
+            // first key was rotated out must not be registered over, revoked or not.
+            if get_identity(state, &id)?.is_some() {
+                return Err(IdentityError::Exists(id).into());
+            }
             let identity = Identity {
-                id: Identity::id_for(org, &key),
+                id,
                 org: org.clone(),
                 kind,
                 key,
@@ -154,10 +169,10 @@ pub(crate) fn execute(
             if identity.status_at(next_height) == IdentityStatus::Revoked {
                 return Err(IdentityError::Revoked(identity.id).into());
             }
-            if state.get::<KeyOwner>(&owner_key(&new_key))?.is_some() {
+            if key_used(state, &new_key)? {
                 return Err(IdentityError::KeyInUse.into());
             }
-            state.delete(owner_key(&identity.key));
+            retire_key(state, &identity.key, &KeyOwner::Identity(identity.id));
             put_key_owner(state, &new_key, &KeyOwner::Identity(identity.id));
             identity.key = new_key;
             (AuditKind::IdentityKeyRotated, identity)

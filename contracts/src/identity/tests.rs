@@ -1,7 +1,9 @@
 use super::*;
 use crate::ErrorCode;
 use crate::codes::StaffRole;
-use crate::testing::{Chain, error_code, key, org};
+use crate::consent::ConsentCall;
+use crate::ids::IdentityId;
+use crate::testing::{Chain, error_code, key, org, patient};
 use crate::tx::Call;
 
 #[test]
@@ -91,4 +93,83 @@ fn devices_are_registered_with_firmware_and_sbom_hashes() {
         Call::Identity(IdentityCall::Register { key: pump.public(), kind: IdentityKind::Service { name: "x".into() } }),
     );
     assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
+}
+
+/// A chain with a nurse of hospital-a whose first key was rotated out to `nurse-2`, and who
+/// was then revoked; returns the first key and the identity.
+fn rotated_then_revoked() -> (Chain, panacea_primitives::Keypair, IdentityId) {
+    let mut chain = Chain::new();
+    let (nurse, id) = chain.staff("hospital-a", StaffRole::Nurse, "nurse");
+    chain.ok(&nurse, Call::Identity(IdentityCall::RotateKey { identity: id, new_key: key("nurse-2").public() }));
+    chain.ok(&chain.admin("hospital-a"), Call::Identity(IdentityCall::Revoke { identity: id }));
+    (chain, nurse, id)
+}
+
+#[test]
+fn a_revoked_identity_never_comes_back() {
+    let (mut chain, nurse, id) = rotated_then_revoked();
+    let admin = chain.admin("hospital-a");
+    // Registering the first key again would give the same id.
+    let receipt = chain.submit(
+        &admin,
+        Call::Identity(IdentityCall::Register {
+            key: nurse.public(),
+            kind: IdentityKind::Staff { role: StaffRole::Nurse },
+        }),
+    );
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
+    let stored = identity(&chain.store, &id).unwrap().unwrap();
+    assert_eq!((stored.status, stored.key), (IdentityStatus::Revoked, key("nurse-2").public()));
+    let receipt =
+        chain.submit(&nurse, Call::Identity(IdentityCall::RotateKey { identity: id, new_key: key("n3").public() }));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::UnknownSigner));
+}
+
+#[test]
+fn a_rotated_out_key_serves_nobody_again() {
+    let mut chain = Chain::new();
+    let (nurse, id) = chain.staff("hospital-a", StaffRole::Nurse, "nurse");
+    chain.ok(&nurse, Call::Identity(IdentityCall::RotateKey { identity: id, new_key: key("nurse-2").public() }));
+    let old = nurse.public();
+    let staff = IdentityKind::Staff { role: StaffRole::Physician };
+    // Not as a new identity of another organisation, or of its own.
+    for admin in [chain.admin("hospital-b"), chain.admin("hospital-a")] {
+        let receipt = chain.submit(&admin, Call::Identity(IdentityCall::Register { key: old, kind: staff.clone() }));
+        assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
+    }
+    // Not as another identity's new key, nor as this identity's key again.
+    let (other, other_id) = chain.staff("hospital-a", StaffRole::Nurse, "other");
+    let receipt = chain.submit(&other, Call::Identity(IdentityCall::RotateKey { identity: other_id, new_key: old }));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
+    let receipt = chain.submit(&key("nurse-2"), Call::Identity(IdentityCall::RotateKey { identity: id, new_key: old }));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
+    // Not as a patient's key.
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+    let record =
+        ConsentCall::Record { terms: crate::consent::tests::terms("p"), form_hash: crate::consent::tests::form() };
+    chain.ok(&clerk, Call::Consent(record));
+    let bind = ConsentCall::BindPatientKey {
+        patient: patient("p"),
+        key: old,
+        form_hash: crate::consent::tests::identity_form(),
+    };
+    let receipt = chain.submit(&clerk, Call::Consent(bind));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
+    assert_eq!(crate::membership::key_owner(&chain.store, &old).unwrap(), None);
+    assert_eq!(identity(&chain.store, &id).unwrap().unwrap().key, key("nurse-2").public());
+}
+
+#[test]
+fn an_identity_is_never_registered_over_even_without_the_tombstone_of_its_first_key() {
+    let (mut chain, nurse, id) = rotated_then_revoked();
+    let admin = chain.admin("hospital-a");
+    // A chain whose rotations predate key tombstones: the first key looks unused.
+    let mut batch = crate::state::WriteBatch::new();
+    batch.insert(crate::state::key("key-retired", &[&nurse.public().to_bytes()]), None);
+    chain.store.apply(&batch);
+    assert_eq!(crate::membership::retired_key_owner(&chain.store, &nurse.public()).unwrap(), None);
+    let register = IdentityCall::Register { key: nurse.public(), kind: IdentityKind::Staff { role: StaffRole::Nurse } };
+    let receipt = chain.submit(&admin, Call::Identity(register));
+    assert_eq!(error_code(&receipt.outcome), Some(ErrorCode::Conflict));
+    assert_eq!(identity(&chain.store, &id).unwrap().unwrap().status, IdentityStatus::Revoked);
 }

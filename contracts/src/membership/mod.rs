@@ -11,5 +11,5 @@ mod tests;
 pub use errors::MembershipError;
 pub use execution::apply_genesis;
 pub use messages::{ADMIN_KEYS_MAX, ChainMode, Genesis, ORG_NAME_BYTES_MAX, ORGS_MAX, OrgStatus, Organisation};
-pub use state::{KeyOwner, admin_org, key_owner, organisation, organisations};
-pub(crate) use state::{organisation_in, owner_key, put_key_owner};
+pub use state::{KeyOwner, admin_org, key_owner, organisation, organisations, retired_key_owner};
+pub(crate) use state::{key_used, organisation_in, owner_key, put_key_owner, retire_key};

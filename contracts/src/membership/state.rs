@@ -26,6 +26,25 @@ pub(crate) fn owner_key(signer: &PublicKey) -> Vec<u8> {
     key("key", &[&signer.to_bytes()])
 }
 
+fn retired_key(signer: &PublicKey) -> Vec<u8> {
+    key("key-retired", &[&signer.to_bytes()])
+}
+
+/// True if `signer` belongs to someone, or did once. A key serves one owner, once: a key
+/// rotated out, replaced or revoked can never come back, neither for its old owner (a
+/// revoked identity or patient binding would revive) nor for anyone else (whose actions
+/// would then carry the old owner's key in the audit trail).
+pub(crate) fn key_used(state: &BlockState<'_>, signer: &PublicKey) -> Result<bool, StateError> {
+    Ok(state.get_raw(&owner_key(signer))?.is_some() || state.get_raw(&retired_key(signer))?.is_some())
+}
+
+/// Ends `signer`'s ownership for good: it signs nothing more, and [`key_used`] keeps saying
+/// so. The tombstone names the former owner.
+pub(crate) fn retire_key(state: &mut BlockState<'_>, signer: &PublicKey, owner: &KeyOwner) {
+    state.delete(owner_key(signer));
+    state.put(retired_key(signer), owner);
+}
+
 /// The organisation `org`, during execution.
 pub(crate) fn organisation_in(state: &BlockState<'_>, org: &OrgId) -> Result<Option<Organisation>, StateError> {
     state.get(&org_key(org))
@@ -61,6 +80,12 @@ pub fn organisations<S: Store + ?Sized>(store: &S) -> Result<Vec<Organisation>, 
 /// Who owns `signer`, from committed state.
 pub fn key_owner<S: Store + ?Sized>(store: &S, signer: &PublicKey) -> Result<Option<KeyOwner>, StateError> {
     read(store, &owner_key(signer))
+}
+
+/// Who owned `signer` before it was retired (rotated out, replaced or revoked), from
+/// committed state; `None` for a key that was never retired.
+pub fn retired_key_owner<S: Store + ?Sized>(store: &S, signer: &PublicKey) -> Result<Option<KeyOwner>, StateError> {
+    read(store, &retired_key(signer))
 }
 
 /// The organisation `signer` administers, from committed state.

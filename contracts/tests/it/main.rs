@@ -1,3 +1,4 @@
 //! Integration tests of the contracts: the state-transition function as a whole.
 
+mod patient_keys;
 mod transition;

@@ -13,19 +13,21 @@ use panacea_contracts::{Call, ErrorCode, Outcome, SignedTransaction, Transaction
 use panacea_primitives::Hash;
 use proptest::prelude::*;
 
+/// Active privacy terms for `label` that permit everything.
+pub(crate) fn permit_all(label: &str) -> ConsentTerms {
+    ConsentTerms {
+        patient: patient(label),
+        status: ConsentStatus::Active,
+        scope: ConsentScope::PatientPrivacy,
+        categories: vec![],
+        policy_rule: PolicyRule::OptIn,
+        verification: vec![],
+        provision: Provision::all(ProvisionType::Permit),
+    }
+}
+
 fn consent_call(label: &str) -> Call {
-    Call::Consent(ConsentCall::Record {
-        terms: ConsentTerms {
-            patient: patient(label),
-            status: ConsentStatus::Active,
-            scope: ConsentScope::PatientPrivacy,
-            categories: vec![],
-            policy_rule: PolicyRule::OptIn,
-            verification: vec![],
-            provision: Provision::all(ProvisionType::Permit),
-        },
-        form_hash: Some(DocumentHash(Hash([1; 32]))),
-    })
+    Call::Consent(ConsentCall::Record { terms: permit_all(label), form_hash: Some(DocumentHash(Hash([1; 32]))) })
 }
 
 #[test]

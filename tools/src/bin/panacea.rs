@@ -77,6 +77,9 @@ enum Command {
     /// Patients' consents.
     #[command(subcommand)]
     Consent(ConsentCommand),
+    /// Patients' own signing keys, bound by a custodian of the patient.
+    #[command(subcommand)]
+    PatientKey(PatientKeyCommand),
     /// Access to a patient's data.
     #[command(subcommand)]
     Access(AccessCommand),
@@ -324,6 +327,52 @@ enum ConsentCommand {
         /// The consent id.
         #[arg(long)]
         consent: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PatientKeyCommand {
+    /// Bind a patient's key to their reference: a physician, nurse or administrative staff
+    /// member of a custodian of the patient, after checking the patient's identity.
+    Bind {
+        #[command(flatten)]
+        signer: Signer,
+        /// The patient (64 hex digits).
+        #[arg(long)]
+        patient: String,
+        /// The patient's public key (64 hex digits), never used on the chain before.
+        #[arg(long)]
+        public_key: String,
+        /// SHA-256 of the identity-verification form (hex), kept off chain.
+        #[arg(long)]
+        form_hash: String,
+    },
+    /// Replace a patient key in force by a fresh one: the patient signing with that key, or
+    /// staff of the custodian that bound it, with a new identity-verification form.
+    Replace {
+        #[command(flatten)]
+        signer: Signer,
+        /// The key in force (64 hex digits).
+        #[arg(long)]
+        public_key: String,
+        /// The fresh key (64 hex digits).
+        #[arg(long)]
+        new_public_key: String,
+        /// SHA-256 of the new identity-verification form (hex), when staff replace the key.
+        #[arg(long)]
+        form_hash: Option<String>,
+    },
+    /// Revoke a patient key for good: the patient (with any of their keys), or staff of a
+    /// custodian of the patient, with the record of the request.
+    Revoke {
+        #[command(flatten)]
+        signer: Signer,
+        /// The key (64 hex digits).
+        #[arg(long)]
+        public_key: String,
+        /// SHA-256 of the signed request or incident record (hex), when staff revoke the key.
+        #[arg(long)]
+        form_hash: Option<String>,
     },
 }
 
@@ -654,6 +703,31 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let consent = ConsentId(hash("--consent", &consent)?);
             let form_hash = form_hash.map(|t| hash("--form-hash", &t).map(DocumentHash)).transpose()?;
             Work::Submit(signer, Call::Consent(ConsentCall::Revoke { consent, form_hash }))
+        }
+        Command::PatientKey(command) => {
+            let form = |text: Option<String>| text.map(|t| hash("--form-hash", &t).map(DocumentHash)).transpose();
+            let (signer, call) = match command {
+                PatientKeyCommand::Bind { signer, patient, public_key: key, form_hash } => (
+                    signer,
+                    ConsentCall::BindPatientKey {
+                        patient: PatientRef(hash("--patient", &patient)?),
+                        key: public_key(&key)?,
+                        form_hash: DocumentHash(hash("--form-hash", &form_hash)?),
+                    },
+                ),
+                PatientKeyCommand::Replace { signer, public_key: key, new_public_key, form_hash } => (
+                    signer,
+                    ConsentCall::ReplacePatientKey {
+                        key: public_key(&key)?,
+                        new_key: public_key(&new_public_key)?,
+                        form_hash: form(form_hash)?,
+                    },
+                ),
+                PatientKeyCommand::Revoke { signer, public_key: key, form_hash } => {
+                    (signer, ConsentCall::RevokePatientKey { key: public_key(&key)?, form_hash: form(form_hash)? })
+                }
+            };
+            Work::Submit(signer, Call::Consent(call))
         }
         Command::Access(AccessCommand::Request { signer, patient, data_class, purpose, custodian, justification }) => {
             let custodian = OrgId::new(custodian).map_err(Failure::local)?;

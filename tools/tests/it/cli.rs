@@ -199,6 +199,26 @@ fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes
     );
     assert_eq!(forged.status.code(), Some(6), "{}{}", stdout(&forged), stderr(&forged));
 
+    // The physician's organisation recorded the patient's consent, so it is the patient's
+    // custodian: it binds the patient's key; the patient reads their consents with it,
+    // revokes it, and can no longer read; the key can never be bound again (4).
+    let patient_file = dir.path().join("patient.json");
+    let patient_path = patient_file.to_str().unwrap();
+    assert!(panacea(&url, &["keys", "new", "--out", patient_path]).status.success());
+    let patient_key = stdout(&panacea(&url, &["keys", "show", "--key", patient_path])).trim().to_string();
+    let id_check = "cd".repeat(32);
+    let bind = ["patient-key", "bind", "--key", staff_path, "--patient", patient, "--public-key", &patient_key];
+    let bound = panacea(&url, &[&bind[..], &["--form-hash", &id_check]].concat());
+    assert_eq!(bound.status.code(), Some(0), "{}{}", stdout(&bound), stderr(&bound));
+    let own = panacea(&url, &["--json", "audit", "consents", "--key", patient_path, "--patient", patient]);
+    assert_eq!(own.status.code(), Some(0), "{}", stderr(&own));
+    let revoked = panacea(&url, &["patient-key", "revoke", "--key", patient_path, "--public-key", &patient_key]);
+    assert_eq!(revoked.status.code(), Some(0), "{}{}", stdout(&revoked), stderr(&revoked));
+    let own = panacea(&url, &["audit", "consents", "--key", patient_path, "--patient", patient]);
+    assert_eq!(own.status.code(), Some(3), "{}", stdout(&own));
+    let again = panacea(&url, &[&bind[..], &["--form-hash", &id_check]].concat());
+    assert_eq!(again.status.code(), Some(4), "{}{}", stdout(&again), stderr(&again));
+
     // Keystores: export under a passphrase, import back; a wrong passphrase is exit 1.
     let passphrase = dir.path().join("passphrase");
     std::fs::write(&passphrase, "a long enough passphrase\n").unwrap();
