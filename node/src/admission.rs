@@ -58,8 +58,11 @@ fn standing<S: Store + ?Sized>(store: &S, signer: &PublicKey) -> Result<Option<S
             Some(identity) if identity.status != IdentityStatus::Active => Ok(Some(SignerRefusal::IdentityInactive)),
             Some(identity) => active(&identity.org),
         },
-        // A patient's bound key. When bindings become revocable, "in force" is decided here.
-        Some(KeyOwner::Patient(_)) => Ok(None),
+        // A patient's key acts only while its binding is in force (not replaced, not revoked).
+        Some(KeyOwner::Patient(_)) => match panacea_contracts::consent::bound_patient(store, signer).map_err(read)? {
+            Some(_) => Ok(None),
+            None => Ok(Some(SignerRefusal::BindingRevoked)),
+        },
     }
 }
 

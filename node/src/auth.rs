@@ -296,7 +296,12 @@ pub fn resolve(store: &dyn Store, key: &PublicKey) -> Result<Result<Principal, A
             }
             _ => return Ok(Err(AuthError::Unknown)),
         },
-        Some(KeyOwner::Patient(patient)) => return Ok(Ok(Principal::Patient(patient))),
+        // A patient's key reads only while its binding is in force.
+        Some(KeyOwner::Patient(_)) => {
+            return Ok(panacea_contracts::consent::bound_patient(store, key)?
+                .map(Principal::Patient)
+                .ok_or(AuthError::Unknown));
+        }
         None => return Ok(Err(AuthError::Unknown)),
     };
     match panacea_contracts::membership::organisation(store, &org)? {
@@ -333,6 +338,39 @@ mod tests {
         let later = t0 + REPLAY_WINDOW + Duration::from_millis(1);
         cache.check_and_insert(&key(3), "aabbccddeeff00112233", later).unwrap();
         assert_eq!(cache.len(), 1, "the first two expired on the next insert");
+    }
+
+    #[test]
+    fn a_patient_key_reads_and_signs_only_while_its_binding_is_in_force() {
+        use panacea_contracts::Call;
+        use panacea_contracts::codes::StaffRole;
+        use panacea_contracts::consent::{
+            ConsentCall, ConsentScope, ConsentStatus, ConsentTerms, PolicyRule, Provision, ProvisionType,
+        };
+        use panacea_contracts::ids::DocumentHash;
+        use panacea_contracts::testing::{Chain, patient};
+
+        let mut chain = Chain::new();
+        let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+        let terms = ConsentTerms {
+            patient: patient("alice"),
+            status: ConsentStatus::Active,
+            scope: ConsentScope::PatientPrivacy,
+            categories: vec![],
+            policy_rule: PolicyRule::OptIn,
+            verification: vec![],
+            provision: Provision::all(ProvisionType::Permit),
+        };
+        let form = DocumentHash(Hash([1; 32]));
+        chain.ok(&clerk, Call::Consent(ConsentCall::Record { terms, form_hash: Some(form) }));
+        let alice = panacea_primitives::Keypair::from_seed([7; 32]);
+        let bind = ConsentCall::BindPatientKey { patient: patient("alice"), key: alice.public(), form_hash: form };
+        chain.ok(&clerk, Call::Consent(bind));
+        assert_eq!(resolve(&chain.store, &alice.public()).unwrap(), Ok(Principal::Patient(patient("alice"))));
+        assert_eq!(crate::admission::signer_standing(&chain.store, &alice.public()), Ok(()));
+        chain.ok(&alice, Call::Consent(ConsentCall::RevokePatientKey { key: alice.public(), form_hash: None }));
+        assert_eq!(resolve(&chain.store, &alice.public()).unwrap(), Err(AuthError::Unknown), "reads stop");
+        assert!(crate::admission::signer_standing(&chain.store, &alice.public()).is_err(), "and so does signing");
     }
 
     #[test]

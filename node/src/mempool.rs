@@ -84,6 +84,9 @@ pub enum SignerRefusal {
     /// The key's organisation is suspended or no longer a member.
     #[error("the key's organisation is not an active member")]
     OrganisationInactive,
+    /// A patient key whose binding was replaced or revoked.
+    #[error("the patient key's binding was replaced or revoked; sign with a key bound now")]
+    BindingRevoked,
 }
 
 /// A transaction in the pool.
