@@ -15,6 +15,9 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
     exit 1
 fi
 
+# Every fresh clone builds the workspace's tests under new hashes: prune those of old
+# clones before they fill the disk.
+"$(dirname "${BASH_SOURCE[0]}")/prune-target.sh"
 cargo nextest run --workspace --locked --profile ci
 # nextest does not run doctests; the examples in the docs are tests too.
 cargo test --workspace --locked --doc
