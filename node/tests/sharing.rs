@@ -285,6 +285,21 @@ async fn raw_upload(scene: &Scene, announced: Option<Hash>, body: reqwest::Body)
     request.send().await
 }
 
+/// An upload of `bytes` that the node answers. A node that refuses an upload before
+/// reading its body (busy, store full) answers and closes; a client still writing the body
+/// may then see the connection break instead of the answer, so a transport error is tried
+/// again, until the deadline: the node's decision is the same each time.
+async fn answered_upload(scene: &Scene, bytes: &[u8]) -> reqwest::Response {
+    let deadline = tokio::time::Instant::now() + common::DEADLINE;
+    loop {
+        match raw_upload(scene, Some(Hash::digest(bytes)), reqwest::Body::from(bytes.to_vec())).await {
+            Ok(answer) => return answer,
+            Err(e) => assert!(tokio::time::Instant::now() < deadline, "no answer to an upload: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The error code of an answer.
 async fn code(answer: reqwest::Response) -> (u16, String) {
     let status = answer.status().as_u16();
@@ -328,7 +343,7 @@ async fn an_upload_stores_the_signed_content_or_nothing_within_the_store_limits(
     // The node may still be cleaning the broken-off upload up (busy) a moment.
     let deadline = tokio::time::Instant::now() + common::DEADLINE;
     let stored = loop {
-        let answer = raw_upload(&scene, Some(signed), reqwest::Body::from(study.clone())).await.unwrap();
+        let answer = answered_upload(&scene, &study).await;
         if answer.status().is_success() {
             break answer.json::<panacea_client_sdk::types::StoredDocumentView>().await.unwrap();
         }
@@ -340,7 +355,7 @@ async fn an_upload_stores_the_signed_content_or_nothing_within_the_store_limits(
 
     // The store is full: another MiB is refused before its body is read.
     let more = content(1024 * 1024);
-    let answer = raw_upload(&scene, Some(Hash::digest(&more)), reqwest::Body::from(more.clone())).await.unwrap();
+    let answer = answered_upload(&scene, &more).await;
     assert_eq!(code(answer).await, (507, "store_full".to_string()));
 
     // One upload at a time: while one stalls mid-body, the next is told to retry.
