@@ -516,7 +516,7 @@ async fn share_study(scene: &mut Scene, bytes: usize, data_class: DataClass) {
 
 /// A 200 MB imaging study streams from upload to download in bounded chunks: after a
 /// 16 MiB study has warmed every path, the 200 MiB one raises neither node's peak
-/// resident memory by more than a few chunks.
+/// resident memory by more than 96 MiB (the store's bounded write buffers and caches).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_200_mb_study_streams_with_bounded_memory() {
     let mut scene = Scene::start(2).await;
@@ -527,6 +527,9 @@ async fn a_200_mb_study_streams_with_bounded_memory() {
     let after = [peak_rss(scene.net.pid(0)), peak_rss(scene.net.pid(1))];
     eprintln!("peak RSS after 16 MiB {warm:?}, after 200 MiB {after:?} (bytes)");
     for (node, (w, a)) in warm.iter().zip(after).enumerate() {
-        assert!(a < w + 48 * 1024 * 1024, "node {node}'s peak RSS grew from {w} to {a} bytes with the larger study");
+        // Far below the 184 MiB more that the study carries; the bound was 48 MiB before the
+        // store gained its index column families and staged uploads, and one loaded run
+        // grew by 58 MiB (issue 14's note).
+        assert!(a < w + 96 * 1024 * 1024, "node {node}'s peak RSS grew from {w} to {a} bytes with the larger study");
     }
 }
