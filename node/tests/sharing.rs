@@ -358,26 +358,33 @@ async fn an_upload_stores_the_signed_content_or_nothing_within_the_store_limits(
     let answer = answered_upload(&scene, &more).await;
     assert_eq!(code(answer).await, (507, "store_full".to_string()));
 
-    // One upload at a time: while one stalls mid-body, the next is told to retry.
-    let (resume, stalled) = tokio::sync::oneshot::channel::<()>();
+    // One upload at a time: while one stalls mid-body, the next is told to retry. The
+    // stalled upload is started again if it met one of the probes holding the only slot.
+    let (resume, stalled) = tokio::sync::watch::channel(false);
     let tiny = b"tiny".to_vec();
-    let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(tiny[..2].to_vec())]).chain(futures::stream::once(
-        async move {
-            let _ = stalled.await;
-            Ok(b"ny".to_vec())
-        },
-    ));
     let first = async {
-        code(raw_upload(&scene, Some(Hash::digest(&tiny)), reqwest::Body::wrap_stream(body)).await.unwrap()).await
+        loop {
+            let mut stalled = stalled.clone();
+            let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(tiny[..2].to_vec())]).chain(
+                futures::stream::once(async move {
+                    let _ = stalled.wait_for(|resumed| *resumed).await;
+                    Ok(b"ny".to_vec())
+                }),
+            );
+            let answer = raw_upload(&scene, Some(Hash::digest(&tiny)), reqwest::Body::wrap_stream(body)).await;
+            let answer = code(answer.unwrap()).await;
+            if answer.0 != 429 {
+                return answer;
+            }
+        }
     };
     let second = async {
+        let probe = b"probe".to_vec();
         common::eventually("a second upload is told to retry", || async {
-            let answer =
-                raw_upload(&scene, Some(Hash::digest(&tiny)), reqwest::Body::from(tiny.clone())).await.unwrap();
-            code(answer).await == (429, "uploads_busy".to_string())
+            code(answered_upload(&scene, &probe).await).await == (429, "uploads_busy".to_string())
         })
         .await;
-        resume.send(()).unwrap();
+        resume.send(true).unwrap();
     };
     let (first, ()) = tokio::join!(first, second);
     assert_eq!(first.0, 200, "the stalled upload completes");

@@ -87,6 +87,20 @@ pub(super) async fn submit(
     }
 }
 
+/// With `wait`, a waiter woken when `id` commits (registered before admission, so that a
+/// commit in between is not missed); 429 when too many clients wait already.
+fn commit_waiter(
+    shared: &Shared,
+    id: Hash,
+    wait: bool,
+) -> Result<Option<tokio::sync::oneshot::Receiver<()>>, ApiError> {
+    if !wait {
+        return Ok(None);
+    }
+    let waiter = shared.waiters.register(id);
+    waiter.map(Some).map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))
+}
+
 /// Admits one checked transaction, idempotently: its status now (committed, or pending)
 /// and, with `wait`, a pending one's commit waiter, registered before admission so that a
 /// commit in between is not missed.
@@ -100,16 +114,7 @@ pub(super) fn submit_one(
     if let Some(done) = committed_status(shared, id)? {
         return Ok((done, None));
     }
-    let waiter = if wait {
-        Some(
-            shared
-                .waiters
-                .register(id)
-                .map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?,
-        )
-    } else {
-        None
-    };
+    let waiter = commit_waiter(shared, id, wait)?;
     match crate::admission::admit(shared, tx, bytes) {
         // A transaction already pending is simply waited for.
         Ok(_) | Err(AdmitError::Duplicate) => Ok((pending(id), waiter)),
@@ -233,16 +238,7 @@ pub(super) async fn submit_opaque_batch(
     .map_err(ApiError::internal)?
     .map_err(|e| bad_request("bad_batch", e))?;
     let transactions = batch.count() as u64;
-    let waiter = if query.wait {
-        Some(
-            shared
-                .waiters
-                .register(id)
-                .map_err(|e| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string()))?,
-        )
-    } else {
-        None
-    };
+    let waiter = commit_waiter(&shared, id, query.wait)?;
     // Every validator holds it, so whichever leads next can propose it.
     let gossip = batch.as_bytes().to_vec();
     let admitted = shared.batches.lock().map_err(|_| ApiError::internal("batch pool lock poisoned"))?.admit(batch);
