@@ -80,6 +80,7 @@ async fn main() {
         patient,
         status: ConsentStatus::Active,
         scope: ConsentScope::PatientPrivacy,
+        custodians: Vec::new(),
         categories: vec!["59284-0".into()],
         policy_rule: PolicyRule::OptIn,
         verification: Vec::new(),
@@ -94,6 +95,7 @@ async fn main() {
     let request = AccessCall::Request {
         patient,
         data_class: DataClass::LabResults,
+        resource_type: None,
         purpose: Purpose::Treatment,
         custodian: OrgId::new("hospital-0").unwrap(),
         document: None,
@@ -107,7 +109,8 @@ async fn main() {
     let authority = RequestSigner::new(auditor, chain.clone());
     let audit = api(consortium, 4).await;
     let found = audit.decision(&authority, &decision).await.unwrap();
-    println!("the health authority reads decision {}: {:?}", found.id, found.outcome);
+    println!("the health authority reads decision {}: {} ({})", found.decision.id, found.decision.reason_code(), found.reason);
+    let found = found.decision;
     assert_eq!(found.outcome, DecisionOutcome::Permit);
     let accounting = audit.accounting(&authority, &patient, None, 100).await.unwrap();
     for d in &accounting.disclosures {

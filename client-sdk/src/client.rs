@@ -5,7 +5,6 @@ use std::time::Duration;
 use panacea_contracts::SignedTransaction;
 use panacea_primitives::{Hash, Height, PublicKey};
 
-use panacea_contracts::access::AccessDecision;
 use panacea_contracts::consent::Consent;
 use panacea_contracts::ids::{ConsentId, DecisionId, PatientRef};
 use panacea_primitives::{ChainId, Keypair};
@@ -403,9 +402,56 @@ impl Client {
         self.signed_get(signer, &format!("/v1/consents/{id}")).await
     }
 
-    /// An access decision.
-    pub async fn decision(&self, signer: &RequestSigner, id: &DecisionId) -> Result<AccessDecision, ClientError> {
+    /// An access decision, its reason code and the audit event it logged.
+    pub async fn decision(
+        &self,
+        signer: &RequestSigner,
+        id: &DecisionId,
+    ) -> Result<crate::types::DecisionView, ClientError> {
         self.signed_get(signer, &format!("/v1/decisions/{id}")).await
+    }
+
+    /// Decides a hypothetical request against `patient`'s consents as they stood at
+    /// `query.at` (default now), recording nothing: for privacy officers, auditors and the
+    /// patient.
+    pub async fn evaluate(
+        &self,
+        signer: &RequestSigner,
+        patient: &PatientRef,
+        query: &crate::types::EvaluateQuery,
+    ) -> Result<crate::types::EvaluationView, ClientError> {
+        let unsafe_text = |t: &str| !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        let texts = [Some(&query.purpose), Some(&query.data_class), query.role.as_ref(), query.resource_type.as_ref()];
+        if texts.into_iter().flatten().any(|t| unsafe_text(t)) {
+            return Err(ClientError::Local("codes are letters, digits, '-', '_' or '.'".into()));
+        }
+        self.signed_get(signer, &format!("/v1/patients/{patient}/evaluate?{}", query.to_query_string())).await
+    }
+
+    /// The reference the node's organisation derives for a patient named as in its records
+    /// (`Patient/<id>`, or a business identifier), with the pseudonymisation key the node
+    /// holds. Only for the organisation's own operators and staff. To keep the key on this
+    /// machine instead, use [`crate::Pseudonymiser`].
+    pub async fn pseudonym(
+        &self,
+        signer: &RequestSigner,
+        patient: &crate::types::PseudonymRequest,
+    ) -> Result<PatientRef, ClientError> {
+        let body = serde_json::to_vec(patient).map_err(|e| ClientError::Local(e.to_string()))?;
+        let sha256 = Hash::digest(&body);
+        let path = "/v1/pseudonyms";
+        let audience = self.node_id().await?;
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(signed::HEADER_CONTENT_SHA256, sha256.to_string())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        for (name, value) in signer.headers("POST", path, &sha256, &audience)? {
+            request = request.header(name, value);
+        }
+        let answer: crate::types::PseudonymView = Self::parse(request.send().await?).await?;
+        Ok(answer.patient_ref)
     }
 
     /// A record (or its absence) with the proof and certified header that tie it to a

@@ -336,6 +336,129 @@ impl AuditQuery {
     }
 }
 
+/// `GET /v1/decisions/{id}`: an access decision, its reason code and its audit event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionView {
+    /// The decision as recorded on chain.
+    #[serde(flatten)]
+    pub decision: panacea_contracts::access::AccessDecision,
+    /// `permitted-by-consent`, `exclusion-overridden`, `break-glass`,
+    /// `no-applicable-consent` or `denied-by-consent`.
+    pub reason: String,
+    /// The audit event the decision logged (absent only if the node lost the receipt).
+    pub event: Option<panacea_contracts::audit::AuditEvent>,
+}
+
+/// `GET /v1/patients/{patient}/evaluate`: a hypothetical request, decided against the
+/// patient's consents as they stood at `at`, recording nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluateQuery {
+    /// The requesting identity (its organisation and role come from the chain); or give
+    /// `org` and `role`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<IdentityId>,
+    /// The requesting organisation, when no identity is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<OrgId>,
+    /// The requester's staff role, when no identity is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The purpose code (`TREAT`, `ETREAT`, `HRESCH`, ...).
+    pub purpose: String,
+    /// The data class code.
+    pub data_class: String,
+    /// The FHIR resource type, when named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    /// The custodian holding the data.
+    pub custodian: OrgId,
+    /// The data's own date, in ms since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_time: Option<u64>,
+    /// When to evaluate, in ms since the Unix epoch (default: now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
+}
+
+impl EvaluateQuery {
+    /// The query string (every value is an id or a code, none needs escaping).
+    pub fn to_query_string(&self) -> String {
+        let mut parts = vec![
+            format!("purpose={}", self.purpose),
+            format!("data_class={}", self.data_class),
+            format!("custodian={}", self.custodian.as_str()),
+        ];
+        if let Some(r) = &self.requester {
+            parts.push(format!("requester={r}"));
+        }
+        if let Some(o) = &self.org {
+            parts.push(format!("org={}", o.as_str()));
+        }
+        if let Some(r) = &self.role {
+            parts.push(format!("role={r}"));
+        }
+        if let Some(t) = &self.resource_type {
+            parts.push(format!("resource_type={t}"));
+        }
+        if let Some(t) = self.data_time {
+            parts.push(format!("data_time={t}"));
+        }
+        if let Some(t) = self.at {
+            parts.push(format!("at={t}"));
+        }
+        parts.join("&")
+    }
+}
+
+/// The answer to an evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluationView {
+    /// `permit` or `deny`.
+    pub decision: String,
+    /// The reason code, as for recorded decisions (never `break-glass`: break-glass is
+    /// requested, not evaluated).
+    pub reason: String,
+    /// The deciding consents and their versions.
+    pub consents: Vec<(panacea_contracts::ids::ConsentId, u32)>,
+    /// The consents whose denials a more specific permit overrode.
+    pub overridden: Vec<(panacea_contracts::ids::ConsentId, u32)>,
+    /// The instant evaluated.
+    pub at: Timestamp,
+    /// How many consents were in the patient's list at `at` (in force or not).
+    pub considered: usize,
+}
+
+/// `POST /v1/pseudonyms` body: a patient as the custodian's records name them. Exactly
+/// one of the two.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymRequest {
+    /// `Patient/<FHIR logical id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
+    /// A business identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<IdentifierView>,
+}
+
+/// A FHIR Identifier's system and value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierView {
+    /// The system (a URI).
+    pub system: String,
+    /// The value.
+    pub value: String,
+}
+
+/// The pseudonymous reference the node's organisation derives for a patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PseudonymView {
+    /// The reference.
+    pub patient_ref: PatientRef,
+}
+
+
 /// Signed requests: the headers, and what is signed (the node checks exactly this).
 pub mod signed {
     use super::{ChainId, Domain, Epoch, Hash, SignatureKind};

@@ -59,6 +59,7 @@ fn terms(patient: PatientRef, provision: Provision) -> ConsentTerms {
         patient,
         status: ConsentStatus::Active,
         scope: ConsentScope::PatientPrivacy,
+        custodians: Vec::new(),
         categories: vec!["59284-0".into()],
         policy_rule: PolicyRule::OptIn,
         verification: vec![Verification { verified: true, date: Some(Timestamp(1_700_000_000_000)) }],
@@ -169,6 +170,8 @@ fn access_consents(i: usize) -> Vec<Provision> {
     let no_mental_health = Provision {
         exceptions: vec![Provision {
             data_classes: vec![DataClass::MentalHealth],
+            resource_types: Vec::new(),
+            mime_types: Vec::new(),
             ..Provision::all(ProvisionType::Deny)
         }],
         ..Provision::all(ProvisionType::Permit)
@@ -177,6 +180,8 @@ fn access_consents(i: usize) -> Vec<Provision> {
     let no_genomics_for_b = Provision {
         actors: vec![ActorRef::Organisation(org("hospital-b"))],
         data_classes: vec![DataClass::Genomics],
+        resource_types: Vec::new(),
+        mime_types: Vec::new(),
         ..Provision::all(ProvisionType::Deny)
     };
     match i % 3 {
@@ -207,6 +212,7 @@ fn execute_access(c: &mut Criterion) {
             let call = Call::Access(AccessCall::Request {
                 patient: patient(&format!("access/{i}")),
                 data_class: classes[i % classes.len()],
+                resource_type: None,
                 purpose: Purpose::Treatment,
                 custodian: org("hospital-a"),
                 document: None,

@@ -137,3 +137,135 @@ code_enum!(
         Vendor => "vendor",
     }
 );
+
+code_enum!(
+    /// A FHIR R4 resource type that holds clinical data (system
+    /// `http://hl7.org/fhir/resource-types`). A consent's `provision.class` may name one; an
+    /// access request may name the type of the data it asks for. See
+    /// [`ResourceType::data_classes`] for the mapping to [`DataClass`].
+    ResourceType {
+        /// Allergies and intolerances.
+        AllergyIntolerance => "AllergyIntolerance",
+        /// A prescription.
+        MedicationRequest => "MedicationRequest",
+        /// A record of medication taken.
+        MedicationStatement => "MedicationStatement",
+        /// A medication given.
+        MedicationAdministration => "MedicationAdministration",
+        /// A medication dispensed.
+        MedicationDispense => "MedicationDispense",
+        /// A problem or diagnosis.
+        Condition => "Condition",
+        /// A procedure.
+        Procedure => "Procedure",
+        /// A measurement or finding.
+        Observation => "Observation",
+        /// A report of results.
+        DiagnosticReport => "DiagnosticReport",
+        /// A DICOM imaging study.
+        ImagingStudy => "ImagingStudy",
+        /// A photo, video or audio recording.
+        Media => "Media",
+        /// A document of any kind.
+        DocumentReference => "DocumentReference",
+        /// A clinical document (the header of a FHIR document).
+        Composition => "Composition",
+        /// An immunization.
+        Immunization => "Immunization",
+        /// A genetic sequence.
+        MolecularSequence => "MolecularSequence",
+        /// A care plan.
+        CarePlan => "CarePlan",
+        /// An encounter.
+        Encounter => "Encounter",
+        /// A relative's history.
+        FamilyMemberHistory => "FamilyMemberHistory",
+        /// Answers to a questionnaire.
+        QuestionnaireResponse => "QuestionnaireResponse",
+    }
+);
+
+/// The specially protected classes, which any resource that records findings may hold.
+const PROTECTED: [DataClass; 3] = [DataClass::MentalHealth, DataClass::SubstanceUse, DataClass::SexualHealth];
+
+impl ResourceType {
+    /// The data classes a resource of this type may hold: the documented mapping between
+    /// FHIR resource types and Panacea's data classes. An access request naming a resource
+    /// type must name one of its classes; a consent excluding a resource type excludes a
+    /// request of one of its classes that does not say its resource type.
+    pub fn data_classes(self) -> &'static [DataClass] {
+        use DataClass as C;
+        const FINDINGS: [DataClass; 4] = [C::Problems, PROTECTED[0], PROTECTED[1], PROTECTED[2]];
+        match self {
+            ResourceType::AllergyIntolerance => &[C::Allergies],
+            ResourceType::MedicationRequest
+            | ResourceType::MedicationStatement
+            | ResourceType::MedicationAdministration
+            | ResourceType::MedicationDispense => &[C::Medications],
+            ResourceType::Condition => &FINDINGS,
+            ResourceType::Procedure => {
+                &[C::Problems, C::Imaging, C::MentalHealth, C::SubstanceUse, C::SexualHealth]
+            }
+            ResourceType::Observation => {
+                &[C::LabResults, C::Problems, C::Genomics, C::MentalHealth, C::SubstanceUse, C::SexualHealth]
+            }
+            ResourceType::DiagnosticReport => {
+                &[C::LabResults, C::Imaging, C::Genomics, C::MentalHealth, C::SubstanceUse, C::SexualHealth]
+            }
+            ResourceType::ImagingStudy => &[C::Imaging],
+            ResourceType::Media => &[C::Imaging, C::ClinicalNotes],
+            ResourceType::DocumentReference | ResourceType::Composition => DataClass::ALL,
+            ResourceType::Immunization => &[C::Immunizations],
+            ResourceType::MolecularSequence => &[C::Genomics],
+            ResourceType::CarePlan | ResourceType::Encounter | ResourceType::QuestionnaireResponse => {
+                &[C::ClinicalNotes, C::Problems, C::MentalHealth, C::SubstanceUse, C::SexualHealth]
+            }
+            ResourceType::FamilyMemberHistory => &[C::Problems, C::Genomics],
+        }
+    }
+
+    /// True if a resource of this type may hold data of `class`.
+    pub fn may_hold(self, class: DataClass) -> bool {
+        self.data_classes().contains(&class)
+    }
+}
+
+code_enum!(
+    /// A MIME type of shared data (system `urn:ietf:bcp:13`). A consent's `provision.class`
+    /// may name one; see [`MimeType::resource_types`] for the mapping to resource types.
+    MimeType {
+        /// PDF.
+        Pdf => "application/pdf",
+        /// Plain text.
+        Text => "text/plain",
+        /// HTML.
+        Html => "text/html",
+        /// An HL7 CDA document.
+        Cda => "application/hl7-cda+xml",
+        /// DICOM.
+        Dicom => "application/dicom",
+        /// JPEG image.
+        Jpeg => "image/jpeg",
+        /// PNG image.
+        Png => "image/png",
+        /// FHIR resources in JSON.
+        FhirJson => "application/fhir+json",
+        /// FHIR resources in XML.
+        FhirXml => "application/fhir+xml",
+    }
+);
+
+impl MimeType {
+    /// The resource types data of this MIME type is shared as: the documented mapping
+    /// between MIME types and FHIR resource types.
+    pub fn resource_types(self) -> &'static [ResourceType] {
+        use ResourceType as R;
+        match self {
+            MimeType::Dicom => &[R::ImagingStudy, R::Media],
+            MimeType::Jpeg | MimeType::Png => &[R::Media, R::DocumentReference],
+            MimeType::Pdf | MimeType::Text | MimeType::Html => &[R::DocumentReference],
+            MimeType::Cda => &[R::DocumentReference, R::Composition],
+            MimeType::FhirJson | MimeType::FhirXml => ResourceType::ALL,
+        }
+    }
+}

@@ -356,6 +356,7 @@ mod tests {
             patient: patient("alice"),
             status: ConsentStatus::Active,
             scope: ConsentScope::PatientPrivacy,
+            custodians: Vec::new(),
             categories: vec![],
             policy_rule: PolicyRule::OptIn,
             verification: vec![],

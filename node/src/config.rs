@@ -120,6 +120,12 @@ pub struct ApiConfig {
     pub signed_reads_per_second_per_key: u32,
     /// Longest a request (other than submit-and-wait) may take, in milliseconds.
     pub request_timeout_ms: u64,
+    /// The organisation's pseudonymisation key file (`panacea pseudonym new-key`), with
+    /// which `POST /v1/pseudonyms` derives patient references for the organisation's
+    /// staff. Absent: the route answers 404. Relative paths are from the node's home.
+    pub pseudonym_key_file: Option<std::path::PathBuf>,
+    /// The organisation the key belongs to (required with `pseudonym_key_file`).
+    pub pseudonym_org: Option<panacea_contracts::ids::OrgId>,
 }
 
 /// Consensus timing.
@@ -198,6 +204,8 @@ impl Default for ApiConfig {
             requests_per_second_per_address: 5_000,
             signed_reads_per_second_per_key: 100,
             request_timeout_ms: 10_000,
+            pseudonym_key_file: None,
+            pseudonym_org: None,
         }
     }
 }
@@ -408,6 +416,12 @@ requests_per_second_per_address = 5000
 signed_reads_per_second_per_key = 100
 # Longest a request other than submit-and-wait may take, in milliseconds.
 request_timeout_ms = 10000
+# The organisation's pseudonymisation key (`panacea pseudonym new-key`), with which
+# POST /v1/pseudonyms derives patient references for the organisation's own staff.
+# Keep the file readable by the node's user only, and back it up offline: without it the
+# organisation can no longer find its patients' references.
+# pseudonym_key_file = "pseudonym.key"
+# pseudonym_org = "hospital-a"
 
 [consensus]
 # First round timeout; doubles from the third consecutive failed round, up to round_timeout_max_ms.

@@ -66,6 +66,28 @@ pub fn save(path: &Path, purpose: &str, key: &Keypair) -> Result<(), KeyError> {
     write_private(path, &text)
 }
 
+/// Draws a fresh pseudonymisation key and writes it to `path` (mode 0600), refusing to
+/// overwrite an existing file: a lost or replaced key orphans every reference made with it.
+pub fn new_pseudonym_key(path: &Path) -> Result<panacea_primitives::Pseudonymiser, KeyError> {
+    let mut key = [0u8; panacea_primitives::pseudonym::PSEUDONYM_KEY_BYTES];
+    getrandom::fill(&mut key).map_err(|e| KeyError::Random(e.to_string()))?;
+    let pseudonymiser = panacea_primitives::Pseudonymiser::from_bytes(key);
+    write_private(path, &pseudonymiser.to_file_text())?;
+    Ok(pseudonymiser)
+}
+
+/// Reads a pseudonymisation key file.
+pub fn load_pseudonym_key(path: &Path) -> Result<panacea_primitives::Pseudonymiser, KeyError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|error| KeyError::Io { path: shown.clone(), error })?;
+    if meta.len() > 1024 {
+        return Err(KeyError::Invalid { path: shown, reason: "larger than a key file can be".into() });
+    }
+    let text = std::fs::read_to_string(path).map_err(|error| KeyError::Io { path: shown.clone(), error })?;
+    panacea_primitives::Pseudonymiser::from_file_text(&text)
+        .map_err(|e| KeyError::Invalid { path: shown, reason: e.to_string() })
+}
+
 /// Writes `text` to a new file at `path`, readable by its owner only.
 fn write_private(path: &Path, text: &str) -> Result<(), KeyError> {
     use std::io::Write;

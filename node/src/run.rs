@@ -204,7 +204,21 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     } else {
         None
     };
-    let router = crate::api::router(shared.clone(), config.api.clone(), role_name, worker);
+    let pseudonyms = match (&config.api.pseudonym_key_file, &config.api.pseudonym_org) {
+        (Some(file), Some(org)) => {
+            let path = if file.is_absolute() { file.clone() } else { home.0.join(file) };
+            let key = crate::keys::load_pseudonym_key(&path)
+                .map_err(|e| NodeError::Config(format!("api.pseudonym_key_file: {e}")))?;
+            Some((org.clone(), key))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(NodeError::Config(
+                "api.pseudonym_key_file and api.pseudonym_org go together: give both or neither".into(),
+            ));
+        }
+    };
+    let router = crate::api::router(shared.clone(), config.api.clone(), role_name, worker, pseudonyms);
     let mut api_shutdown = shutdown.clone();
     let api_task = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -65,6 +65,7 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     let request = Call::Access(AccessCall::Request {
         patient,
         data_class: DataClass::LabResults,
+        resource_type: None,
         purpose: Purpose::Treatment,
         custodian: OrgId::new("hospital-0").unwrap(),
         document: None,
@@ -151,7 +152,7 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     assert_eq!(status_of(client.accounting(&stranger, &patient, None, 10).await), 401);
 
     // A decision: the organisations involved and auditors.
-    assert_eq!(client.decision(&staff0, &decision).await.unwrap().id, decision);
+    assert_eq!(client.decision(&staff0, &decision).await.unwrap().decision.id, decision);
     assert_eq!(status_of(client.decision(&hospital1, &decision).await), 403);
     assert_eq!(status_of(client.decision(&authority, &decision).await), 200);
     assert_eq!(status_of(client.decision(&stranger, &decision).await), 401);
@@ -189,6 +190,7 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     let again = Call::Access(AccessCall::Request {
         patient,
         data_class: DataClass::Medications,
+        resource_type: None,
         purpose: Purpose::Treatment,
         custodian: OrgId::new("hospital-0").unwrap(),
         document: None,

@@ -35,9 +35,11 @@ pub mod crypto;
 pub mod hash;
 pub mod ids;
 pub mod opaque;
+pub mod pseudonym;
 
 pub use block::{BlockMeta, StateAttestation};
 pub use crypto::{BatchVerifier, CryptoError, Domain, Keypair, PublicKey, Signature, SignatureKind};
 pub use hash::Hash;
 pub use ids::{ChainId, Epoch, Height, InvalidChainId, Round, Timestamp, ValidatorIndex};
 pub use opaque::{OPAQUE_BATCH_BYTES_MAX, OpaqueBatch, OpaqueBatchError};
+pub use pseudonym::{LocalPatient, PseudonymError, Pseudonymiser};

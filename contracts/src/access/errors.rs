@@ -1,4 +1,5 @@
 use crate::error::{CallError, ErrorCode, ExecError};
+use crate::codes::{DataClass, ResourceType};
 use crate::ids::{DecisionId, OrgId};
 
 /// Why an access call failed (a denied request is not a failure: it is a decision).
@@ -19,6 +20,9 @@ pub enum AccessError {
     /// A justification without the emergency purpose.
     #[error("a justification is only for break-glass requests (purpose ETREAT)")]
     JustificationWithoutEmergency,
+    /// The resource type named cannot hold the data class named.
+    #[error("a {0} does not hold {1} data (see ResourceType::data_classes for the mapping)")]
+    ResourceTypeClass(ResourceType, DataClass),
     /// No such review.
     #[error("no review for decision {0}")]
     UnknownReview(DecisionId),
@@ -38,7 +42,9 @@ impl From<AccessError> for ExecError {
             | AccessError::NotAClinician
             | AccessError::NotCustodianAuditor(_) => ErrorCode::Unauthorized,
             AccessError::UnknownCustodian(_) | AccessError::UnknownReview(_) => ErrorCode::NotFound,
-            AccessError::JustificationWithoutEmergency => ErrorCode::InvalidArgument,
+            AccessError::JustificationWithoutEmergency | AccessError::ResourceTypeClass(..) => {
+                ErrorCode::InvalidArgument
+            }
             AccessError::AlreadyClosed(_) => ErrorCode::Conflict,
         };
         ExecError::Call(CallError::new(code, e.to_string()))

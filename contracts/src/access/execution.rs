@@ -20,7 +20,16 @@ pub(crate) fn execute(
     call: AccessCall,
 ) -> Result<(), ExecError> {
     match call {
-        AccessCall::Request { patient, data_class, purpose, custodian, document, data_time, justification } => {
+        AccessCall::Request {
+            patient,
+            data_class,
+            resource_type,
+            purpose,
+            custodian,
+            document,
+            data_time,
+            justification,
+        } => {
             let Principal::Member { identity } = who else { return Err(AccessError::NotAnIdentity.into()) };
             // A service identity (a node's sharing identity among them) never asks for
             // patient data: a stolen service key must not pull documents sealed to it.
@@ -30,6 +39,11 @@ pub(crate) fn execute(
             match organisation_in(state, &custodian)? {
                 Some(org) if org.status == OrgStatus::Active => {}
                 _ => return Err(AccessError::UnknownCustodian(custodian).into()),
+            }
+            if let Some(kind) = resource_type
+                && !kind.may_hold(data_class)
+            {
+                return Err(AccessError::ResourceTypeClass(kind, data_class).into());
             }
             let break_glass = justification.is_some();
             if break_glass && purpose != Purpose::EmergencyTreatment {
@@ -45,19 +59,24 @@ pub(crate) fn execute(
                 action: ConsentAction::Access,
                 purpose,
                 data_class,
+                resource_type,
+                custodian: custodian.clone(),
                 data_time,
                 at: ctx.block.time,
             };
             let consents = current_consents(state, &patient)?;
             let decision = decide(&consents, &request);
-            let (outcome, deciding, expires_at) = match decision {
-                Decision::Permit { consents } => {
-                    (DecisionOutcome::Permit, consents, Some(ctx.block.time.plus_millis(PERMIT_MS)))
+            let (outcome, deciding, overridden, expires_at) = match decision {
+                Decision::Permit { consents, overridden } => {
+                    (DecisionOutcome::Permit, consents, overridden, Some(ctx.block.time.plus_millis(PERMIT_MS)))
                 }
-                Decision::Deny { consents: overridden, .. } if break_glass => {
-                    (DecisionOutcome::BreakGlass, overridden, Some(ctx.block.time.plus_millis(BREAK_GLASS_MS)))
-                }
-                Decision::Deny { reason, consents } => (DecisionOutcome::Deny(reason), consents, None),
+                Decision::Deny { consents: overridden, .. } if break_glass => (
+                    DecisionOutcome::BreakGlass,
+                    overridden,
+                    Vec::new(),
+                    Some(ctx.block.time.plus_millis(BREAK_GLASS_MS)),
+                ),
+                Decision::Deny { reason, consents } => (DecisionOutcome::Deny(reason), consents, Vec::new(), None),
             };
             let versions = |ids: Vec<crate::ids::ConsentId>| -> Vec<(crate::ids::ConsentId, u32)> {
                 ids.into_iter()
@@ -70,6 +89,7 @@ pub(crate) fn execute(
                 requester_org: identity.org.clone(),
                 patient,
                 data_class,
+                resource_type,
                 purpose,
                 custodian: custodian.clone(),
                 document,
@@ -77,6 +97,7 @@ pub(crate) fn execute(
                 decided_at: ctx.block.time,
                 outcome,
                 consents: versions(deciding),
+                overridden: versions(overridden),
                 expires_at,
                 justification,
             };
@@ -94,8 +115,11 @@ pub(crate) fn execute(
                 if matches!(outcome, DecisionOutcome::Deny(_)) { AuditOutcome::Denied } else { AuditOutcome::Success };
             let custodian_agent =
                 AuditAgent { identity: None, key: None, org: Some(custodian), role: None, requestor: false };
+            // The event names the first deciding consent: the one that permitted, the
+            // exclusion that denied, or the first one break-glass overrode.
             let entity = AuditEntity {
                 patient: Some(patient),
+                consent: record.consents.first().copied(),
                 decision: Some(record.id),
                 document,
                 data_class: Some(data_class),

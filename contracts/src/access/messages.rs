@@ -3,7 +3,8 @@ use panacea_primitives::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::decision::DenyReason;
-use crate::codes::{DataClass, Purpose};
+use super::decision::Request;
+use crate::codes::{ConsentAction, DataClass, Purpose, ResourceType, StaffRole};
 use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
 
 /// How long a break-glass permit lasts: four hours of block time.
@@ -22,6 +23,10 @@ pub enum AccessCall {
         patient: PatientRef,
         /// Which data.
         data_class: DataClass,
+        /// The FHIR resource type of the data, when the request names one; it must be able
+        /// to hold `data_class` ([`ResourceType::data_classes`]). A grant for a resource
+        /// type covers only documents registered with that type.
+        resource_type: Option<ResourceType>,
         /// Why. `ETREAT` with a justification asks for break-glass access.
         purpose: Purpose,
         /// The organisation holding the data.
@@ -70,6 +75,8 @@ pub struct AccessDecision {
     pub patient: PatientRef,
     /// Which data.
     pub data_class: DataClass,
+    /// The FHIR resource type asked for, when named.
+    pub resource_type: Option<ResourceType>,
     /// Why.
     pub purpose: Purpose,
     /// Who holds the data.
@@ -87,6 +94,9 @@ pub struct AccessDecision {
     /// The consents (and versions) that decided it; for break-glass, the consents it
     /// overrode.
     pub consents: Vec<(ConsentId, u32)>,
+    /// For a permit, the consents (and versions) whose denials a more specific permit
+    /// overrode; empty otherwise.
+    pub overridden: Vec<(ConsentId, u32)>,
     /// When a permit stops being valid.
     pub expires_at: Option<Timestamp>,
     /// For break-glass, SHA-256 of the written justification kept off chain.
@@ -94,6 +104,36 @@ pub struct AccessDecision {
 }
 
 impl AccessDecision {
+    /// The reason code: `permitted-by-consent`, `exclusion-overridden`, `break-glass`,
+    /// `no-applicable-consent` or `denied-by-consent`.
+    pub fn reason_code(&self) -> &'static str {
+        match self.outcome {
+            DecisionOutcome::Permit if self.overridden.is_empty() => "permitted-by-consent",
+            DecisionOutcome::Permit => "exclusion-overridden",
+            DecisionOutcome::BreakGlass => "break-glass",
+            DecisionOutcome::Deny(reason) => reason.code(),
+        }
+    }
+
+    /// The request this decision answered, asked again at block time `at` by a requester
+    /// whose role is now `role`: what a re-check of the grant decides.
+    pub fn request_at(&self, role: Option<StaffRole>, at: Timestamp) -> Request {
+        Request {
+            requester: self.requester,
+            requester_org: self.requester_org.clone(),
+            requester_role: role,
+            action: ConsentAction::Access,
+            purpose: self.purpose,
+            data_class: self.data_class,
+            resource_type: self.resource_type,
+            custodian: self.custodian.clone(),
+            // The date the request stated: a consent limited by a data period decided the
+            // grant for it, and decides its re-check for it too.
+            data_time: self.data_time,
+            at,
+        }
+    }
+
     /// True if the decision lets the custodian share the data at `time`.
     pub fn grants_at(&self, time: Timestamp) -> bool {
         match self.outcome {

@@ -19,6 +19,8 @@ fn request() -> Request {
         action: ConsentAction::Access,
         purpose: Purpose::Treatment,
         data_class: DataClass::LabResults,
+        resource_type: None,
+        custodian: org("hospital-a"),
         data_time: Some(Timestamp(500)),
         at: Timestamp(1_000),
     }
@@ -32,6 +34,7 @@ fn consent(n: u8, status: ConsentStatus, provision: Provision) -> Consent {
             patient: patient("p"),
             status,
             scope: ConsentScope::PatientPrivacy,
+            custodians: Vec::new(),
             categories: vec![],
             policy_rule: PolicyRule::OptIn,
             verification: vec![],
@@ -160,6 +163,8 @@ fn decision_rule_table() {
                 ConsentStatus::Active,
                 with_exception(Provision {
                     data_classes: vec![DataClass::MentalHealth],
+                    resource_types: Vec::new(),
+                    mime_types: Vec::new(),
                     ..Provision::all(ProvisionType::Deny)
                 }),
             )],
@@ -229,6 +234,8 @@ fn arb_provision() -> impl Strategy<Value = Provision> {
             actions: vec![],
             purposes,
             data_classes: classes,
+            resource_types: Vec::new(),
+            mime_types: Vec::new(),
             data_period: None,
             exceptions: vec![],
         });
@@ -301,7 +308,7 @@ proptest! {
         req in arb_request(),
     ) {
         let consents: Vec<Consent> = consents.into_iter().enumerate().map(|(i, (s, p))| consent(u8::try_from(i).unwrap(), s, p)).collect();
-        if let Decision::Permit { consents: ids } = decide(&consents, &req) {
+        if let Decision::Permit { consents: ids, .. } = decide(&consents, &req) {
             prop_assert!(!ids.is_empty());
             for id in ids {
                 let c = consents.iter().find(|c| c.id == id).unwrap();
@@ -317,6 +324,7 @@ fn grant_all(chain: &mut Chain, patient_label: &str, provision: Provision) -> Co
         patient: patient(patient_label),
         status: ConsentStatus::Active,
         scope: ConsentScope::PatientPrivacy,
+        custodians: Vec::new(),
         categories: vec!["59284-0".into()],
         policy_rule: PolicyRule::OptIn,
         verification: vec![],
@@ -334,6 +342,7 @@ fn ask(patient_label: &str, purpose: Purpose, justification: Option<DocumentHash
     Call::Access(AccessCall::Request {
         patient: patient(patient_label),
         data_class: DataClass::LabResults,
+        resource_type: None,
         purpose,
         custodian: org("hospital-a"),
         document: Some(DocumentHash(panacea_primitives::Hash([4; 32]))),

@@ -82,6 +82,17 @@ pub enum ConsentError {
         "only the patient, or a physician, nurse or administrative staff member of {0} (which bound this key) or of another custodian of the patient, may revoke it"
     )]
     MayNotRevokeKey(OrgId),
+    /// A provision names an actor, or the consent a custodian, unknown to the chain: a
+    /// rule that could never match, so a typo would silently lift a restriction.
+    #[error("{path}: {reference} {what}")]
+    UnknownParty {
+        /// Where, as a FHIR path (`provision.provision[0].actor[1]`, `organization[0]`).
+        path: String,
+        /// The reference as FHIR writes it (`Organization/clinic-nrth`).
+        reference: String,
+        /// What it should have been.
+        what: &'static str,
+    },
 }
 
 impl From<ConsentError> for ExecError {
@@ -102,6 +113,7 @@ impl From<ConsentError> for ExecError {
             | ConsentError::FormHashFromPatient
             | ConsentError::PatientChanged
             | ConsentError::Invalid(_)
+            | ConsentError::UnknownParty { .. }
             | ConsentError::BadPatient(_) => ErrorCode::InvalidArgument,
         };
         ExecError::Call(CallError::new(code, e.to_string()))

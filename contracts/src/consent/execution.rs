@@ -1,6 +1,6 @@
 use super::errors::ConsentError;
 use super::messages::{
-    CONSENT_LIST_MAX, CONSENT_VERSIONS_MAX, Consent, ConsentCall, ConsentStatus, ConsentTerms, PROVISION_DEPTH_MAX,
+    ActorRef, CONSENT_LIST_MAX, CONSENT_VERSIONS_MAX, Consent, ConsentCall, ConsentStatus, ConsentTerms, PROVISION_DEPTH_MAX,
     PROVISION_LIST_MAX, PROVISIONS_MAX, Period, Provision, Recorder,
 };
 use super::state::{
@@ -11,6 +11,8 @@ use crate::codes::StaffRole;
 use crate::context::TxContext;
 use crate::error::ExecError;
 use crate::identity::{IdentityKind, Principal};
+use crate::identity::state::get_identity;
+use crate::membership::organisation_in;
 use crate::ids::{ConsentId, DocumentHash, PatientRef};
 use crate::state::{BlockState, StateError};
 
@@ -32,6 +34,8 @@ fn check_provision(provision: &Provision) -> Result<(), ConsentError> {
         provision.actions.len(),
         provision.purposes.len(),
         provision.data_classes.len(),
+        provision.resource_types.len(),
+        provision.mime_types.len(),
         provision.exceptions.len(),
     ];
     if lists.iter().any(|len| *len > PROVISION_LIST_MAX) {
@@ -44,8 +48,13 @@ fn check_provision(provision: &Provision) -> Result<(), ConsentError> {
 
 /// Checks the limits and rules of a consent's terms.
 pub(crate) fn validate(terms: &ConsentTerms) -> Result<(), ConsentError> {
-    if terms.categories.len() > CONSENT_LIST_MAX || terms.verification.len() > CONSENT_LIST_MAX {
-        return Err(ConsentError::Invalid(format!("at most {CONSENT_LIST_MAX} categories and verifications")));
+    if terms.categories.len() > CONSENT_LIST_MAX
+        || terms.verification.len() > CONSENT_LIST_MAX
+        || terms.custodians.len() > CONSENT_LIST_MAX
+    {
+        return Err(ConsentError::Invalid(format!(
+            "at most {CONSENT_LIST_MAX} categories, verifications and custodians"
+        )));
     }
     if terms.categories.iter().any(|c| c.is_empty() || c.len() > CATEGORY_BYTES_MAX) {
         return Err(ConsentError::Invalid("a category code must be 1 to 64 bytes".into()));
@@ -62,6 +71,48 @@ pub(crate) fn validate(terms: &ConsentTerms) -> Result<(), ConsentError> {
         )));
     }
     check_provision(&terms.provision)
+}
+
+/// Checks that every organisation and identity the terms name is known to the chain: the
+/// custodians must be member organisations, an organisation actor a member organisation
+/// and an identity actor a registered identity (of any status: a suspended practitioner
+/// may be reactivated, and a rule about them must hold then). A rule naming a party the
+/// chain does not know could never match; for a deny, a typo would lift the restriction.
+fn check_parties(state: &BlockState<'_>, terms: &ConsentTerms) -> Result<(), ExecError> {
+    for (i, org) in terms.custodians.iter().enumerate() {
+        if organisation_in(state, org)?.is_none() {
+            return Err(ConsentError::UnknownParty {
+                path: format!("organization[{i}]"),
+                reference: format!("Organization/{org}"),
+                what: "is not a member organisation",
+            }
+            .into());
+        }
+    }
+    check_actors(state, &terms.provision, "provision".into())
+}
+
+fn check_actors(state: &BlockState<'_>, provision: &Provision, path: String) -> Result<(), ExecError> {
+    for (i, actor) in provision.actors.iter().enumerate() {
+        let unknown = |reference: String, what| ConsentError::UnknownParty { path: format!("{path}.actor[{i}]"), reference, what };
+        match actor {
+            ActorRef::Organisation(org) => {
+                if organisation_in(state, org)?.is_none() {
+                    return Err(unknown(format!("Organization/{org}"), "is not a member organisation").into());
+                }
+            }
+            ActorRef::Identity(id) => {
+                if get_identity(state, id)?.is_none() {
+                    return Err(unknown(format!("Practitioner/{id}"), "is not a registered identity").into());
+                }
+            }
+            ActorRef::Role(_) => {}
+        }
+    }
+    for (i, exception) in provision.exceptions.iter().enumerate() {
+        check_actors(state, exception, format!("{path}.provision[{i}]"))?;
+    }
+    Ok(())
 }
 
 /// Staff who take patients' consent forms and verify their identity: clinicians and
@@ -142,6 +193,7 @@ pub(crate) fn execute(
     let (kind, action, consent) = match call {
         ConsentCall::Record { terms, form_hash } => {
             validate(&terms)?;
+            check_parties(state, &terms)?;
             let recorder = recorder(who, &terms.patient, form_hash)?;
             let mut ids = patient_consent_ids(state, &terms.patient)?;
             if ids.len() >= PATIENT_CONSENTS_MAX {
@@ -165,6 +217,7 @@ pub(crate) fn execute(
                 return Err(ConsentError::PatientChanged.into());
             }
             validate(&terms)?;
+            check_parties(state, &terms)?;
             let recorder = changer(state, who, &existing, form_hash)?;
             // The last version is kept for the revocation, so that no run of amendments can
             // make a consent impossible to revoke.

@@ -4,7 +4,7 @@ use bincode::{Decode, Encode};
 use panacea_primitives::{PublicKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::codes::{ConsentAction, DataClass, Purpose, StaffRole};
+use crate::codes::{ConsentAction, DataClass, MimeType, Purpose, ResourceType, StaffRole};
 use crate::ids::{ConsentId, DocumentHash, IdentityId, OrgId, PatientRef};
 
 /// Most nested levels in a provision tree (the root is level 1).
@@ -149,8 +149,14 @@ pub struct Provision {
     pub actions: Vec<ConsentAction>,
     /// Why; empty: any purpose.
     pub purposes: Vec<Purpose>,
-    /// Which data; empty: every class.
+    /// Which data, by Panacea data class. The three class lists together are FHIR's
+    /// `provision.class`: the provision covers data named by any entry of any of them, and
+    /// all three empty cover every class.
     pub data_classes: Vec<DataClass>,
+    /// Which data, by FHIR resource type.
+    pub resource_types: Vec<ResourceType>,
+    /// Which data, by MIME type (covering the resource types it is shared as).
+    pub mime_types: Vec<MimeType>,
     /// Which data by its own date; absent: data of any date.
     pub data_period: Option<Period>,
     /// Exceptions.
@@ -167,6 +173,8 @@ impl Provision {
             actions: Vec::new(),
             purposes: Vec::new(),
             data_classes: Vec::new(),
+            resource_types: Vec::new(),
+            mime_types: Vec::new(),
             data_period: None,
             exceptions: Vec::new(),
         }
@@ -203,6 +211,10 @@ pub struct ConsentTerms {
     pub status: ConsentStatus,
     /// Kind of consent.
     pub scope: ConsentScope,
+    /// The custodians whose data the consent governs (FHIR `Consent.organization`); empty:
+    /// every custodian's data for the patient. A consent naming custodians neither permits
+    /// nor denies a request for another custodian's data.
+    pub custodians: Vec<OrgId>,
     /// Categories (LOINC or HL7 ActCode, for example `59284-0` patient consent).
     pub categories: Vec<String>,
     /// The base policy.

@@ -10,6 +10,7 @@ pub(crate) fn terms(label: &str) -> ConsentTerms {
         patient: patient(label),
         status: ConsentStatus::Active,
         scope: ConsentScope::PatientPrivacy,
+        custodians: Vec::new(),
         categories: vec!["59284-0".into()],
         policy_rule: PolicyRule::OptIn,
         verification: vec![Verification { verified: true, date: None }],
@@ -259,6 +260,7 @@ fn a_custodian_binds_a_patient_key_verifiably() {
         document: DocumentHash(panacea_primitives::Hash([8; 32])),
         patient: patient("alice"),
         data_class: crate::codes::DataClass::LabResults,
+        resource_type: None,
     };
     let (clerk_b, _) = chain.staff("hospital-b", StaffRole::Administrative, "clerk-b");
     let before = key("alice-tablet");

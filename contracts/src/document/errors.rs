@@ -28,6 +28,9 @@ pub enum DocumentError {
     /// Only the requesting organisation confirms.
     #[error("only {0}, the requesting organisation, may confirm this delivery")]
     NotRequester(OrgId),
+    /// The resource type named cannot hold the data class named.
+    #[error("a {0} does not hold {1} data (see ResourceType::data_classes for the mapping)")]
+    ResourceTypeClass(crate::codes::ResourceType, crate::codes::DataClass),
     /// The decision does not cover the document.
     #[error("decision {0} does not grant document {1}")]
     NotGranted(DecisionId, DocumentHash),
@@ -47,7 +50,7 @@ impl From<DocumentError> for ExecError {
                 ErrorCode::Conflict
             }
             DocumentError::TooMany(_) => ErrorCode::LimitExceeded,
-            DocumentError::NotGranted(..) => ErrorCode::InvalidArgument,
+            DocumentError::NotGranted(..) | DocumentError::ResourceTypeClass(..) => ErrorCode::InvalidArgument,
         };
         ExecError::Call(CallError::new(code, e.to_string()))
     }

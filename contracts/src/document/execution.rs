@@ -30,8 +30,13 @@ pub(crate) fn execute(
     call: DocumentCall,
 ) -> Result<(), ExecError> {
     match call {
-        DocumentCall::Register { document, patient, data_class } => {
+        DocumentCall::Register { document, patient, data_class, resource_type } => {
             let custodian = acting_org(who)?;
+            if let Some(kind) = resource_type
+                && !kind.may_hold(data_class)
+            {
+                return Err(DocumentError::ResourceTypeClass(kind, data_class).into());
+            }
             if get_document(state, &document)?.is_some() {
                 return Err(DocumentError::AlreadyRegistered(document).into());
             }
@@ -47,6 +52,7 @@ pub(crate) fn execute(
                 custodian,
                 patient,
                 data_class,
+                resource_type,
                 registered_at: ctx.block.time,
                 erased_at: None,
             };
@@ -107,7 +113,7 @@ pub(crate) fn execute(
             let covered = !matches!(grant.outcome, DecisionOutcome::Deny(_))
                 && record.custodian == grant.custodian
                 && record.patient == grant.patient
-                && record.data_class == grant.data_class
+                && record.of_kind(grant.data_class, grant.resource_type)
                 && grant.document.is_none_or(|named| named == document);
             if !covered {
                 return Err(DocumentError::NotGranted(decision, document).into());

@@ -2,7 +2,7 @@ use bincode::{Decode, Encode};
 use panacea_primitives::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::codes::DataClass;
+use crate::codes::{DataClass, ResourceType};
 use crate::ids::{DecisionId, DocumentHash, OrgId, PatientRef};
 
 /// Most documents one custodian registers for one patient and data class; a grant for the
@@ -21,6 +21,9 @@ pub enum DocumentCall {
         patient: PatientRef,
         /// What kind of data.
         data_class: DataClass,
+        /// Its FHIR resource type, when the custodian states it (it must be able to hold
+        /// `data_class`). A grant for a resource type covers only documents of that type.
+        resource_type: Option<ResourceType>,
     },
     /// The custodian records that it destroyed the document's keys everywhere it held
     /// them; no delivery is possible afterwards.
@@ -38,6 +41,14 @@ pub enum DocumentCall {
     },
 }
 
+impl DocumentRecord {
+    /// True if a grant for `data_class` (and `resource_type`, when it names one) covers
+    /// this document.
+    pub fn of_kind(&self, data_class: DataClass, resource_type: Option<ResourceType>) -> bool {
+        self.data_class == data_class && resource_type.is_none_or(|asked| self.resource_type == Some(asked))
+    }
+}
+
 /// A registered document.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 pub struct DocumentRecord {
@@ -49,6 +60,8 @@ pub struct DocumentRecord {
     pub patient: PatientRef,
     /// What kind of data.
     pub data_class: DataClass,
+    /// Its FHIR resource type, when stated.
+    pub resource_type: Option<ResourceType>,
     /// Block time of registration.
     pub registered_at: Timestamp,
     /// Block time of erasure, if erased.

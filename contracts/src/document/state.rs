@@ -1,8 +1,8 @@
 use panacea_primitives::{Height, Timestamp};
 
 use super::messages::DocumentRecord;
-use crate::access::{AccessDecision, Decision, DecisionOutcome, Request, decide};
-use crate::codes::{ConsentAction, DataClass};
+use crate::access::{AccessDecision, Decision, DecisionOutcome, decide};
+use crate::codes::DataClass;
 use crate::identity::IdentityStatus;
 use crate::ids::{DecisionId, DocumentHash, OrgId, PatientRef};
 use crate::state::{BlockState, StateError, Store, key, read};
@@ -96,7 +96,7 @@ pub fn grant_in_force<S: Store + ?Sized>(
     let covered = record.erased_at.is_none()
         && record.custodian == grant.custodian
         && record.patient == grant.patient
-        && record.data_class == grant.data_class
+        && record.of_kind(grant.data_class, grant.resource_type)
         && grant.document.is_none_or(|named| named == *document);
     if !covered {
         return Ok(Err(GrantRefused::NotCovered));
@@ -109,18 +109,7 @@ pub fn grant_in_force<S: Store + ?Sized>(
     }
     if grant.outcome == DecisionOutcome::Permit {
         let consents = crate::consent::consents_of_patient(store, &grant.patient)?;
-        let request = Request {
-            requester: grant.requester,
-            requester_org: grant.requester_org.clone(),
-            requester_role: identity.kind.role(),
-            action: ConsentAction::Access,
-            purpose: grant.purpose,
-            data_class: grant.data_class,
-            // The date the request stated: a consent limited by a data period decided the
-            // grant for it, and decides its re-check for it too.
-            data_time: grant.data_time,
-            at: now,
-        };
+        let request = grant.request_at(identity.kind.role(), now);
         if !matches!(decide(&consents, &request), Decision::Permit { .. }) {
             return Ok(Err(GrantRefused::ConsentWithdrawn));
         }
@@ -137,5 +126,18 @@ pub fn covered_documents<S: Store + ?Sized>(
     if let Some(named) = grant.document {
         return Ok(vec![named]);
     }
-    Ok(read(store, &class_key(&grant.custodian, &grant.patient, grant.data_class))?.unwrap_or_default())
+    let listed: Vec<DocumentHash> =
+        read(store, &class_key(&grant.custodian, &grant.patient, grant.data_class))?.unwrap_or_default();
+    if grant.resource_type.is_none() {
+        return Ok(listed);
+    }
+    let mut out = Vec::new();
+    for document in listed {
+        if let Some(record) = read::<DocumentRecord, S>(store, &document_key(&document))?
+            && record.of_kind(grant.data_class, grant.resource_type)
+        {
+            out.push(document);
+        }
+    }
+    Ok(out)
 }

@@ -16,7 +16,7 @@ fn doc(n: u8) -> DocumentHash {
 }
 
 fn register(n: u8, class: DataClass) -> Call {
-    Call::Document(DocumentCall::Register { document: doc(n), patient: patient("p1"), data_class: class })
+    Call::Document(DocumentCall::Register { document: doc(n), patient: patient("p1"), data_class: class, resource_type: None })
 }
 
 /// p1's active opt-in consent with `provision`.
@@ -25,6 +25,7 @@ fn opt_in(provision: Provision) -> ConsentTerms {
         patient: patient("p1"),
         status: ConsentStatus::Active,
         scope: ConsentScope::PatientPrivacy,
+        custodians: Vec::new(),
         categories: vec![],
         policy_rule: PolicyRule::OptIn,
         verification: vec![],
@@ -41,6 +42,7 @@ fn granted(chain: &mut Chain) -> (panacea_primitives::Keypair, DecisionId) {
     let ask = Call::Access(AccessCall::Request {
         patient: patient("p1"),
         data_class: DataClass::LabResults,
+        resource_type: None,
         purpose: Purpose::Treatment,
         custodian: org("hospital-a"),
         document: None,
@@ -161,6 +163,7 @@ fn a_grant_for_a_data_date_stays_in_force() {
         Call::Access(AccessCall::Request {
             patient: patient("p1"),
             data_class: DataClass::LabResults,
+            resource_type: None,
             purpose: Purpose::Treatment,
             custodian: org("hospital-a"),
             document: None,

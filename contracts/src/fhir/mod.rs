@@ -72,6 +72,10 @@ pub mod system {
     pub const DATA_CLASS: &str = "https://panacea.example/fhir/CodeSystem/data-class";
     /// Panacea staff roles.
     pub const STAFF_ROLE: &str = "https://panacea.example/fhir/CodeSystem/staff-role";
+    /// FHIR resource types, for `provision.class`.
+    pub const RESOURCE_TYPES: &str = "http://hl7.org/fhir/resource-types";
+    /// MIME types (BCP 13), for `provision.class`.
+    pub const MIME_TYPE: &str = "urn:ietf:bcp:13";
     /// Identifier system of pseudonymous patient references (value: 64 lowercase hex).
     pub const PATIENT_REF: &str = "https://panacea.example/fhir/patient-ref";
     /// Extension on `Consent.sourceAttachment`: SHA-256 of the signed form, as 64 lowercase
@@ -187,10 +191,20 @@ pub enum FhirError {
     /// The patient reference is not a pseudonymous reference. The value is not repeated,
     /// since it may be a record number.
     #[error(
-        "{path}: refer to the patient as \"Patient/<64 lowercase hex>\" or by an identifier with system {} and a 64 lowercase hex value",
+        "{path}: not a usable patient reference: use Patient/<FHIR id> or a business identifier (with the custodian's pseudonymisation key), or an identifier with system {} and a 64 lowercase hex value",
         system::PATIENT_REF
     )]
     PatientReference {
+        /// Where.
+        path: String,
+    },
+    /// The patient is named as the custodian's records name them, and no pseudonymisation
+    /// key was given to derive the reference. The value is not repeated.
+    #[error(
+        "{path}: names the patient as the custodian's records do; give the custodian's pseudonymisation key (--pseudonym-key) to derive the pseudonymous reference, or use an identifier with system {} and the 64-hex reference",
+        system::PATIENT_REF
+    )]
+    PseudonymKeyNeeded {
         /// Where.
         path: String,
     },

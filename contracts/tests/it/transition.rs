@@ -19,6 +19,7 @@ pub(crate) fn permit_all(label: &str) -> ConsentTerms {
         patient: patient(label),
         status: ConsentStatus::Active,
         scope: ConsentScope::PatientPrivacy,
+        custodians: Vec::new(),
         categories: vec![],
         policy_rule: PolicyRule::OptIn,
         verification: vec![],
@@ -195,6 +196,7 @@ proptest! {
                 Step::Request(s, p, emergency) => (staff_key(s), Call::Access(AccessCall::Request {
                     patient: patient(&format!("p{p}")),
                     data_class: DataClass::Medications,
+                    resource_type: None,
                     purpose: if emergency { Purpose::EmergencyTreatment } else { Purpose::Treatment },
                     custodian: org("hospital-a"),
                     document: None,

@@ -10,6 +10,7 @@ mod audit;
 mod chain;
 mod consent;
 mod documents;
+mod pseudonyms;
 mod records;
 mod signed;
 mod transactions;
@@ -52,6 +53,8 @@ pub struct ApiState {
     anonymous_refusals: Arc<RateLimiter>,
     /// Live audit streams open, per key and in all.
     streams: Arc<audit::StreamSlots>,
+    /// The node's organisation and its pseudonymisation key, when it holds one.
+    pseudonyms: Option<Arc<(panacea_contracts::ids::OrgId, panacea_primitives::Pseudonymiser)>>,
 }
 
 /// An error answer: an HTTP status and a JSON [`ErrorBody`].
@@ -113,6 +116,7 @@ pub fn router(
     config: ApiConfig,
     role: &'static str,
     sharing: Option<crate::workers::sharing::SharingWorker>,
+    pseudonyms: Option<(panacea_contracts::ids::OrgId, panacea_primitives::Pseudonymiser)>,
 ) -> Router {
     let body_limit = config.body_bytes_max;
     let per_address = config.requests_per_second_per_address;
@@ -128,6 +132,7 @@ pub fn router(
             ANONYMOUS_REFUSALS_PER_SECOND * 10,
         )),
         streams: Arc::default(),
+        pseudonyms: pseudonyms.map(Arc::new),
         config,
     };
     Router::new()
@@ -143,6 +148,8 @@ pub fn router(
         .route("/v1/accounts/{key}/nonce", get(transactions::nonce))
         .route("/v1/patients/{patient}/consents", get(consent::patient_consents))
         .route("/v1/patients/{patient}/accounting", get(audit::patient_accounting))
+        .route("/v1/patients/{patient}/evaluate", get(consent::evaluate))
+        .route("/v1/pseudonyms", post(pseudonyms::derive))
         .route("/v1/decisions/{id}", get(consent::decision))
         .route("/v1/audit/events", get(audit::audit_events))
         .route("/v1/audit/stream", get(audit::audit_stream))
@@ -249,6 +256,8 @@ pub struct PageQuery {
         consent::patient_consents,
         audit::patient_accounting,
         consent::decision,
+        consent::evaluate,
+        pseudonyms::derive,
         audit::audit_events,
         audit::audit_stream,
         chain::metrics,

@@ -429,6 +429,7 @@ fn mix_tx(
                         Call::Access(AccessCall::Request {
                             patient: *patient,
                             data_class: DataClass::LabResults,
+                            resource_type: None,
                             purpose: Purpose::Treatment,
                             custodian: mix.orgs[*custodian].clone(),
                             document: None,

@@ -153,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
         }
         let document = custodian.upload_document(&uploader, &patient, DataClass::Imaging, content).await?;
         let register =
-            admin0.tx(Call::Document(DocumentCall::Register { document, patient, data_class: DataClass::Imaging }));
+            admin0.tx(Call::Document(DocumentCall::Register { document, patient, data_class: DataClass::Imaging, resource_type: None }));
         custodian.submit(&register).await?;
         registrations.push(register);
         documents.push(document);
@@ -170,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
         let request = physician_tx.tx(Call::Access(AccessCall::Request {
             patient,
             data_class: DataClass::Imaging,
+            resource_type: None,
             purpose: Purpose::Treatment,
             custodian: custodian_org.clone(),
             document: Some(*document),

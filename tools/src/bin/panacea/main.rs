@@ -13,6 +13,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+mod access;
+mod output;
+
+use output::{Failure, print_json, report, say};
 use panacea_client_sdk::types::{AuditQuery, TxState, TxStatus};
 use panacea_client_sdk::{Client, ClientError, ProvableRecord, RequestSigner, TrustAnchor};
 use panacea_contracts::access::AccessCall;
@@ -400,25 +405,6 @@ enum AccessCommand {
     },
 }
 
-/// A failure, with the exit code it maps to.
-#[derive(Debug)]
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-impl Failure {
-    fn local(message: impl std::fmt::Display) -> Failure {
-        Failure { code: 1, message: message.to_string() }
-    }
-}
-
-impl From<ClientError> for Failure {
-    fn from(e: ClientError) -> Failure {
-        Failure { code: 3, message: e.to_string() }
-    }
-}
-
 /// Parses one of the contracts' coded values by its code, listing the valid ones.
 fn parse_code<T: CodeEnum>(text: &str) -> Result<T, String> {
     T::parse(text).ok_or_else(|| format!("{text:?} is not one of: {}", T::codes().join(", ")))
@@ -476,19 +462,6 @@ fn main() -> ExitCode {
     }
 }
 
-#[allow(clippy::print_stderr, reason = "the binary reports its error")]
-fn report(failure: Failure) -> ExitCode {
-    eprintln!("error: {}", failure.message);
-    ExitCode::from(failure.code)
-}
-
-#[allow(clippy::print_stdout, reason = "command output")]
-fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    println!("{}", serde_json::to_string_pretty(value).map_err(Failure::local)?);
-    Ok(())
-}
-
-#[allow(clippy::print_stdout, reason = "command output")]
 async fn run(cli: Cli) -> Result<u8, Failure> {
     let client = Client::new(&cli.node).map_err(|e| Failure { code: 2, message: e.to_string() })?;
     let wait = Duration::from_secs(cli.wait);
@@ -501,7 +474,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             if cli.json {
                 print_json(&serde_json::json!({ "file": out, "public_key": public }))?;
             } else {
-                println!("wrote {}\npublic key: {public}", out.display());
+                say!("wrote {}\npublic key: {public}", out.display());
             }
             return Ok(0);
         }
@@ -510,7 +483,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             if cli.json {
                 print_json(&serde_json::json!({ "public_key": public }))?;
             } else {
-                println!("{public}");
+                say!("{public}");
             }
             return Ok(0);
         }
@@ -529,7 +502,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     &serde_json::json!({ "keystore": out, "public_key": hex::encode(secret.public().to_bytes()) }),
                 )?;
             } else {
-                println!("wrote {} (encrypted)", out.display());
+                say!("wrote {} (encrypted)", out.display());
             }
             return Ok(0);
         }
@@ -540,7 +513,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             if cli.json {
                 print_json(&serde_json::json!({ "file": out, "public_key": hex::encode(secret.public().to_bytes()) }))?;
             } else {
-                println!("wrote {}\npublic key: {}", out.display(), hex::encode(secret.public().to_bytes()));
+                say!("wrote {}\npublic key: {}", out.display(), hex::encode(secret.public().to_bytes()));
             }
             return Ok(0);
         }
@@ -550,7 +523,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 print_json(&orgs)?;
             } else {
                 for org in &orgs {
-                    println!(
+                    say!(
                         "{:<24} {:<18} {:<10} admins {}  validator {}",
                         org.id.as_str(),
                         format!("{:?}", org.kind),
@@ -574,11 +547,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             if cli.json {
                 print_json(&identity)?;
             } else {
-                println!("identity    {}", identity.id);
-                println!("org         {}", identity.org.as_str());
-                println!("kind        {:?}", identity.kind);
-                println!("key         {}", hex::encode(identity.key.to_bytes()));
-                println!("status      {:?} from height {}", identity.status, identity.effective);
+                say!("identity    {}", identity.id);
+                say!("org         {}", identity.org.as_str());
+                say!("kind        {:?}", identity.kind);
+                say!("key         {}", hex::encode(identity.key.to_bytes()));
+                say!("status      {:?} from height {}", identity.status, identity.effective);
             }
             return Ok(0);
         }
@@ -592,7 +565,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 print_json(&history)?;
             } else {
                 for c in &history {
-                    println!("v{} {:?} recorded at {} ms", c.version, c.terms.status, c.recorded_at.as_millis());
+                    say!("v{} {:?} recorded at {} ms", c.version, c.terms.status, c.recorded_at.as_millis());
                 }
             }
             return Ok(0);
@@ -602,15 +575,15 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             if cli.json {
                 print_json(&status)?;
             } else {
-                println!("chain       {}", status.chain_id);
-                println!("node        {} ({}, {})", status.moniker, status.role, status.node_id);
-                println!("height      {} (round {})", status.height, status.round);
-                println!("block       {}", status.block_id);
-                println!("state root  {}", status.state_root);
-                println!("peers       {}", status.peers.len());
-                println!("pool        {} transactions", status.mempool_transactions);
+                say!("chain       {}", status.chain_id);
+                say!("node        {} ({}, {})", status.moniker, status.role, status.node_id);
+                say!("height      {} (round {})", status.height, status.round);
+                say!("block       {}", status.block_id);
+                say!("state root  {}", status.state_root);
+                say!("peers       {}", status.peers.len());
+                say!("pool        {} transactions", status.mempool_transactions);
                 if status.catching_up {
-                    println!("catching up to {}", status.best_seen_height);
+                    say!("catching up to {}", status.best_seen_height);
                 }
             }
             return Ok(0);
@@ -632,14 +605,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             if cli.json {
                 print_json(&block)?;
             } else {
-                println!("height        {}", block.height);
-                println!("id            {}", block.id);
-                println!("parent        {}", block.parent);
-                println!("round         {} (proposer {})", block.round, block.author);
-                println!("time (ms)     {}", block.time);
-                println!("state root    {}", block.state_root.map(|r| r.to_string()).unwrap_or_default());
-                println!("transactions  {}", block.transaction_count);
-                println!("certificate   {}", if block.certificate.is_some() { "included" } else { "on a later block" });
+                say!("height        {}", block.height);
+                say!("id            {}", block.id);
+                say!("parent        {}", block.parent);
+                say!("round         {} (proposer {})", block.round, block.author);
+                say!("time (ms)     {}", block.time);
+                say!("state root    {}", block.state_root.map(|r| r.to_string()).unwrap_or_default());
+                say!("transactions  {}", block.transaction_count);
+                say!("certificate   {}", if block.certificate.is_some() { "included" } else { "on a later block" });
             }
             return Ok(0);
         }
@@ -656,7 +629,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             if cli.json {
                 print_json(&serde_json::json!({ "next_nonce": next }))?;
             } else {
-                println!("{next}");
+                say!("{next}");
             }
             return Ok(0);
         }
@@ -691,7 +664,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let imported = panacea_contracts::fhir::consent::import(&text)
                 .map_err(|e| Failure::local(format!("{} is not a usable FHIR Consent: {e}", fhir.display())))?;
             if !imported.unsupported.is_empty() && !cli.json {
-                println!("note: not represented on chain: {}", imported.unsupported.join(", "));
+                say!("note: not represented on chain: {}", imported.unsupported.join(", "));
             }
             let form_hash = match form_hash {
                 Some(text) => Some(DocumentHash(hash("--form-hash", &text)?)),
@@ -737,6 +710,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 Call::Access(AccessCall::Request {
                     patient: PatientRef(hash("--patient", &patient)?),
                     data_class,
+                    resource_type: None,
                     purpose,
                     custodian,
                     document: None,
@@ -773,7 +747,6 @@ async fn request_signer(client: &Client, key: &Path) -> Result<RequestSigner, Fa
     Ok(RequestSigner::new(load_key(key)?, chain_id))
 }
 
-#[allow(clippy::print_stdout, reason = "command output")]
 async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8, Failure> {
     match command {
         AuditCommand::Events { signer, patient, org, after, limit, format } => {
@@ -788,10 +761,10 @@ async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8,
             match format.as_str() {
                 "fhir" => print_json(&panacea_contracts::fhir::audit_event::bundle(&page.events))?,
                 "csv" => {
-                    println!("seq,recorded_ms,height,kind,outcome,purpose,requesting_org,data_class");
+                    say!("seq,recorded_ms,height,kind,outcome,purpose,requesting_org,data_class");
                     for e in &page.events {
                         let requester = e.agents.iter().find(|a| a.requestor).and_then(|a| a.org.as_ref());
-                        println!(
+                        say!(
                             "{},{},{},{},{:?},{},{},{}",
                             e.seq,
                             e.recorded.as_millis(),
@@ -807,7 +780,7 @@ async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8,
                 _ if json => print_json(&page)?,
                 _ => {
                     for e in &page.events {
-                        println!(
+                        say!(
                             "#{:<6} height {:<6} {:<22} {:?}",
                             e.seq,
                             e.height,
@@ -816,7 +789,7 @@ async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8,
                         );
                     }
                     if let Some(next) = page.next {
-                        println!("more: --after {next}");
+                        say!("more: --after {next}");
                     }
                 }
             }
@@ -829,7 +802,7 @@ async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8,
                 print_json(&page)?;
             } else {
                 for d in &page.disclosures {
-                    println!(
+                    say!(
                         "#{:<6} {} ms  to {:<20} {:<12} {}{}",
                         d.seq,
                         d.date.as_millis(),
@@ -848,7 +821,7 @@ async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8,
                 print_json(&consents)?;
             } else {
                 for c in &consents {
-                    println!(
+                    say!(
                         "{} v{} {:?} recorded at {} ms",
                         c.id,
                         c.version,
@@ -864,7 +837,6 @@ async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8,
 
 /// Fetches a proof of a record, checks it against the genesis validator set and prints
 /// the record. Exit code 6 when the node's answer does not verify.
-#[allow(clippy::print_stdout, reason = "command output")]
 async fn prove(
     client: &Client,
     signer: &Signer,
@@ -922,20 +894,19 @@ async fn prove(
     if json {
         print_json(&out)?;
     } else {
-        println!("verified against the genesis validator set");
-        println!("state of height {} (root {})", verified.height, verified.state_root);
-        println!("attested by certified block {} at height {}", verified.block_id, verified.block_height);
+        say!("verified against the genesis validator set");
+        say!("state of height {} (root {})", verified.height, verified.state_root);
+        say!("attested by certified block {} at height {}", verified.block_id, verified.block_height);
         if value.is_null() {
-            println!("proved absent");
+            say!("proved absent");
         } else {
-            println!("{}", serde_json::to_string_pretty(&value).map_err(Failure::local)?);
+            say!("{}", serde_json::to_string_pretty(&value).map_err(Failure::local)?);
         }
     }
     Ok(0)
 }
 
 /// Prints a transaction's status; returns the exit code it means.
-#[allow(clippy::print_stdout, reason = "command output")]
 fn show_status(status: &TxStatus, json: bool) -> Result<u8, Failure> {
     let code = match (&status.status, &status.receipt) {
         (TxState::Committed, Some(receipt)) if receipt.is_ok() => 0,
@@ -950,30 +921,30 @@ fn show_status(status: &TxStatus, json: bool) -> Result<u8, Failure> {
         print_json(status)?;
         return Ok(code);
     }
-    println!("transaction {}", status.id);
+    say!("transaction {}", status.id);
     match (&status.status, &status.receipt) {
         (TxState::Committed, Some(receipt)) => {
             let height = status.height.map(|h| h.to_string()).unwrap_or_default();
             match &receipt.outcome {
                 Outcome::Ok { events } => {
-                    println!("committed at height {height}: ok, {} audit event(s)", events.len());
+                    say!("committed at height {height}: ok, {} audit event(s)", events.len());
                     for event in events {
-                        println!("  {}", serde_json::to_string(event).map_err(Failure::local)?);
+                        say!("  {}", serde_json::to_string(event).map_err(Failure::local)?);
                     }
                 }
                 Outcome::Failed { code, message } => {
-                    println!("committed at height {height}: failed ({code:?}): {message}");
+                    say!("committed at height {height}: failed ({code:?}): {message}");
                 }
             }
         }
         (TxState::Committed, None) => {
             let height = status.height.map(|h| h.to_string()).unwrap_or_default();
-            println!(
+            say!(
                 "committed at height {height} (the receipt needs --key: its signer's, an admin's or an auditor's)"
             );
         }
-        (TxState::Pending, _) => println!("pending: not committed yet; check later with `panacea tx {}`", status.id),
-        (TxState::Unknown, _) => println!("unknown to this node"),
+        (TxState::Pending, _) => say!("pending: not committed yet; check later with `panacea tx {}`", status.id),
+        (TxState::Unknown, _) => say!("unknown to this node"),
     }
     Ok(code)
 }
