@@ -7,7 +7,7 @@ use crate::consent::{
     ActorRef, Consent, ConsentCall, ConsentScope, ConsentStatus, ConsentTerms, Period, PolicyRule, Provision,
     ProvisionType, Recorder,
 };
-use crate::ids::{ConsentId, DocumentHash, IdentityId, OrgId};
+use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId};
 use crate::testing::{Chain, key, org, patient};
 use crate::tx::{Call, Outcome};
 
@@ -459,4 +459,55 @@ fn admins_and_patients_cannot_request_access() {
     let (doctor, _) = chain.staff("hospital-b", StaffRole::Physician, "doc-b");
     assert!(matches!(chain.submit(&doctor, ask("p", Purpose::Treatment, None)).outcome, Outcome::Ok { .. }));
     let _ = OrgId::new("x");
+}
+
+/// The audit event of a decision names the deciding consent: for a denial by an exclusion,
+/// the excluding consent; the decision records the reason and, for a permit that overrode
+/// an exclusion, the overridden consent.
+#[test]
+fn a_denial_names_the_excluding_consent_and_an_override_the_overridden_one() {
+    let mut chain = Chain::new();
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+    let record = |chain: &mut Chain, provision: Provision| {
+        let terms = ConsentTerms {
+            patient: patient("p1"),
+            status: ConsentStatus::Active,
+            scope: ConsentScope::PatientPrivacy,
+            custodians: Vec::new(),
+            categories: vec![],
+            policy_rule: PolicyRule::OptIn,
+            verification: vec![],
+            provision,
+        };
+        let form_hash = Some(DocumentHash(panacea_primitives::Hash([9; 32])));
+        let receipt = chain.submit(&clerk, Call::Consent(ConsentCall::Record { terms, form_hash }));
+        assert!(receipt.is_ok(), "{receipt:?}");
+        ConsentId(receipt.tx)
+    };
+    record(&mut chain, permit_all());
+    let mut excluding = permit_all();
+    let mut deny = Provision::all(ProvisionType::Deny);
+    deny.actors = vec![ActorRef::Organisation(org("hospital-b"))];
+    excluding.exceptions = vec![deny];
+    let exclusion = record(&mut chain, excluding);
+    let (doctor, _) = chain.staff("hospital-b", StaffRole::Physician, "doctor");
+    let receipt = chain.submit(&doctor, ask("p1", Purpose::Treatment, None));
+    let Outcome::Ok { events } = &receipt.outcome else { panic!("{receipt:?}") };
+    assert_eq!(events[0].outcome, crate::audit::AuditOutcome::Denied);
+    assert_eq!(events[0].entity.consent, Some((exclusion, 1)), "the event names the exclusion");
+    let decided = crate::access::access_decision(&chain.store, &DecisionId(receipt.tx)).unwrap().unwrap();
+    assert_eq!(decided.reason_code(), "denied-by-consent");
+    assert_eq!(decided.consents, vec![(exclusion, 1)], "the broader permit-all does not reopen it");
+    // A permit naming hospital-b and emergencies is more specific: it overrides.
+    let mut emergency = Provision::all(ProvisionType::Permit);
+    emergency.actors = vec![ActorRef::Organisation(org("hospital-b"))];
+    emergency.purposes = vec![Purpose::EmergencyTreatment];
+    let specific = record(&mut chain, emergency);
+    let receipt = chain.submit(&doctor, ask("p1", Purpose::EmergencyTreatment, None));
+    let Outcome::Ok { events } = &receipt.outcome else { panic!("{receipt:?}") };
+    assert_eq!(events[0].entity.consent, Some((specific, 1)));
+    let decided = crate::access::access_decision(&chain.store, &DecisionId(receipt.tx)).unwrap().unwrap();
+    assert_eq!(decided.reason_code(), "exclusion-overridden");
+    assert_eq!(decided.consents, vec![(specific, 1)]);
+    assert_eq!(decided.overridden, vec![(exclusion, 1)]);
 }

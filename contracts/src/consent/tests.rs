@@ -1,7 +1,7 @@
 use super::*;
 use crate::ErrorCode;
 use crate::codes::StaffRole;
-use crate::ids::DocumentHash;
+use crate::ids::{DocumentHash, IdentityId};
 use crate::testing::{Chain, error_code, key, patient};
 use crate::tx::Call;
 
@@ -380,4 +380,50 @@ fn a_patient_key_without_a_binding_in_force_cannot_act() {
     chain.store.apply(&batch);
     assert_eq!(bound_patient(&chain.store, &legacy.public()).unwrap(), None);
     assert_eq!(acts_for_alice(&mut chain, &legacy, consent_id), [false, false]);
+}
+
+/// A rule naming a party the chain does not know could never match: for a deny, a typo
+/// would silently lift the patient's restriction. Recording and amending refuse it, naming
+/// the provision's path and the reference.
+#[test]
+fn unknown_actors_and_custodians_are_refused_at_recording() {
+    let mut chain = Chain::new();
+    let (clerk, clerk_id) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+    let with = |edit: &dyn Fn(&mut ConsentTerms)| {
+        let mut t = terms("p");
+        edit(&mut t);
+        Call::Consent(ConsentCall::Record { terms: t, form_hash: form() })
+    };
+    let deny_actor = |actor: ActorRef| {
+        move |t: &mut ConsentTerms| {
+            let mut deny = Provision::all(ProvisionType::Deny);
+            deny.actors = vec![ActorRef::Role(StaffRole::Nurse), actor.clone()];
+            t.provision.exceptions = vec![Provision::all(ProvisionType::Deny), deny];
+        }
+    };
+    let typo = chain.submit(&clerk, with(&deny_actor(ActorRef::Organisation(crate::testing::org("hospital-bb")))));
+    assert_eq!(error_code(&typo.outcome), Some(ErrorCode::InvalidArgument));
+    let message = format!("{:?}", typo.outcome);
+    assert!(message.contains("provision.provision[1].actor[1]") && message.contains("Organization/hospital-bb"), "{message}");
+    let stranger = IdentityId(panacea_primitives::Hash([77; 32]));
+    let unknown = chain.submit(&clerk, with(&deny_actor(ActorRef::Identity(stranger))));
+    assert_eq!(error_code(&unknown.outcome), Some(ErrorCode::InvalidArgument));
+    assert!(format!("{:?}", unknown.outcome).contains("is not a registered identity"));
+    let custodian = chain.submit(&clerk, with(&|t: &mut ConsentTerms| t.custodians = vec![crate::testing::org("hospital-z")]));
+    assert_eq!(error_code(&custodian.outcome), Some(ErrorCode::InvalidArgument));
+    assert!(format!("{:?}", custodian.outcome).contains("organization[0]"));
+    // Known parties record; an amendment is checked the same way.
+    let known = chain.submit(
+        &clerk,
+        with(&|t: &mut ConsentTerms| {
+            deny_actor(ActorRef::Identity(clerk_id))(t);
+            t.custodians = vec![crate::testing::org("hospital-a")];
+        }),
+    );
+    assert!(known.is_ok(), "{known:?}");
+    let id = crate::ids::ConsentId(known.tx);
+    let mut amended = terms("p");
+    deny_actor(ActorRef::Organisation(crate::testing::org("hospital-q")))(&mut amended);
+    let amend = chain.submit(&clerk, Call::Consent(ConsentCall::Amend { consent: id, terms: amended, form_hash: form() }));
+    assert_eq!(error_code(&amend.outcome), Some(ErrorCode::InvalidArgument));
 }

@@ -177,3 +177,58 @@ fn a_grant_for_a_data_date_stays_in_force() {
     assert!(grant_in_force(&chain.store, &inside, &doc(1), h, t).unwrap().is_ok(), "inside the data period");
     assert_eq!(grant_in_force(&chain.store, &outside, &doc(1), h, t).unwrap().unwrap_err(), GrantRefused::Denied);
 }
+
+/// A grant for a resource type covers only the documents registered with that type, and a
+/// resource type that cannot hold the class named is refused, at registration and request.
+#[test]
+fn a_resource_type_grant_covers_only_documents_of_that_type() {
+    let mut chain = Chain::new();
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+    let terms = opt_in(Provision::all(ProvisionType::Permit));
+    chain.ok(&clerk, Call::Consent(ConsentCall::Record { terms, form_hash: Some(DocumentHash(Hash([9; 32]))) }));
+    let admin = chain.admin("hospital-a");
+    let typed = |n: u8, kind: Option<crate::codes::ResourceType>| {
+        Call::Document(DocumentCall::Register {
+            document: doc(n),
+            patient: patient("p1"),
+            data_class: DataClass::LabResults,
+            resource_type: kind,
+        })
+    };
+    chain.ok(&admin, typed(1, Some(crate::codes::ResourceType::Observation)));
+    chain.ok(&admin, typed(2, Some(crate::codes::ResourceType::DiagnosticReport)));
+    chain.ok(&admin, typed(3, None));
+    let wrong = chain.submit(&admin, typed(4, Some(crate::codes::ResourceType::ImagingStudy)));
+    assert_eq!(error_code(&wrong.outcome), Some(ErrorCode::InvalidArgument), "an ImagingStudy holds no lab results");
+    let (doctor, _) = chain.staff("hospital-b", StaffRole::Physician, "doctor");
+    let ask = |kind| {
+        Call::Access(AccessCall::Request {
+            patient: patient("p1"),
+            data_class: DataClass::LabResults,
+            resource_type: kind,
+            purpose: Purpose::Treatment,
+            custodian: org("hospital-a"),
+            document: None,
+            data_time: None,
+            justification: None,
+        })
+    };
+    let receipt = chain.submit(&doctor, ask(Some(crate::codes::ResourceType::Observation)));
+    assert!(receipt.is_ok());
+    let grant = crate::access::access_decision(&chain.store, &DecisionId(receipt.tx)).unwrap().unwrap();
+    assert_eq!(covered_documents(&chain.store, &grant).unwrap(), vec![doc(1)]);
+    let (height, now) = (chain.height, chain.time);
+    assert!(grant_in_force(&chain.store, &grant.id, &doc(1), height, now).unwrap().is_ok());
+    for other in [doc(2), doc(3)] {
+        assert_eq!(
+            grant_in_force(&chain.store, &grant.id, &other, height, now).unwrap().unwrap_err(),
+            GrantRefused::NotCovered
+        );
+    }
+    // Without a resource type the grant covers the class, as before.
+    let receipt = chain.submit(&doctor, ask(None));
+    let grant = crate::access::access_decision(&chain.store, &DecisionId(receipt.tx)).unwrap().unwrap();
+    assert_eq!(covered_documents(&chain.store, &grant).unwrap().len(), 3);
+    let mismatch = chain.submit(&doctor, ask(Some(crate::codes::ResourceType::AllergyIntolerance)));
+    assert_eq!(error_code(&mismatch.outcome), Some(ErrorCode::InvalidArgument));
+}

@@ -142,7 +142,6 @@ fn unsupported_elements_are_listed_by_path() {
         "Consent.dateTime",
         "Consent.id",
         "Consent.meta",
-        "Consent.organization",
         "Consent.policy",
         "Consent.policyRule.coding[1]",
         "Consent.provision.provision[0].securityLabel",
@@ -154,6 +153,8 @@ fn unsupported_elements_are_listed_by_path() {
         "Consent.verification[0].verifiedWith",
     ];
     assert_eq!(sorted(consent.unsupported), expected);
+    // Consent.organization is the custodian the consent governs.
+    assert_eq!(consent.terms.custodians, vec![OrgId::new("hospital-gemelli").unwrap()]);
     // The restriction was dropped from a deny with no permit under it: it only refuses more.
     let exception = &consent.terms.provision.exceptions[0];
     assert_eq!(exception.kind, ProvisionType::Deny);
@@ -173,7 +174,7 @@ fn identifying_patient_forms() {
     assert_eq!(
         refused(|v| v["patient"]["identifier"] =
             json!({ "system": "http://hl7.it/sid/codiceFiscale", "value": "RSSMRA80A01H501U" })),
-        FhirError::PatientIdentifying { path: "Consent.patient.identifier.system".into() }
+        FhirError::PseudonymKeyNeeded { path: "Consent.patient.identifier.system".into() }
     );
     assert_eq!(
         refused(|v| v["patient"]["identifier"] =
@@ -190,13 +191,115 @@ fn identifying_patient_forms() {
         refused(|v| v["contained"] = json!([{ "resourceType": "Patient", "id": "p", "birthDate": "1980-01-01" }])),
         FhirError::PatientIdentifying { path: "Consent.contained[0]".into() }
     );
-    // A record number in the reference is refused without repeating it.
+    // Without the custodian's key, a record number in the reference is refused without
+    // repeating it.
     let error = refused(|v| v["patient"]["reference"] = json!("Patient/MRN-0012345"));
-    assert_eq!(error, FhirError::PatientReference { path: "Consent.patient.reference".into() });
+    assert_eq!(error, FhirError::PseudonymKeyNeeded { path: "Consent.patient.reference".into() });
     assert!(!error.to_string().contains("0012345"));
-    // Upper-case hex is a second spelling of the same reference: refused.
+    // Upper-case hex is a second spelling of the same reference: not taken as one.
     let upper = refused(|v| v["patient"]["reference"] = json!(format!("Patient/{}", PATIENT.to_uppercase())));
-    assert_eq!(upper, FhirError::PatientReference { path: "Consent.patient.reference".into() });
+    assert_eq!(upper, FhirError::PseudonymKeyNeeded { path: "Consent.patient.reference".into() });
+    // Not a patient reference at all.
+    let other = refused(|v| v["patient"]["reference"] = json!("Group/ward-3"));
+    assert_eq!(other, FhirError::PatientReference { path: "Consent.patient.reference".into() });
+}
+
+fn key(byte: u8) -> Pseudonymiser {
+    Pseudonymiser::from_bytes([byte; 32])
+}
+
+fn import_keyed(json: &str, key: &Pseudonymiser, edit: impl FnOnce(&mut Value)) -> Result<ImportedConsent, FhirError> {
+    let mut value: Value = serde_json::from_str(json).unwrap();
+    edit(&mut value);
+    import_with(&value.to_string(), Some(key))
+}
+
+#[test]
+fn local_patient_references_are_derived_with_the_custodians_key() {
+    let hospital = key(1);
+    let by_id = |id: &str| {
+        let id = id.to_owned();
+        import_keyed(OPTIN_SHARE_ALL, &hospital, move |v| v["patient"] = json!({ "reference": format!("Patient/{id}") }))
+            .unwrap()
+            .terms
+            .patient
+    };
+    // The same patient always maps to the same reference; another patient, another.
+    let expected = PatientRef(hospital.derive(LocalPatient::FhirId("pat-001")).unwrap());
+    assert_eq!(by_id("pat-001"), expected);
+    assert_eq!(by_id("pat-001"), expected);
+    assert_ne!(by_id("pat-002"), expected);
+    // Another custodian's key gives an unlinkable reference for the same record id.
+    let other = import_keyed(OPTIN_SHARE_ALL, &key(2), |v| v["patient"] = json!({ "reference": "Patient/pat-001" }));
+    assert_ne!(other.unwrap().terms.patient, expected);
+    // With a key, even a 64-hex id is a local id: derived, never copied on chain.
+    let hex_id = by_id(PATIENT);
+    assert_ne!(hex_id, PatientRef(hash(PATIENT)));
+    // A business identifier decides over a logical id given beside it.
+    let mrn = import_keyed(OPTIN_SHARE_ALL, &hospital, |v| {
+        v["patient"] = json!({ "reference": "Patient/pat-001", "identifier": { "system": "urn:oid:1.2.3.4.5.6", "value": "MRN-0042" } });
+    })
+    .unwrap();
+    let expected_mrn = hospital.derive(LocalPatient::Identifier { system: "urn:oid:1.2.3.4.5.6", value: "MRN-0042" }).unwrap();
+    assert_eq!(mrn.terms.patient, PatientRef(expected_mrn));
+    // A patient-ref identifier is a reference already: taken as is, key or not; a
+    // reference beside it must name the same.
+    let exported = import_keyed(OPTIN_SHARE_ALL, &hospital, |v| {
+        v["patient"] = json!({ "reference": format!("Patient/{PATIENT}"), "identifier": { "system": system::PATIENT_REF, "value": PATIENT } });
+    })
+    .unwrap();
+    assert_eq!(exported.terms.patient, PatientRef(hash(PATIENT)));
+    // Identifying members stay refused, and no error repeats the local id.
+    let named = import_keyed(OPTIN_SHARE_ALL, &hospital, |v| {
+        v["patient"] = json!({ "reference": "Patient/pat-001", "display": "Maria Rossi" });
+    });
+    assert_eq!(named, Err(FhirError::PatientIdentifying { path: "Consent.patient.display".into() }));
+    let bad = import_keyed(OPTIN_SHARE_ALL, &hospital, |v| v["patient"] = json!({ "reference": "Patient/MRN 0012345" }))
+        .unwrap_err();
+    assert_eq!(bad, FhirError::PatientReference { path: "Consent.patient.reference".into() });
+    assert!(!bad.to_string().contains("0012345"));
+    // The key itself appears nowhere in what import returns.
+    let all = format!("{:?}", by_id("pat-001"));
+    assert!(!all.contains("0101010101"));
+}
+
+#[test]
+fn classes_and_custodians_import_and_export() {
+    let consent = import_edited(OPTIN_SHARE_ALL, |v| {
+        v["organization"] = json!([{ "reference": "Organization/hospital-a" }, { "reference": "Organization/hospital-a" }]);
+        v["provision"]["class"] = json!([
+            { "system": system::DATA_CLASS, "code": "lab-results" },
+            { "system": "http://hl7.org/fhir/resource-types", "code": "Observation" },
+            { "system": "urn:ietf:bcp:13", "code": "application/dicom" },
+        ]);
+    })
+    .unwrap();
+    assert_eq!(consent.terms.custodians, vec![OrgId::new("hospital-a").unwrap()], "duplicates collapse");
+    let root = &consent.terms.provision;
+    assert_eq!(root.data_classes, vec![DataClass::LabResults]);
+    assert_eq!(root.resource_types, vec![ResourceType::Observation]);
+    assert_eq!(root.mime_types, vec![MimeType::Dicom]);
+    let exported = export(&Consent {
+        id: ConsentId(hash(CONSENT_ID)),
+        version: 1,
+        terms: consent.terms.clone(),
+        recorder: Recorder::Patient { key: panacea_primitives::Keypair::from_seed([3; 32]).public() },
+        recorded_at: Timestamp(0),
+    });
+    assert_eq!(exported["organization"][0]["reference"], "Organization/hospital-a");
+    assert_eq!(exported["provision"]["class"][1]["system"], "http://hl7.org/fhir/resource-types");
+    assert_eq!(import(&exported.to_string()).unwrap().terms, consent.terms);
+    // Unknown codes and custodians that are not organisations fail with their path.
+    let unknown = import_edited(OPTIN_SHARE_ALL, |v| {
+        v["provision"]["class"] = json!([{ "system": "http://hl7.org/fhir/resource-types", "code": "Patient" }]);
+    });
+    assert!(matches!(unknown, Err(FhirError::UnknownCode { path, .. }) if path == "Consent.provision.class[0].code"));
+    let practitioner = import_edited(OPTIN_SHARE_ALL, |v| v["organization"] = json!([{ "reference": "Practitioner/x" }]));
+    assert!(matches!(practitioner, Err(FhirError::Reference { path, .. }) if path == "Consent.organization[0].reference"));
+    let named = import_edited(OPTIN_SHARE_ALL, |v| {
+        v["organization"] = json!([{ "reference": "Organization/hospital-a", "display": "Hospital A" }]);
+    });
+    assert!(matches!(named, Err(FhirError::Invalid { path, .. }) if path == "Consent.organization[0].display"));
 }
 
 #[test]
@@ -279,7 +382,11 @@ fn export_shape() {
     assert_eq!(out["meta"]["versionId"], "2");
     assert_eq!(out["dateTime"], "1970-01-01T00:00:00.000Z");
     assert_eq!(out["patient"]["reference"], format!("Patient/{PATIENT}"));
-    assert_eq!(out["organization"][0]["reference"], "Organization/hospital-gemelli");
+    // The recorder is in the recorder extension; `organization` is the custodians the
+    // consent governs (none here), and the patient is written in both forms.
+    assert!(out.get("organization").is_none());
+    assert_eq!(out["patient"]["identifier"]["system"], system::PATIENT_REF);
+    assert_eq!(out["patient"]["identifier"]["value"], PATIENT);
     assert_eq!(out["sourceAttachment"]["extension"][0]["valueString"], FORM);
     assert!(out["sourceAttachment"].get("hash").is_none());
     assert_eq!(out["category"][0]["coding"][0]["system"], system::LOINC);
@@ -374,15 +481,14 @@ fn unknown_purpose_is_an_error() {
         })
     );
     let foreign = import_edited(EMERGENCY_ONLY, |v| {
-        v["provision"]["provision"][0]["class"] =
-            json!([{ "system": "http://hl7.org/fhir/resource-types", "code": "Observation" }]);
+        v["provision"]["provision"][0]["class"] = json!([{ "system": "http://loinc.org", "code": "11506-3" }]);
     });
     assert_eq!(
         foreign,
         Err(FhirError::System {
             path: "Consent.provision.provision[0].class[0].system".into(),
-            found: "http://hl7.org/fhir/resource-types".into(),
-            expected: system::DATA_CLASS,
+            found: "http://loinc.org".into(),
+            expected: super::CLASS_SYSTEMS,
         })
     );
 }

@@ -6,7 +6,8 @@
 //! Exit codes, for scripts: 0 done; 1 a local problem (a file, a value); 2 a bad
 //! argument; 3 the node could not be reached or refused the request; 4 the transaction
 //! committed but failed (the receipt says why); 5 not committed within `--wait`; 6 the
-//! node's proof did not verify against the genesis validator set (do not trust that node).
+//! node's proof did not verify against the genesis validator set (do not trust that node);
+//! 7 the access request (or evaluation, or decision shown) is a denial.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,10 +19,10 @@ mod access;
 mod output;
 
 use output::{Failure, print_json, report, say};
-use panacea_client_sdk::types::{AuditQuery, TxState, TxStatus};
+use panacea_client_sdk::types::{AuditQuery, EvaluateQuery, TxState, TxStatus};
 use panacea_client_sdk::{Client, ClientError, ProvableRecord, RequestSigner, TrustAnchor};
 use panacea_contracts::access::AccessCall;
-use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
+use panacea_contracts::codes::{DataClass, Purpose, ResourceType, StaffRole};
 use panacea_contracts::consent::ConsentCall;
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
 use panacea_contracts::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
@@ -88,6 +89,12 @@ enum Command {
     /// Access to a patient's data.
     #[command(subcommand)]
     Access(AccessCommand),
+    /// Access decisions.
+    #[command(subcommand)]
+    Decision(DecisionCommand),
+    /// Patients' pseudonymous references, derived at the custodian with its secret key.
+    #[command(subcommand)]
+    Pseudonym(PseudonymCommand),
     /// The audit trail (signed reads: organisations see their own, health authorities all).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -301,6 +308,10 @@ enum ConsentCommand {
         /// The Consent resource.
         #[arg(long)]
         fhir: PathBuf,
+        /// The custodian's pseudonymisation key file: derives the patient's reference here
+        /// from `Patient/<id>` or a business identifier in the resource.
+        #[arg(long)]
+        pseudonym_key: Option<PathBuf>,
         /// SHA-256 of the signed form (hex), when a custodian records it; overrides the
         /// resource's form-sha256 extension.
         #[arg(long)]
@@ -321,10 +332,18 @@ enum ConsentCommand {
     List {
         #[command(flatten)]
         signer: Signer,
-        /// The patient (64 hex digits).
+        /// The patient: 64 hex digits, or with --pseudonym-key Patient/<id> or
+        /// <system>|<value>.
         #[arg(long)]
         patient: String,
+        /// The custodian's pseudonymisation key file.
+        #[arg(long)]
+        pseudonym_key: Option<PathBuf>,
     },
+    /// Decide a hypothetical request against a patient's consents as they stood at a
+    /// time, recording nothing (for privacy officers, auditors and the patient). Exit 0
+    /// for permit, 7 for deny.
+    Evaluate(EvaluateArgs),
     /// Every version of a consent, oldest first.
     History {
         #[command(flatten)]
@@ -342,9 +361,13 @@ enum PatientKeyCommand {
     Bind {
         #[command(flatten)]
         signer: Signer,
-        /// The patient (64 hex digits).
+        /// The patient: 64 hex digits, or with --pseudonym-key Patient/<id> or
+        /// <system>|<value>.
         #[arg(long)]
         patient: String,
+        /// The custodian's pseudonymisation key file.
+        #[arg(long)]
+        pseudonym_key: Option<PathBuf>,
         /// The patient's public key (64 hex digits), never used on the chain before.
         #[arg(long)]
         public_key: String,
@@ -393,16 +416,95 @@ enum AccessCommand {
         /// allergies, medications, problems, lab-results, imaging, ...
         #[arg(long, value_parser = parse_code::<DataClass>)]
         data_class: DataClass,
+        /// The FHIR resource type asked for (Observation, DiagnosticReport, ImagingStudy,
+        /// ...); it must be able to hold the data class.
+        #[arg(long, value_parser = parse_code::<ResourceType>)]
+        resource_type: Option<ResourceType>,
         /// TREAT, ETREAT, HPAYMT, HOPERAT, HRESCH, ...
         #[arg(long, value_parser = parse_code::<Purpose>)]
         purpose: Purpose,
         /// The organisation holding the data.
         #[arg(long)]
         custodian: String,
+        /// The data's own date (FHIR date or dateTime; a date is the start of that UTC
+        /// day). Without it, permits limited by a data period do not apply and denials
+        /// limited by one do.
+        #[arg(long)]
+        data_date: Option<String>,
         /// SHA-256 of the written break-glass justification (hex), kept off chain.
         #[arg(long)]
         justification: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum DecisionCommand {
+    /// An access decision: verdict, reason, deciding consents and its audit event. Exit 0
+    /// for permit or break-glass, 7 for deny.
+    Show {
+        #[command(flatten)]
+        signer: Signer,
+        /// The decision id (the request's transaction id).
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PseudonymCommand {
+    /// Create the organisation's pseudonymisation key (mode 0600; never overwrites). Back
+    /// it up offline: without it the organisation cannot find its patients' references.
+    NewKey {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the reference of a patient named as in the custodian's records.
+    Derive {
+        /// The pseudonymisation key file.
+        #[arg(long)]
+        pseudonym_key: PathBuf,
+        /// Patient/<FHIR id>, or <identifier system>|<identifier value>.
+        patient: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    signer: Signer,
+    /// The patient: 64 hex digits, or with --pseudonym-key Patient/<id> or <system>|<value>.
+    #[arg(long)]
+    patient: String,
+    /// The custodian's pseudonymisation key file.
+    #[arg(long)]
+    pseudonym_key: Option<PathBuf>,
+    /// The requesting identity (64 hex digits); or give --org and --role.
+    #[arg(long, conflicts_with_all = ["org", "role"])]
+    requester: Option<String>,
+    /// The requesting organisation.
+    #[arg(long, required_unless_present = "requester")]
+    org: Option<String>,
+    /// The requester's staff role (physician, nurse, ...).
+    #[arg(long, value_parser = parse_code::<StaffRole>)]
+    role: Option<StaffRole>,
+    /// TREAT, ETREAT, HRESCH, ...
+    #[arg(long, value_parser = parse_code::<Purpose>)]
+    purpose: Purpose,
+    /// lab-results, imaging, mental-health, ...
+    #[arg(long, value_parser = parse_code::<DataClass>)]
+    data_class: DataClass,
+    /// The FHIR resource type.
+    #[arg(long, value_parser = parse_code::<ResourceType>)]
+    resource_type: Option<ResourceType>,
+    /// The organisation holding the data.
+    #[arg(long)]
+    custodian: String,
+    /// The data's own date (FHIR date or dateTime).
+    #[arg(long)]
+    data_date: Option<String>,
+    /// When to evaluate (FHIR dateTime; default now): the consents as they stood then.
+    #[arg(long)]
+    at: Option<String>,
 }
 
 /// Parses one of the contracts' coded values by its code, listing the valid ones.
@@ -427,7 +529,7 @@ macro_rules! code_enum {
         }
     )*};
 }
-code_enum!(StaffRole, DataClass, Purpose);
+code_enum!(StaffRole, DataClass, Purpose, ResourceType);
 
 fn hash(what: &str, text: &str) -> Result<Hash, Failure> {
     Hash::from_hex(text.trim()).map_err(|e| Failure::local(format!("{what} must be 64 hex digits: {e}")))
@@ -465,6 +567,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<u8, Failure> {
     let client = Client::new(&cli.node).map_err(|e| Failure { code: 2, message: e.to_string() })?;
     let wait = Duration::from_secs(cli.wait);
+    let mut then = Then::Receipt;
     let call = match cli.command {
         Command::Audit(command) => Work::Read(command),
         Command::Keys(KeysCommand::New { out }) => {
@@ -555,8 +658,51 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             return Ok(0);
         }
-        Command::Consent(ConsentCommand::List { signer, patient }) => {
+        Command::Consent(ConsentCommand::List { signer, patient, pseudonym_key }) => {
+            let patient = access::patient_ref(&patient, pseudonym_key.as_deref())?.to_string();
             return audit(&client, AuditCommand::Consents { signer, patient }, cli.json).await;
+        }
+        Command::Consent(ConsentCommand::Evaluate(args)) => {
+            let patient = access::patient_ref(&args.patient, args.pseudonym_key.as_deref())?;
+            let query = EvaluateQuery {
+                requester: args.requester.map(|t| hash("--requester", &t).map(IdentityId)).transpose()?,
+                org: args.org.map(OrgId::new).transpose().map_err(Failure::local)?,
+                role: args.role.map(|r| r.code().to_owned()),
+                purpose: args.purpose.code().to_owned(),
+                data_class: args.data_class.code().to_owned(),
+                resource_type: args.resource_type.map(|t| t.code().to_owned()),
+                custodian: OrgId::new(args.custodian).map_err(Failure::local)?,
+                data_time: args.data_date.as_deref().map(access::data_date).transpose()?.map(|t| t.as_millis()),
+                at: args
+                    .at
+                    .as_deref()
+                    .map(|t| {
+                        panacea_contracts::fhir::parse_date_time(t, panacea_contracts::fhir::DateBound::Start)
+                            .map_err(|e| Failure::local(format!("--at {t:?}: {e}")))
+                    })
+                    .transpose()?
+                    .map(|t| t.as_millis()),
+            };
+            let signer = request_signer(&client, &args.signer.key).await?;
+            return access::evaluate(&client, &signer, &patient, &query, cli.json).await;
+        }
+        Command::Decision(DecisionCommand::Show { signer, id }) => {
+            let signer = request_signer(&client, &signer.key).await?;
+            return access::show(&client, &signer, &id, cli.json).await;
+        }
+        Command::Pseudonym(PseudonymCommand::NewKey { out }) => {
+            panacea_node::keys::new_pseudonym_key(&out).map_err(Failure::local)?;
+            say!("wrote a new pseudonymisation key to {} (mode 0600); back it up offline", out.display());
+            return Ok(0);
+        }
+        Command::Pseudonym(PseudonymCommand::Derive { pseudonym_key, patient }) => {
+            let patient = access::patient_ref(&patient, Some(&pseudonym_key))?;
+            if cli.json {
+                print_json(&serde_json::json!({ "patient_ref": patient }))?;
+            } else {
+                say!("{patient}");
+            }
+            return Ok(0);
         }
         Command::Consent(ConsentCommand::History { signer, consent }) => {
             let id = ConsentId(hash("--consent", &consent)?);
@@ -658,14 +804,17 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let new_key = public_key(&new_public_key)?;
             Work::Submit(target.signer, Call::Identity(IdentityCall::RotateKey { identity, new_key }))
         }
-        Command::Consent(ConsentCommand::Record { signer, fhir, form_hash }) => {
+        Command::Consent(ConsentCommand::Record { signer, fhir, pseudonym_key, form_hash }) => {
             let text = std::fs::read_to_string(&fhir)
                 .map_err(|e| Failure::local(format!("cannot read {}: {e}", fhir.display())))?;
-            let imported = panacea_contracts::fhir::consent::import(&text)
+            let pseudonymiser =
+                pseudonym_key.as_deref().map(panacea_node::keys::load_pseudonym_key).transpose().map_err(Failure::local)?;
+            let imported = panacea_contracts::fhir::consent::import_with(&text, pseudonymiser.as_ref())
                 .map_err(|e| Failure::local(format!("{} is not a usable FHIR Consent: {e}", fhir.display())))?;
             if !imported.unsupported.is_empty() && !cli.json {
                 say!("note: not represented on chain: {}", imported.unsupported.join(", "));
             }
+            then = Then::Unrepresented(imported.unsupported.clone());
             let form_hash = match form_hash {
                 Some(text) => Some(DocumentHash(hash("--form-hash", &text)?)),
                 None => imported.form_hash,
@@ -680,10 +829,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::PatientKey(command) => {
             let form = |text: Option<String>| text.map(|t| hash("--form-hash", &t).map(DocumentHash)).transpose();
             let (signer, call) = match command {
-                PatientKeyCommand::Bind { signer, patient, public_key: key, form_hash } => (
+                PatientKeyCommand::Bind { signer, patient, pseudonym_key, public_key: key, form_hash } => (
                     signer,
                     ConsentCall::BindPatientKey {
-                        patient: PatientRef(hash("--patient", &patient)?),
+                        patient: access::patient_ref(&patient, pseudonym_key.as_deref())?,
                         key: public_key(&key)?,
                         form_hash: DocumentHash(hash("--form-hash", &form_hash)?),
                     },
@@ -702,19 +851,30 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             };
             Work::Submit(signer, Call::Consent(call))
         }
-        Command::Access(AccessCommand::Request { signer, patient, data_class, purpose, custodian, justification }) => {
+        Command::Access(AccessCommand::Request {
+            signer,
+            patient,
+            data_class,
+            resource_type,
+            purpose,
+            custodian,
+            data_date,
+            justification,
+        }) => {
             let custodian = OrgId::new(custodian).map_err(Failure::local)?;
+            let data_time = data_date.as_deref().map(access::data_date).transpose()?;
+            then = Then::Decision;
             let justification = justification.map(|t| hash("--justification", &t).map(DocumentHash)).transpose()?;
             Work::Submit(
                 signer,
                 Call::Access(AccessCall::Request {
                     patient: PatientRef(hash("--patient", &patient)?),
                     data_class,
-                    resource_type: None,
+                    resource_type,
                     purpose,
                     custodian,
                     document: None,
-                    data_time: None,
+                    data_time,
                     justification,
                 }),
             )
@@ -728,9 +888,45 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     let status = client.status().await?;
     let chain_id = ChainId::new(status.chain_id).map_err(Failure::local)?;
     let nonce = client.next_nonce(&key.public()).await?;
-    let tx = Transaction { chain_id, signer: key.public(), nonce, call }.sign(&key);
+    let tx = Transaction { chain_id: chain_id.clone(), signer: key.public(), nonce, call }.sign(&key);
     let status = client.submit_and_wait(&tx, wait).await?;
-    show_status(&status, cli.json)
+    let committed_ok = status.receipt.as_ref().is_some_and(|r| r.is_ok());
+    match then {
+        Then::Unrepresented(paths) if cli.json => {
+            // The receipt and, beside it, what the chain does not hold of the resource.
+            let mut value = serde_json::to_value(&status).map_err(Failure::local)?;
+            if let Some(object) = value.as_object_mut() {
+                object.insert("not_represented".into(), serde_json::json!(paths));
+            }
+            print_json(&value)?;
+            Ok(show_code(&status))
+        }
+        Then::Decision if committed_ok => {
+            // The verdict, read back signed by the requester (who may read its decision).
+            let signer = RequestSigner::new(key, chain_id);
+            let view = client.decision(&signer, &DecisionId(status.id)).await?;
+            if cli.json {
+                print_json(&serde_json::json!({ "transaction": status, "decision": view }))?;
+                return Ok(match view.decision.outcome {
+                    panacea_contracts::access::DecisionOutcome::Deny(_) => access::DENIED,
+                    _ => 0,
+                });
+            }
+            say!("transaction {} committed at height {}", status.id, status.height.map(|h| h.to_string()).unwrap_or_default());
+            access::print_decision(&view)
+        }
+        _ => show_status(&status, cli.json),
+    }
+}
+
+/// What a transaction command shows once its transaction is committed.
+enum Then {
+    /// The receipt.
+    Receipt,
+    /// The receipt, and (with `--json`) the resource's elements not represented on chain.
+    Unrepresented(Vec<String>),
+    /// The access decision the transaction made.
+    Decision,
 }
 
 /// What a command does once its arguments are read.
@@ -908,7 +1104,18 @@ async fn prove(
 
 /// Prints a transaction's status; returns the exit code it means.
 fn show_status(status: &TxStatus, json: bool) -> Result<u8, Failure> {
-    let code = match (&status.status, &status.receipt) {
+    let code = show_code(status);
+    if json {
+        print_json(status)?;
+        return Ok(code);
+    }
+    show_receipt(status)?;
+    Ok(code)
+}
+
+/// The exit code a transaction's status means.
+fn show_code(status: &TxStatus) -> u8 {
+    match (&status.status, &status.receipt) {
         (TxState::Committed, Some(receipt)) if receipt.is_ok() => 0,
         (TxState::Committed, Some(_)) => 4,
         // Committed; the receipt was not shown to this caller (unsigned, or a key that
@@ -916,11 +1123,11 @@ fn show_status(status: &TxStatus, json: bool) -> Result<u8, Failure> {
         (TxState::Committed, None) => 0,
         (TxState::Pending, _) => 5,
         (TxState::Unknown, _) => 3,
-    };
-    if json {
-        print_json(status)?;
-        return Ok(code);
     }
+}
+
+/// Prints a transaction's status and receipt for people.
+fn show_receipt(status: &TxStatus) -> Result<(), Failure> {
     say!("transaction {}", status.id);
     match (&status.status, &status.receipt) {
         (TxState::Committed, Some(receipt)) => {
@@ -946,5 +1153,5 @@ fn show_status(status: &TxStatus, json: bool) -> Result<u8, Failure> {
         (TxState::Pending, _) => say!("pending: not committed yet; check later with `panacea tx {}`", status.id),
         (TxState::Unknown, _) => say!("unknown to this node"),
     }
-    Ok(code)
+    Ok(())
 }
