@@ -156,6 +156,33 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     assert_eq!(status_of(client.decision(&hospital1, &decision).await), 403);
     assert_eq!(status_of(client.decision(&authority, &decision).await), 200);
     assert_eq!(status_of(client.decision(&stranger, &decision).await), 401);
+    let view = client.decision(&authority, &decision).await.unwrap();
+    assert_eq!(view.reason, view.decision.reason_code());
+    assert_eq!(view.event.map(|e| e.entity.decision), Some(Some(decision)), "the decision's own audit event");
+
+    // An evaluation reveals the consents it considers: for those who may read them all
+    // (the recording organisation, auditors), not another organisation, not a stranger.
+    let question = panacea_client_sdk::types::EvaluateQuery {
+        requester: None,
+        org: Some(panacea_contracts::ids::OrgId::new("hospital-1").unwrap()),
+        role: Some("physician".into()),
+        purpose: "TREAT".into(),
+        data_class: "lab-results".into(),
+        resource_type: None,
+        custodian: panacea_contracts::ids::OrgId::new("hospital-0").unwrap(),
+        data_time: None,
+        at: None,
+    };
+    for (reader, status) in [(&staff0, 200), (&hospital0, 200), (&authority, 200), (&hospital1, 403), (&authority_service, 403)] {
+        assert_eq!(status_of(client.evaluate(reader, &patient, &question).await.map(|_| ())), status);
+    }
+    assert_eq!(status_of(client.evaluate(&stranger, &patient, &question).await.map(|_| ())), 401);
+    let answer = client.evaluate(&authority, &patient, &question).await.unwrap();
+    assert_eq!((answer.considered, answer.consents.len()), (1, answer.consents.len()));
+    // Deriving references is the custodian's secret: this node holds no key (404) and
+    // nobody else derives with it.
+    let asked = panacea_client_sdk::types::PseudonymRequest { patient: Some("Patient/p".into()), identifier: None };
+    assert_eq!(status_of(client.pseudonym(&staff0, &asked).await.map(|_| ())), 404);
 
     // Audit events: a member reads through its own organisation; the auditor reads all.
     let about = about_patient.clone();
@@ -243,6 +270,7 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
         (format!("/v1/identities/{physician_id}"), 401),
         (format!("/v1/consents/{consent_id}"), 401),
         (format!("/v1/decisions/{decision}"), 401),
+        (format!("/v1/patients/{patient}/evaluate?purpose=TREAT&data_class=lab-results&custodian=hospital-0&org=hospital-1"), 401),
         (format!("/v1/proofs/decision/{decision}"), 401),
         (format!("/v1/proofs/patient-consents/{patient}"), 401),
         ("/v1/audit/events".to_string(), 401),

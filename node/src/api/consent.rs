@@ -211,9 +211,15 @@ pub(super) async fn evaluate(
         };
         principal.may_read(&patient, org.as_slice())
     };
-    // A member who is not an auditor learns nothing from an empty list it could not read.
+    // An empty answer ("no consent then") is about every organisation's consents: a
+    // member who is not an auditor gets it only as a custodian, one that recorded a
+    // consent of the patient in force now.
     let audits = principal.is_auditor() || matches!(principal, crate::auth::Principal::Patient(_));
-    if !consents.iter().all(readable) || (!audits && consents.is_empty()) {
+    let custodian = || -> Result<bool, ApiError> {
+        let now = panacea_contracts::consent::consents_of_patient(&store, &patient).map_err(ApiError::internal)?;
+        Ok(now.iter().any(|c| matches!(&c.recorder, Recorder::Custodian { .. }) && readable(c)))
+    };
+    if !consents.iter().all(readable) || (consents.is_empty() && !audits && !custodian()?) {
         return Err(signed.forbidden(&api));
     }
     let request = Request {

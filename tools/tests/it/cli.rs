@@ -285,3 +285,180 @@ fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A hospital's day with FHIR consents: references derived at the edge with the
+/// organisation's pseudonymisation key (the CLI and the node's API agree), a typo in an
+/// actor refused at recording, an exclusion that denies with a readable reason and exit 7,
+/// `decision show`, an as-of evaluation, and output piped into a reader that stops early.
+#[test]
+fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = TestnetPlan {
+        out: dir.path().join("net"),
+        validators: 1,
+        observers: 0,
+        chain_id: "panacea-consent".into(),
+        host: "127.0.0.1".into(),
+        p2p_port: 0,
+        api_port: 0,
+        time: Timestamp(1_700_000_000_000),
+        mode: ChainMode::Contracts,
+    };
+    let layout = generate(&plan).unwrap();
+    let home = &layout[0].home;
+    // The organisation's key, created by the CLI and held by its node for the API.
+    let key_file = home.join("pseudonym.key");
+    let key_path = key_file.to_str().unwrap();
+    let created = panacea("http://127.0.0.1:1", &["pseudonym", "new-key", "--out", key_path]);
+    assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
+    let again = panacea("http://127.0.0.1:1", &["pseudonym", "new-key", "--out", key_path]);
+    assert_eq!(again.status.code(), Some(1), "an existing key is never overwritten");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    let config = config.replacen("[api]\n", "[api]\npseudonym_key_file = \"pseudonym.key\"\npseudonym_org = \"hospital-0\"\n", 1);
+    std::fs::write(home.join("config.toml"), config).unwrap();
+    let (_node, url) = start_node(home);
+    let admin = home.join("keys/admin_key.json");
+    let admin = admin.to_str().unwrap();
+    let staff_file = dir.path().join("staff.json");
+    let staff_path = staff_file.to_str().unwrap();
+    assert!(panacea(&url, &["keys", "new", "--out", staff_path]).status.success());
+    let staff_key = stdout(&panacea(&url, &["keys", "show", "--key", staff_path])).trim().to_string();
+    let registered = panacea(
+        &url,
+        &["identity", "register-staff", "--key", admin, "--public-key", &staff_key, "--role", "physician"],
+    );
+    assert_eq!(registered.status.code(), Some(0), "{}{}", stdout(&registered), stderr(&registered));
+
+    // The same patient, the same reference: from the CLI here, and from the node's API.
+    let derived = panacea(&url, &["pseudonym", "derive", "--pseudonym-key", key_path, "Patient/pat-001"]);
+    assert_eq!(derived.status.code(), Some(0), "{}", stderr(&derived));
+    let patient = stdout(&derived).trim().to_string();
+    assert_eq!(patient.len(), 64);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = panacea_client_sdk::Client::new(&url).unwrap();
+    let chain_id = panacea_primitives::ChainId::new("panacea-consent").unwrap();
+    let signer =
+        panacea_client_sdk::RequestSigner::new(panacea_node::keys::load(Path::new(staff_path)).unwrap(), chain_id);
+    let request = panacea_client_sdk::types::PseudonymRequest { patient: Some("Patient/pat-001".into()), identifier: None };
+    let from_node = runtime.block_on(client.pseudonym(&signer, &request)).unwrap();
+    assert_eq!(from_node.to_string(), patient, "the node derives with the organisation's key");
+    let bad = panacea_client_sdk::types::PseudonymRequest { patient: Some("Patient/MRN 0012345".into()), identifier: None };
+    let refused = runtime.block_on(client.pseudonym(&signer, &bad)).unwrap_err();
+    assert_eq!(refused.code(), Some("bad_patient"));
+    assert!(!refused.to_string().contains("0012345"), "{refused}");
+
+    // A consent as the hospital's FHIR server writes it: Patient/pat-001, a typo in an
+    // organisation, refused at recording with the provision's path.
+    let consent = |deny_org: &str| {
+        serde_json::json!({
+            "resourceType": "Consent",
+            "status": "active",
+            "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
+            "category": [{ "coding": [{ "system": "http://loinc.org", "code": "59284-0" }] }],
+            "patient": { "reference": "Patient/pat-001" },
+            "dateTime": "2026-01-10",
+            "policyRule": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN" }] },
+            "provision": {
+                "type": "permit",
+                "purpose": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT" }],
+                "provision": [
+                    { "type": "deny", "class": [{ "system": "https://panacea.example/fhir/CodeSystem/data-class", "code": "mental-health" }] },
+                    { "type": "deny", "actor": [{ "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "PRCP" }] }, "reference": { "reference": format!("Organization/{deny_org}") } }] }
+                ]
+            }
+        })
+        .to_string()
+    };
+    let form = "ab".repeat(32);
+    let typo_file = dir.path().join("typo.json");
+    std::fs::write(&typo_file, consent("hospital-00")).unwrap();
+    let record = |file: &Path, json: bool| {
+        let mut args = vec!["consent", "record", "--key", staff_path, "--fhir", file.to_str().unwrap()];
+        args.extend(["--pseudonym-key", key_path, "--form-hash", &form]);
+        if json {
+            args.insert(0, "--json");
+        }
+        panacea(&url, &args)
+    };
+    let typo = record(&typo_file, false);
+    assert_eq!(typo.status.code(), Some(4), "{}{}", stdout(&typo), stderr(&typo));
+    assert!(stdout(&typo).contains("provision.provision[1].actor[0]: Organization/hospital-00 is not a member organisation"), "{}", stdout(&typo));
+    let without_key = panacea(&url, &["consent", "record", "--key", staff_path, "--fhir", typo_file.to_str().unwrap(), "--form-hash", &form]);
+    assert_eq!(without_key.status.code(), Some(1));
+    assert!(stderr(&without_key).contains("--pseudonym-key"), "{}", stderr(&without_key));
+    // The real one (its other clinic is a made-up member-free rule: none here, so deny only
+    // mental health); --json lists what the chain does not hold.
+    let good_file = dir.path().join("consent.json");
+    let mut good: serde_json::Value = serde_json::from_str(&consent("hospital-0")).unwrap();
+    good["provision"]["provision"].as_array_mut().unwrap().pop();
+    std::fs::write(&good_file, good.to_string()).unwrap();
+    let recorded = record(&good_file, true);
+    assert_eq!(recorded.status.code(), Some(0), "{}{}", stdout(&recorded), stderr(&recorded));
+    let recorded: serde_json::Value = serde_json::from_str(&stdout(&recorded)).unwrap();
+    assert_eq!(recorded["not_represented"], serde_json::json!(["Consent.dateTime"]));
+    assert!(!stdout(&panacea(&url, &["--json", "tx", recorded["id"].as_str().unwrap(), "--key", staff_path])).contains("pat-001"));
+
+    // The exclusion denies, with its reason and consent, and exit 7; lab results pass.
+    let ask = |class: &str, extra: &[&str]| {
+        let mut args = vec!["access", "request", "--key", staff_path, "--patient", &patient, "--data-class", class];
+        args.extend(["--purpose", "TREAT", "--custodian", "hospital-0"]);
+        args.extend(extra);
+        panacea(&url, &args)
+    };
+    let denied = ask("mental-health", &[]);
+    assert_eq!(denied.status.code(), Some(7), "{}{}", stdout(&denied), stderr(&denied));
+    let text = stdout(&denied);
+    assert!(text.contains(": deny (denied-by-consent)") && text.contains("deciding consents:") && text.contains(" v1"), "{text}");
+    let decision_id = text.lines().find_map(|l| l.strip_prefix("decision ")).and_then(|l| l.split(':').next()).unwrap().to_string();
+    let permitted = ask("lab-results", &["--resource-type", "Observation", "--data-date", "2019-05-01"]);
+    assert_eq!(permitted.status.code(), Some(0), "{}{}", stdout(&permitted), stderr(&permitted));
+    assert!(stdout(&permitted).contains("permit (permitted-by-consent)") && stdout(&permitted).contains("(Observation)"), "{}", stdout(&permitted));
+    assert!(stdout(&permitted).contains("data date: 2019-05-01T00:00:00.000Z"), "{}", stdout(&permitted));
+    let mismatch = ask("lab-results", &["--resource-type", "ImagingStudy"]);
+    assert_eq!(mismatch.status.code(), Some(4), "an ImagingStudy holds no lab results: {}", stdout(&mismatch));
+    let bad_date = ask("lab-results", &["--data-date", "yesterday"]);
+    assert_eq!(bad_date.status.code(), Some(1), "{}", stderr(&bad_date));
+
+    // decision show: the same reason, the audit event, exit 7 for the denial.
+    let shown = panacea(&url, &["decision", "show", "--key", staff_path, &decision_id]);
+    assert_eq!(shown.status.code(), Some(7), "{}{}", stdout(&shown), stderr(&shown));
+    assert!(stdout(&shown).contains("deny (denied-by-consent)") && stdout(&shown).contains("audit event"), "{}", stdout(&shown));
+    let shown = panacea(&url, &["--json", "decision", "show", "--key", admin, &decision_id]);
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(shown["reason"], "denied-by-consent");
+    assert_eq!(shown["event"]["entity"]["consent"][0], recorded["id"], "the event names the excluding consent");
+
+    // As of now the exclusion holds; as of before the consent, nothing applied.
+    let evaluate = |at: Option<&str>| {
+        let mut args = vec!["consent", "evaluate", "--key", admin, "--patient", "Patient/pat-001", "--pseudonym-key", key_path];
+        args.extend(["--org", "hospital-0", "--role", "physician", "--purpose", "TREAT", "--data-class", "mental-health"]);
+        args.extend(["--custodian", "hospital-0"]);
+        if let Some(at) = at {
+            args.extend(["--at", at]);
+        }
+        panacea(&url, &args)
+    };
+    let now = evaluate(None);
+    assert_eq!(now.status.code(), Some(7), "{}{}", stdout(&now), stderr(&now));
+    assert!(stdout(&now).starts_with("deny (denied-by-consent)"), "{}", stdout(&now));
+    let before = evaluate(Some("2000-01-01"));
+    assert_eq!(before.status.code(), Some(7), "{}{}", stdout(&before), stderr(&before));
+    assert!(stdout(&before).starts_with("deny (no-applicable-consent)"), "{}", stdout(&before));
+
+    // A reader that stops early: the CLI exits 0, without a panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_panacea"))
+        .args(["--node", &url, "audit", "events", "--key", admin, "--format", "csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
