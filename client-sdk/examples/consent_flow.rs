@@ -109,7 +109,12 @@ async fn main() {
     let authority = RequestSigner::new(auditor, chain.clone());
     let audit = api(consortium, 4).await;
     let found = audit.decision(&authority, &decision).await.unwrap();
-    println!("the health authority reads decision {}: {} ({})", found.decision.id, found.decision.reason_code(), found.reason);
+    println!(
+        "the health authority reads decision {}: {} ({})",
+        found.decision.id,
+        found.decision.reason_code(),
+        found.reason
+    );
     let found = found.decision;
     assert_eq!(found.outcome, DecisionOutcome::Permit);
     let accounting = audit.accounting(&authority, &patient, None, 100).await.unwrap();

@@ -420,7 +420,8 @@ impl Client {
         patient: &PatientRef,
         query: &crate::types::EvaluateQuery,
     ) -> Result<crate::types::EvaluationView, ClientError> {
-        let unsafe_text = |t: &str| !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        let unsafe_text =
+            |t: &str| !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         let texts = [Some(&query.purpose), Some(&query.data_class), query.role.as_ref(), query.resource_type.as_ref()];
         if texts.into_iter().flatten().any(|t| unsafe_text(t)) {
             return Err(ClientError::Local("codes are letters, digits, '-', '_' or '.'".into()));

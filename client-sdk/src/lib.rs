@@ -24,7 +24,7 @@ mod client;
 
 #[cfg(feature = "http")]
 pub use client::{AuditStream, Client, ClientError, RequestSigner, now};
-pub use verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};
 /// Pseudonymisation at the edge: derive a patient's reference with the custodian's key,
 /// on the custodian's machine (see `docs/consent-and-access.md`).
 pub use panacea_primitives::{LocalPatient, PseudonymError, Pseudonymiser};
+pub use verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};

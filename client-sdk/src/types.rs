@@ -458,7 +458,6 @@ pub struct PseudonymView {
     pub patient_ref: PatientRef,
 }
 
-
 /// Signed requests: the headers, and what is signed (the node checks exactly this).
 pub mod signed {
     use super::{ChainId, Domain, Epoch, Hash, SignatureKind};

@@ -203,9 +203,7 @@ impl ResourceType {
             | ResourceType::MedicationAdministration
             | ResourceType::MedicationDispense => &[C::Medications],
             ResourceType::Condition => &FINDINGS,
-            ResourceType::Procedure => {
-                &[C::Problems, C::Imaging, C::MentalHealth, C::SubstanceUse, C::SexualHealth]
-            }
+            ResourceType::Procedure => &[C::Problems, C::Imaging, C::MentalHealth, C::SubstanceUse, C::SexualHealth],
             ResourceType::Observation => {
                 &[C::LabResults, C::Problems, C::Genomics, C::MentalHealth, C::SubstanceUse, C::SexualHealth]
             }

@@ -173,7 +173,9 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
         data_time: None,
         at: None,
     };
-    for (reader, status) in [(&staff0, 200), (&hospital0, 200), (&authority, 200), (&hospital1, 403), (&authority_service, 403)] {
+    for (reader, status) in
+        [(&staff0, 200), (&hospital0, 200), (&authority, 200), (&hospital1, 403), (&authority_service, 403)]
+    {
         assert_eq!(status_of(client.evaluate(reader, &patient, &question).await.map(|_| ())), status);
     }
     assert_eq!(status_of(client.evaluate(&stranger, &patient, &question).await.map(|_| ())), 401);
@@ -270,7 +272,12 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
         (format!("/v1/identities/{physician_id}"), 401),
         (format!("/v1/consents/{consent_id}"), 401),
         (format!("/v1/decisions/{decision}"), 401),
-        (format!("/v1/patients/{patient}/evaluate?purpose=TREAT&data_class=lab-results&custodian=hospital-0&org=hospital-1"), 401),
+        (
+            format!(
+                "/v1/patients/{patient}/evaluate?purpose=TREAT&data_class=lab-results&custodian=hospital-0&org=hospital-1"
+            ),
+            401,
+        ),
         (format!("/v1/proofs/decision/{decision}"), 401),
         (format!("/v1/proofs/patient-consents/{patient}"), 401),
         ("/v1/audit/events".to_string(), 401),

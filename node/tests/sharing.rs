@@ -98,7 +98,8 @@ impl Scene {
     /// Registers on chain a document already stored at hospital-0.
     async fn register(&mut self, document: DocumentHash, data_class: DataClass) {
         let admin = self.net.nodes[0].admin.clone();
-        let register = Call::Document(DocumentCall::Register { document, patient: self.patient, data_class, resource_type: None });
+        let register =
+            Call::Document(DocumentCall::Register { document, patient: self.patient, data_class, resource_type: None });
         let tx = self.tx(&admin, register);
         self.commit(0, &tx).await;
     }

@@ -117,7 +117,10 @@ impl Pseudonymiser {
             return Err(PseudonymError::KeyFile);
         }
         let hex_key = lines.next().ok_or(PseudonymError::KeyFile)?;
-        if lines.next().is_some() || hex_key.len() != 2 * PSEUDONYM_KEY_BYTES || hex_key.bytes().any(|b| b.is_ascii_uppercase()) {
+        if lines.next().is_some()
+            || hex_key.len() != 2 * PSEUDONYM_KEY_BYTES
+            || hex_key.bytes().any(|b| b.is_ascii_uppercase())
+        {
             return Err(PseudonymError::KeyFile);
         }
         let mut key = [0u8; PSEUDONYM_KEY_BYTES];

@@ -201,8 +201,9 @@ fn in_force(consent: &Consent, request: &Request) -> bool {
 fn actor_facets(actor: &ActorRef, request: &Request) -> Option<Facets> {
     match actor {
         ActorRef::Organisation(org) => (*org == request.requester_org).then_some(Facets::ORGANISATION),
-        ActorRef::Identity(id) => (*id == request.requester)
-            .then_some(Facets::IDENTITY.with(Facets::ORGANISATION).with(Facets::ROLE)),
+        ActorRef::Identity(id) => {
+            (*id == request.requester).then_some(Facets::IDENTITY.with(Facets::ORGANISATION).with(Facets::ROLE))
+        }
         ActorRef::Role(role) => (Some(*role) == request.requester_role).then_some(Facets::ROLE),
     }
 }
@@ -290,10 +291,8 @@ fn combine(leaves: Vec<Leaf>, overridden: &mut Vec<Leaf>) -> Vec<Leaf> {
     if denies.is_empty() {
         return permits;
     }
-    let overriding: Vec<Leaf> = permits
-        .into_iter()
-        .filter(|p| denies.iter().all(|d| d.facets.strictly_within(p.facets)))
-        .collect();
+    let overriding: Vec<Leaf> =
+        permits.into_iter().filter(|p| denies.iter().all(|d| d.facets.strictly_within(p.facets))).collect();
     if overriding.is_empty() {
         denies
     } else {

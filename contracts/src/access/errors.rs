@@ -1,5 +1,5 @@
-use crate::error::{CallError, ErrorCode, ExecError};
 use crate::codes::{DataClass, ResourceType};
+use crate::error::{CallError, ErrorCode, ExecError};
 use crate::ids::{DecisionId, OrgId};
 
 /// Why an access call failed (a denied request is not a failure: it is a decision).

@@ -1,7 +1,7 @@
 use super::errors::ConsentError;
 use super::messages::{
-    ActorRef, CONSENT_LIST_MAX, CONSENT_VERSIONS_MAX, Consent, ConsentCall, ConsentStatus, ConsentTerms, PROVISION_DEPTH_MAX,
-    PROVISION_LIST_MAX, PROVISIONS_MAX, Period, Provision, Recorder,
+    ActorRef, CONSENT_LIST_MAX, CONSENT_VERSIONS_MAX, Consent, ConsentCall, ConsentStatus, ConsentTerms,
+    PROVISION_DEPTH_MAX, PROVISION_LIST_MAX, PROVISIONS_MAX, Period, Provision, Recorder,
 };
 use super::state::{
     PATIENT_CONSENTS_MAX, get_consent, get_version, patient_consent_ids, put_patient_consent_ids, put_version,
@@ -10,10 +10,10 @@ use crate::audit::{AuditAction, AuditEntity, AuditKind, new_event};
 use crate::codes::StaffRole;
 use crate::context::TxContext;
 use crate::error::ExecError;
-use crate::identity::{IdentityKind, Principal};
 use crate::identity::state::get_identity;
-use crate::membership::organisation_in;
+use crate::identity::{IdentityKind, Principal};
 use crate::ids::{ConsentId, DocumentHash, PatientRef};
+use crate::membership::organisation_in;
 use crate::state::{BlockState, StateError};
 
 /// Longest category code, in bytes.
@@ -94,7 +94,11 @@ fn check_parties(state: &BlockState<'_>, terms: &ConsentTerms) -> Result<(), Exe
 
 fn check_actors(state: &BlockState<'_>, provision: &Provision, path: String) -> Result<(), ExecError> {
     for (i, actor) in provision.actors.iter().enumerate() {
-        let unknown = |reference: String, what| ConsentError::UnknownParty { path: format!("{path}.actor[{i}]"), reference, what };
+        let unknown = |reference: String, what| ConsentError::UnknownParty {
+            path: format!("{path}.actor[{i}]"),
+            reference,
+            what,
+        };
         match actor {
             ActorRef::Organisation(org) => {
                 if organisation_in(state, org)?.is_none() {

@@ -404,12 +404,16 @@ fn unknown_actors_and_custodians_are_refused_at_recording() {
     let typo = chain.submit(&clerk, with(&deny_actor(ActorRef::Organisation(crate::testing::org("hospital-bb")))));
     assert_eq!(error_code(&typo.outcome), Some(ErrorCode::InvalidArgument));
     let message = format!("{:?}", typo.outcome);
-    assert!(message.contains("provision.provision[1].actor[1]") && message.contains("Organization/hospital-bb"), "{message}");
+    assert!(
+        message.contains("provision.provision[1].actor[1]") && message.contains("Organization/hospital-bb"),
+        "{message}"
+    );
     let stranger = IdentityId(panacea_primitives::Hash([77; 32]));
     let unknown = chain.submit(&clerk, with(&deny_actor(ActorRef::Identity(stranger))));
     assert_eq!(error_code(&unknown.outcome), Some(ErrorCode::InvalidArgument));
     assert!(format!("{:?}", unknown.outcome).contains("is not a registered identity"));
-    let custodian = chain.submit(&clerk, with(&|t: &mut ConsentTerms| t.custodians = vec![crate::testing::org("hospital-z")]));
+    let custodian =
+        chain.submit(&clerk, with(&|t: &mut ConsentTerms| t.custodians = vec![crate::testing::org("hospital-z")]));
     assert_eq!(error_code(&custodian.outcome), Some(ErrorCode::InvalidArgument));
     assert!(format!("{:?}", custodian.outcome).contains("organization[0]"));
     // Known parties record; an amendment is checked the same way.
@@ -424,6 +428,7 @@ fn unknown_actors_and_custodians_are_refused_at_recording() {
     let id = crate::ids::ConsentId(known.tx);
     let mut amended = terms("p");
     deny_actor(ActorRef::Organisation(crate::testing::org("hospital-q")))(&mut amended);
-    let amend = chain.submit(&clerk, Call::Consent(ConsentCall::Amend { consent: id, terms: amended, form_hash: form() }));
+    let amend =
+        chain.submit(&clerk, Call::Consent(ConsentCall::Amend { consent: id, terms: amended, form_hash: form() }));
     assert_eq!(error_code(&amend.outcome), Some(ErrorCode::InvalidArgument));
 }

@@ -16,7 +16,12 @@ fn doc(n: u8) -> DocumentHash {
 }
 
 fn register(n: u8, class: DataClass) -> Call {
-    Call::Document(DocumentCall::Register { document: doc(n), patient: patient("p1"), data_class: class, resource_type: None })
+    Call::Document(DocumentCall::Register {
+        document: doc(n),
+        patient: patient("p1"),
+        data_class: class,
+        resource_type: None,
+    })
 }
 
 /// p1's active opt-in consent with `provision`.

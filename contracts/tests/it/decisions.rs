@@ -49,13 +49,17 @@ fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 fn names(value: Option<&Value>) -> BTreeSet<String> {
-    value.and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    value
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
 
 fn request(value: &Value) -> Request {
     let time = |key| text(value, key).map(|t| parse_date_time(t, DateBound::Start).unwrap());
     Request {
-        requester: text(value, "identity").map_or(IdentityId(Hash([1; 32])), |h| IdentityId(Hash::from_hex(h).unwrap())),
+        requester: text(value, "identity")
+            .map_or(IdentityId(Hash([1; 32])), |h| IdentityId(Hash::from_hex(h).unwrap())),
         requester_org: OrgId::new(text(value, "org").unwrap()).unwrap(),
         requester_role: text(value, "role").map(|r| StaffRole::from_code(r).unwrap()),
         action: ConsentAction::Access,

@@ -137,7 +137,9 @@ fn consents_as_of(
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "too_many_consents",
-                format!("the patient has more than {EVALUATED_CONSENTS_MAX} consents recorded; evaluate on a node export"),
+                format!(
+                    "the patient has more than {EVALUATED_CONSENTS_MAX} consents recorded; evaluate on a node export"
+                ),
             ));
         }
         match page.next {
@@ -174,7 +176,8 @@ pub(super) async fn evaluate(
     let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
     let purpose = code("purpose", &query.purpose, Purpose::from_code)?;
     let data_class = code("data class", &query.data_class, DataClass::from_code)?;
-    let resource_type = query.resource_type.as_deref().map(|t| code("resource type", t, ResourceType::from_code)).transpose()?;
+    let resource_type =
+        query.resource_type.as_deref().map(|t| code("resource type", t, ResourceType::from_code)).transpose()?;
     if let Some(kind) = resource_type
         && !kind.may_hold(data_class)
     {

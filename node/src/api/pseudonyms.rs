@@ -51,16 +51,15 @@ pub(super) async fn derive(
         ));
     }
     // The error never repeats the body: it names a patient.
-    let request: PseudonymRequest = serde_json::from_slice(&body)
-        .map_err(|_| bad_request("bad_body", "expected {\"patient\": \"Patient/<id>\"} or {\"identifier\": {\"system\", \"value\"}}"))?;
+    let request: PseudonymRequest = serde_json::from_slice(&body).map_err(|_| {
+        bad_request("bad_body", "expected {\"patient\": \"Patient/<id>\"} or {\"identifier\": {\"system\", \"value\"}}")
+    })?;
     let local = match (&request.patient, &request.identifier) {
         (Some(text), None) => match text.strip_prefix("Patient/") {
             Some(id) => LocalPatient::FhirId(id),
             None => return Err(bad_request("bad_patient", "a patient is named Patient/<FHIR id>")),
         },
-        (None, Some(identifier)) => {
-            LocalPatient::Identifier { system: &identifier.system, value: &identifier.value }
-        }
+        (None, Some(identifier)) => LocalPatient::Identifier { system: &identifier.system, value: &identifier.value },
         _ => return Err(bad_request("bad_body", "give exactly one of patient and identifier")),
     };
     let patient_ref = pseudonymiser.derive(local).map_err(|e| bad_request("bad_patient", e))?;

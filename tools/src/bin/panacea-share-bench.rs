@@ -152,8 +152,12 @@ async fn main() -> anyhow::Result<()> {
             block.copy_from_slice(&fill[..block.len()]);
         }
         let document = custodian.upload_document(&uploader, &patient, DataClass::Imaging, content).await?;
-        let register =
-            admin0.tx(Call::Document(DocumentCall::Register { document, patient, data_class: DataClass::Imaging, resource_type: None }));
+        let register = admin0.tx(Call::Document(DocumentCall::Register {
+            document,
+            patient,
+            data_class: DataClass::Imaging,
+            resource_type: None,
+        }));
         custodian.submit(&register).await?;
         registrations.push(register);
         documents.push(document);

@@ -319,7 +319,11 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
         assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
     }
     let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
-    let config = config.replacen("[api]\n", "[api]\npseudonym_key_file = \"pseudonym.key\"\npseudonym_org = \"hospital-0\"\n", 1);
+    let config = config.replacen(
+        "[api]\n",
+        "[api]\npseudonym_key_file = \"pseudonym.key\"\npseudonym_org = \"hospital-0\"\n",
+        1,
+    );
     std::fs::write(home.join("config.toml"), config).unwrap();
     let (_node, url) = start_node(home);
     let admin = home.join("keys/admin_key.json");
@@ -344,10 +348,12 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
     let chain_id = panacea_primitives::ChainId::new("panacea-consent").unwrap();
     let signer =
         panacea_client_sdk::RequestSigner::new(panacea_node::keys::load(Path::new(staff_path)).unwrap(), chain_id);
-    let request = panacea_client_sdk::types::PseudonymRequest { patient: Some("Patient/pat-001".into()), identifier: None };
+    let request =
+        panacea_client_sdk::types::PseudonymRequest { patient: Some("Patient/pat-001".into()), identifier: None };
     let from_node = runtime.block_on(client.pseudonym(&signer, &request)).unwrap();
     assert_eq!(from_node.to_string(), patient, "the node derives with the organisation's key");
-    let bad = panacea_client_sdk::types::PseudonymRequest { patient: Some("Patient/MRN 0012345".into()), identifier: None };
+    let bad =
+        panacea_client_sdk::types::PseudonymRequest { patient: Some("Patient/MRN 0012345".into()), identifier: None };
     let refused = runtime.block_on(client.pseudonym(&signer, &bad)).unwrap_err();
     assert_eq!(refused.code(), Some("bad_patient"));
     assert!(!refused.to_string().contains("0012345"), "{refused}");
@@ -387,8 +393,16 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
     };
     let typo = record(&typo_file, false);
     assert_eq!(typo.status.code(), Some(4), "{}{}", stdout(&typo), stderr(&typo));
-    assert!(stdout(&typo).contains("provision.provision[1].actor[0]: Organization/hospital-00 is not a member organisation"), "{}", stdout(&typo));
-    let without_key = panacea(&url, &["consent", "record", "--key", staff_path, "--fhir", typo_file.to_str().unwrap(), "--form-hash", &form]);
+    assert!(
+        stdout(&typo)
+            .contains("provision.provision[1].actor[0]: Organization/hospital-00 is not a member organisation"),
+        "{}",
+        stdout(&typo)
+    );
+    let without_key = panacea(
+        &url,
+        &["consent", "record", "--key", staff_path, "--fhir", typo_file.to_str().unwrap(), "--form-hash", &form],
+    );
     assert_eq!(without_key.status.code(), Some(1));
     assert!(stderr(&without_key).contains("--pseudonym-key"), "{}", stderr(&without_key));
     // The real one (its other clinic is a made-up member-free rule: none here, so deny only
@@ -401,7 +415,10 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
     assert_eq!(recorded.status.code(), Some(0), "{}{}", stdout(&recorded), stderr(&recorded));
     let recorded: serde_json::Value = serde_json::from_str(&stdout(&recorded)).unwrap();
     assert_eq!(recorded["not_represented"], serde_json::json!(["Consent.dateTime"]));
-    assert!(!stdout(&panacea(&url, &["--json", "tx", recorded["id"].as_str().unwrap(), "--key", staff_path])).contains("pat-001"));
+    assert!(
+        !stdout(&panacea(&url, &["--json", "tx", recorded["id"].as_str().unwrap(), "--key", staff_path]))
+            .contains("pat-001")
+    );
 
     // The exclusion denies, with its reason and consent, and exit 7; lab results pass.
     let ask = |class: &str, extra: &[&str]| {
@@ -413,11 +430,19 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
     let denied = ask("mental-health", &[]);
     assert_eq!(denied.status.code(), Some(7), "{}{}", stdout(&denied), stderr(&denied));
     let text = stdout(&denied);
-    assert!(text.contains(": deny (denied-by-consent)") && text.contains("deciding consents:") && text.contains(" v1"), "{text}");
-    let decision_id = text.lines().find_map(|l| l.strip_prefix("decision ")).and_then(|l| l.split(':').next()).unwrap().to_string();
+    assert!(
+        text.contains(": deny (denied-by-consent)") && text.contains("deciding consents:") && text.contains(" v1"),
+        "{text}"
+    );
+    let decision_id =
+        text.lines().find_map(|l| l.strip_prefix("decision ")).and_then(|l| l.split(':').next()).unwrap().to_string();
     let permitted = ask("lab-results", &["--resource-type", "Observation", "--data-date", "2019-05-01"]);
     assert_eq!(permitted.status.code(), Some(0), "{}{}", stdout(&permitted), stderr(&permitted));
-    assert!(stdout(&permitted).contains("permit (permitted-by-consent)") && stdout(&permitted).contains("(Observation)"), "{}", stdout(&permitted));
+    assert!(
+        stdout(&permitted).contains("permit (permitted-by-consent)") && stdout(&permitted).contains("(Observation)"),
+        "{}",
+        stdout(&permitted)
+    );
     assert!(stdout(&permitted).contains("data date: 2019-05-01T00:00:00.000Z"), "{}", stdout(&permitted));
     let mismatch = ask("lab-results", &["--resource-type", "ImagingStudy"]);
     assert_eq!(mismatch.status.code(), Some(4), "an ImagingStudy holds no lab results: {}", stdout(&mismatch));
@@ -427,7 +452,11 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
     // decision show: the same reason, the audit event, exit 7 for the denial.
     let shown = panacea(&url, &["decision", "show", "--key", staff_path, &decision_id]);
     assert_eq!(shown.status.code(), Some(7), "{}{}", stdout(&shown), stderr(&shown));
-    assert!(stdout(&shown).contains("deny (denied-by-consent)") && stdout(&shown).contains("audit event"), "{}", stdout(&shown));
+    assert!(
+        stdout(&shown).contains("deny (denied-by-consent)") && stdout(&shown).contains("audit event"),
+        "{}",
+        stdout(&shown)
+    );
     let shown = panacea(&url, &["--json", "decision", "show", "--key", admin, &decision_id]);
     let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
     assert_eq!(shown["reason"], "denied-by-consent");
@@ -435,8 +464,18 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
 
     // As of now the exclusion holds; as of before the consent, nothing applied.
     let evaluate = |at: Option<&str>| {
-        let mut args = vec!["consent", "evaluate", "--key", admin, "--patient", "Patient/pat-001", "--pseudonym-key", key_path];
-        args.extend(["--org", "hospital-0", "--role", "physician", "--purpose", "TREAT", "--data-class", "mental-health"]);
+        let mut args =
+            vec!["consent", "evaluate", "--key", admin, "--patient", "Patient/pat-001", "--pseudonym-key", key_path];
+        args.extend([
+            "--org",
+            "hospital-0",
+            "--role",
+            "physician",
+            "--purpose",
+            "TREAT",
+            "--data-class",
+            "mental-health",
+        ]);
         args.extend(["--custodian", "hospital-0"]);
         if let Some(at) = at {
             args.extend(["--at", at]);

@@ -177,10 +177,7 @@ pub fn export(consent: &Consent) -> Value {
     // or without a pseudonymisation key) takes the patient-ref identifier as is.
     let mut patient = Map::new();
     patient.insert("reference".into(), format!("Patient/{}", terms.patient).into());
-    patient.insert(
-        "identifier".into(),
-        json!({ "system": system::PATIENT_REF, "value": terms.patient.to_string() }),
-    );
+    patient.insert("identifier".into(), json!({ "system": system::PATIENT_REF, "value": terms.patient.to_string() }));
     out.insert("patient".into(), Value::Object(patient));
     if !terms.custodians.is_empty() {
         let custodians = terms.custodians.iter().map(|org| reference_json(format!("Organization/{org}"))).collect();
@@ -432,7 +429,8 @@ fn read_patient(consent: &mut Object<'_>, pseudonymiser: Option<&Pseudonymiser>)
         }
         Some((system, system_path, value, _)) => derive(LocalPatient::Identifier { system, value }, system_path),
         None => {
-            let (text, path) = reference.ok_or_else(|| FhirError::Missing { path: patient.member_path("reference") })?;
+            let (text, path) =
+                reference.ok_or_else(|| FhirError::Missing { path: patient.member_path("reference") })?;
             let id = text.strip_prefix("Patient/").ok_or(FhirError::PatientReference { path: path.clone() })?;
             match pseudonymiser {
                 Some(_) => derive(LocalPatient::FhirId(id), path),
@@ -448,14 +446,13 @@ fn read_custodians(consent: &mut Object<'_>) -> Result<Vec<OrgId>, FhirError> {
     for (value, path) in consent.take_array("organization", CONSENT_LIST_MAX)? {
         let mut reference = Object::new(value, path)?;
         let (text, path) = reference.require_str("reference")?;
-        let org = text
-            .strip_prefix("Organization/")
-            .and_then(|id| OrgId::new(id).ok())
-            .ok_or_else(|| FhirError::Reference {
+        let org = text.strip_prefix("Organization/").and_then(|id| OrgId::new(id).ok()).ok_or_else(|| {
+            FhirError::Reference {
                 path: path.clone(),
                 value: excerpt(text),
                 expected: "Organization/<organisation id>",
-            })?;
+            }
+        })?;
         if let Some((declared, path)) = reference.take_str("type")?
             && declared != "Organization"
         {

@@ -219,10 +219,12 @@ fn local_patient_references_are_derived_with_the_custodians_key() {
     let hospital = key(1);
     let by_id = |id: &str| {
         let id = id.to_owned();
-        import_keyed(OPTIN_SHARE_ALL, &hospital, move |v| v["patient"] = json!({ "reference": format!("Patient/{id}") }))
-            .unwrap()
-            .terms
-            .patient
+        import_keyed(OPTIN_SHARE_ALL, &hospital, move |v| {
+            v["patient"] = json!({ "reference": format!("Patient/{id}") })
+        })
+        .unwrap()
+        .terms
+        .patient
     };
     // The same patient always maps to the same reference; another patient, another.
     let expected = PatientRef(hospital.derive(LocalPatient::FhirId("pat-001")).unwrap());
@@ -240,7 +242,8 @@ fn local_patient_references_are_derived_with_the_custodians_key() {
         v["patient"] = json!({ "reference": "Patient/pat-001", "identifier": { "system": "urn:oid:1.2.3.4.5.6", "value": "MRN-0042" } });
     })
     .unwrap();
-    let expected_mrn = hospital.derive(LocalPatient::Identifier { system: "urn:oid:1.2.3.4.5.6", value: "MRN-0042" }).unwrap();
+    let expected_mrn =
+        hospital.derive(LocalPatient::Identifier { system: "urn:oid:1.2.3.4.5.6", value: "MRN-0042" }).unwrap();
     assert_eq!(mrn.terms.patient, PatientRef(expected_mrn));
     // A patient-ref identifier is a reference already: taken as is, key or not; a
     // reference beside it must name the same.
@@ -254,8 +257,9 @@ fn local_patient_references_are_derived_with_the_custodians_key() {
         v["patient"] = json!({ "reference": "Patient/pat-001", "display": "Maria Rossi" });
     });
     assert_eq!(named, Err(FhirError::PatientIdentifying { path: "Consent.patient.display".into() }));
-    let bad = import_keyed(OPTIN_SHARE_ALL, &hospital, |v| v["patient"] = json!({ "reference": "Patient/MRN 0012345" }))
-        .unwrap_err();
+    let bad =
+        import_keyed(OPTIN_SHARE_ALL, &hospital, |v| v["patient"] = json!({ "reference": "Patient/MRN 0012345" }))
+            .unwrap_err();
     assert_eq!(bad, FhirError::PatientReference { path: "Consent.patient.reference".into() });
     assert!(!bad.to_string().contains("0012345"));
     // The key itself appears nowhere in what import returns.
@@ -266,7 +270,8 @@ fn local_patient_references_are_derived_with_the_custodians_key() {
 #[test]
 fn classes_and_custodians_import_and_export() {
     let consent = import_edited(OPTIN_SHARE_ALL, |v| {
-        v["organization"] = json!([{ "reference": "Organization/hospital-a" }, { "reference": "Organization/hospital-a" }]);
+        v["organization"] =
+            json!([{ "reference": "Organization/hospital-a" }, { "reference": "Organization/hospital-a" }]);
         v["provision"]["class"] = json!([
             { "system": system::DATA_CLASS, "code": "lab-results" },
             { "system": "http://hl7.org/fhir/resource-types", "code": "Observation" },
@@ -294,8 +299,11 @@ fn classes_and_custodians_import_and_export() {
         v["provision"]["class"] = json!([{ "system": "http://hl7.org/fhir/resource-types", "code": "Patient" }]);
     });
     assert!(matches!(unknown, Err(FhirError::UnknownCode { path, .. }) if path == "Consent.provision.class[0].code"));
-    let practitioner = import_edited(OPTIN_SHARE_ALL, |v| v["organization"] = json!([{ "reference": "Practitioner/x" }]));
-    assert!(matches!(practitioner, Err(FhirError::Reference { path, .. }) if path == "Consent.organization[0].reference"));
+    let practitioner =
+        import_edited(OPTIN_SHARE_ALL, |v| v["organization"] = json!([{ "reference": "Practitioner/x" }]));
+    assert!(
+        matches!(practitioner, Err(FhirError::Reference { path, .. }) if path == "Consent.organization[0].reference")
+    );
     let named = import_edited(OPTIN_SHARE_ALL, |v| {
         v["organization"] = json!([{ "reference": "Organization/hospital-a", "display": "Hospital A" }]);
     });
@@ -470,8 +478,7 @@ fn wrong_elements_fail_with_their_path() {
 
 #[test]
 fn unknown_purpose_is_an_error() {
-    let error =
-        import_edited(EMERGENCY_ONLY, |v| v["provision"]["provision"][0]["purpose"][0]["code"] = json!("BTG"));
+    let error = import_edited(EMERGENCY_ONLY, |v| v["provision"]["provision"][0]["purpose"][0]["code"] = json!("BTG"));
     assert_eq!(
         error,
         Err(FhirError::UnknownCode {
@@ -531,8 +538,7 @@ fn provision_limits() {
             max: PROVISION_LIST_MAX
         })
     );
-    let categories =
-        vec![json!({ "coding": [{ "system": system::LOINC, "code": "59284-0" }] }); CONSENT_LIST_MAX + 1];
+    let categories = vec![json!({ "coding": [{ "system": system::LOINC, "code": "59284-0" }] }); CONSENT_LIST_MAX + 1];
     assert!(matches!(
         import_edited(OPTIN_SHARE_ALL, |v| v["category"] = json!(categories)),
         Err(FhirError::TooMany { max: CONSENT_LIST_MAX, .. })
@@ -576,10 +582,7 @@ fn actor_roles() {
     let device = import_edited(DENY_AUTHOR, |v| {
         v["provision"]["provision"][0]["actor"][0]["reference"]["reference"] = json!(format!("Device/{BOB}"));
     });
-    assert_eq!(
-        device.unwrap().terms.provision.exceptions[0].actors,
-        vec![ActorRef::Identity(IdentityId(hash(BOB)))]
-    );
+    assert_eq!(device.unwrap().terms.provision.exceptions[0].actors, vec![ActorRef::Identity(IdentityId(hash(BOB)))]);
     let bad_org = import_edited(DENY_ORGANISATION, |v| {
         v["provision"]["provision"][0]["actor"][0]["reference"]["reference"] = json!("Organization/Clinic North");
     });
@@ -623,18 +626,22 @@ fn arb_leaf() -> impl Strategy<Value = Provision> {
         ),
         arb_period(),
     )
-        .prop_map(|(kind, period, actors, actions, purposes, data_classes, (resource_types, mime_types), data_period)| Provision {
-            kind,
-            period,
-            actors,
-            actions,
-            purposes,
-            data_classes,
-            resource_types,
-            mime_types,
-            data_period,
-            exceptions: Vec::new(),
-        })
+        .prop_map(
+            |(kind, period, actors, actions, purposes, data_classes, (resource_types, mime_types), data_period)| {
+                Provision {
+                    kind,
+                    period,
+                    actors,
+                    actions,
+                    purposes,
+                    data_classes,
+                    resource_types,
+                    mime_types,
+                    data_period,
+                    exceptions: Vec::new(),
+                }
+            },
+        )
 }
 
 fn arb_provision() -> impl Strategy<Value = Provision> {
@@ -664,7 +671,10 @@ fn arb_terms() -> impl Strategy<Value = ConsentTerms> {
             0..3,
         ),
         arb_provision(),
-        proptest::collection::btree_set(proptest::sample::select(vec!["hospital-a", "hospital-b", "clinic-north"]), 0..3),
+        proptest::collection::btree_set(
+            proptest::sample::select(vec!["hospital-a", "hospital-b", "clinic-north"]),
+            0..3,
+        ),
     )
         .prop_map(|(patient, status, scope, categories, policy_rule, verification, provision, custodians)| {
             ConsentTerms {

@@ -109,7 +109,13 @@ pub(crate) async fn evaluate(
         print_json(&view)?;
         return Ok(code);
     }
-    say!("{} ({}) at {}, {} consent(s) considered", view.decision, view.reason, format_instant(view.at), view.considered);
+    say!(
+        "{} ({}) at {}, {} consent(s) considered",
+        view.decision,
+        view.reason,
+        format_instant(view.at),
+        view.considered
+    );
     if !view.consents.is_empty() {
         say!("  deciding consents: {}", versions(&view.consents));
     }

@@ -32,7 +32,6 @@ use panacea_primitives::{ChainId, Hash, Height, Keypair, PublicKey};
 
 pub(crate) use cli::*;
 
-
 fn hash(what: &str, text: &str) -> Result<Hash, Failure> {
     Hash::from_hex(text.trim()).map_err(|e| Failure::local(format!("{what} must be 64 hex digits: {e}")))
 }
@@ -309,8 +308,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Consent(ConsentCommand::Record { signer, fhir, pseudonym_key, form_hash }) => {
             let text = std::fs::read_to_string(&fhir)
                 .map_err(|e| Failure::local(format!("cannot read {}: {e}", fhir.display())))?;
-            let pseudonymiser =
-                pseudonym_key.as_deref().map(panacea_node::keys::load_pseudonym_key).transpose().map_err(Failure::local)?;
+            let pseudonymiser = pseudonym_key
+                .as_deref()
+                .map(panacea_node::keys::load_pseudonym_key)
+                .transpose()
+                .map_err(Failure::local)?;
             let imported = panacea_contracts::fhir::consent::import_with(&text, pseudonymiser.as_ref())
                 .map_err(|e| Failure::local(format!("{} is not a usable FHIR Consent: {e}", fhir.display())))?;
             if !imported.unsupported.is_empty() && !cli.json {
@@ -414,7 +416,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     _ => 0,
                 });
             }
-            say!("transaction {} committed at height {}", status.id, status.height.map(|h| h.to_string()).unwrap_or_default());
+            say!(
+                "transaction {} committed at height {}",
+                status.id,
+                status.height.map(|h| h.to_string()).unwrap_or_default()
+            );
             access::print_decision(&view)
         }
         _ => show_status(&status, cli.json),
@@ -519,13 +525,7 @@ async fn audit(client: &Client, command: AuditCommand, json: bool) -> Result<u8,
                 print_json(&consents)?;
             } else {
                 for c in &consents {
-                    say!(
-                        "{} v{} {:?} recorded at {} ms",
-                        c.id,
-                        c.version,
-                        c.terms.status,
-                        c.recorded_at.as_millis()
-                    );
+                    say!("{} v{} {:?} recorded at {} ms", c.id, c.version, c.terms.status, c.recorded_at.as_millis());
                 }
             }
         }
@@ -648,9 +648,7 @@ fn show_receipt(status: &TxStatus) -> Result<(), Failure> {
         }
         (TxState::Committed, None) => {
             let height = status.height.map(|h| h.to_string()).unwrap_or_default();
-            say!(
-                "committed at height {height} (the receipt needs --key: its signer's, an admin's or an auditor's)"
-            );
+            say!("committed at height {height} (the receipt needs --key: its signer's, an admin's or an auditor's)");
         }
         (TxState::Pending, _) => say!("pending: not committed yet; check later with `panacea tx {}`", status.id),
         (TxState::Unknown, _) => say!("unknown to this node"),
