@@ -466,5 +466,79 @@ fn audit_append(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, execute_grants, execute_access, audit_append, state_root_and_proofs);
+/// A provision tree of `size` provisions over four levels, alternating permit and deny,
+/// each naming one organisation, purpose and class, so that every level matches some
+/// requests and the rule walks and combines the whole tree.
+fn wide_tree(size: usize, seed: usize) -> Provision {
+    let orgs = ["hospital-a", "hospital-b", "hospital-c"];
+    let mut made = 1;
+    let mut root = Provision::all(ProvisionType::Permit);
+    let mut level = vec![&mut root];
+    for depth in 1..4 {
+        let mut next = Vec::new();
+        for parent in level {
+            for i in 0..3 {
+                if made >= size {
+                    break;
+                }
+                made += 1;
+                let n = seed + depth + i;
+                let mut child = Provision::all(if n % 2 == 0 { ProvisionType::Deny } else { ProvisionType::Permit });
+                child.actors = vec![ActorRef::Organisation(org(orgs[n % 3]))];
+                child.purposes = vec![[Purpose::Treatment, Purpose::Research][n % 2]];
+                child.data_classes = vec![[DataClass::LabResults, DataClass::MentalHealth][(n / 2) % 2]];
+                parent.exceptions.push(child);
+            }
+            next.extend(parent.exceptions.iter_mut());
+        }
+        level = next;
+    }
+    root
+}
+
+/// The decision rule alone (`access::decide`), typical and worst case: a patient's 4
+/// consents of 8 provisions, and the limits, 64 consents of up to 40 provisions each.
+fn decide_rule(c: &mut Criterion) {
+    use panacea_contracts::access::{Request, decide};
+    let consents = |count: usize, size: usize| -> Vec<Consent> {
+        (0..count)
+            .map(|i| Consent {
+                id: ConsentId(Hash::digest(&i.to_be_bytes())),
+                version: 1,
+                terms: ConsentTerms {
+                    patient: patient("p"),
+                    status: ConsentStatus::Active,
+                    scope: ConsentScope::PatientPrivacy,
+                    custodians: Vec::new(),
+                    categories: vec![],
+                    policy_rule: PolicyRule::OptIn,
+                    verification: vec![],
+                    provision: wide_tree(size, i),
+                },
+                recorder: Recorder::Patient { key: Keypair::from_seed([1; 32]).public() },
+                recorded_at: Timestamp(0),
+            })
+            .collect()
+    };
+    let request = Request {
+        requester: IdentityId(Hash([1; 32])),
+        requester_org: org("hospital-b"),
+        requester_role: Some(StaffRole::Physician),
+        action: panacea_contracts::codes::ConsentAction::Access,
+        purpose: Purpose::Treatment,
+        data_class: DataClass::LabResults,
+        resource_type: None,
+        custodian: org("hospital-a"),
+        data_time: None,
+        at: Timestamp(1_000),
+    };
+    let mut group = c.benchmark_group("decide");
+    for (name, count, size) in [("4_consents_of_8", 4, 8), ("64_consents_of_40", 64, 40)] {
+        let set = consents(count, size);
+        group.bench_function(name, |b| b.iter(|| decide(black_box(&set), black_box(&request))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, execute_grants, execute_access, audit_append, state_root_and_proofs, decide_rule);
 criterion_main!(benches);
