@@ -137,6 +137,7 @@ fn execute_tx(
         Call::Consent(call) => crate::consent::execute(state, &ctx, &who, call),
         Call::Access(call) => crate::access::execute(state, &ctx, &who, call),
         Call::Document(call) => crate::document::execute(state, &ctx, &who, call),
+        Call::Risk(call) => crate::risk::execute(state, &ctx, &who, call),
     };
     match result {
         Ok(()) => {

@@ -42,6 +42,7 @@ pub mod identity;
 pub mod ids;
 pub mod membership;
 pub mod provable;
+pub mod risk;
 pub mod state;
 pub mod testing;
 pub mod tx;

@@ -25,6 +25,8 @@ pub enum Call {
     Access(AccessCall),
     /// Off-chain documents: registration, erasure, confirmed deliveries.
     Document(crate::document::DocumentCall),
+    /// Risk assessments, attestations, parameters and quarantine mitigations.
+    Risk(crate::risk::RiskCall),
 }
 
 /// What a signer asks the chain to do.

@@ -79,6 +79,9 @@ pub enum DenyReason {
     NoApplicableConsent,
     /// A consent denies it, and no more specific permit overrides the denial.
     DeniedByConsent,
+    /// The requester is a device in risk quarantine (`crate::risk`): denied whatever the
+    /// consents say, until a mitigation is recorded and a later assessment clears it.
+    DeviceQuarantined,
 }
 
 impl DenyReason {
@@ -87,6 +90,7 @@ impl DenyReason {
         match self {
             DenyReason::NoApplicableConsent => "no-applicable-consent",
             DenyReason::DeniedByConsent => "denied-by-consent",
+            DenyReason::DeviceQuarantined => "device-quarantined",
         }
     }
 }

@@ -1,4 +1,4 @@
-use super::decision::{Decision, Request, decide};
+use super::decision::{Decision, DenyReason, Request, decide};
 use super::errors::AccessError;
 use super::messages::{AccessCall, AccessDecision, BREAK_GLASS_MS, DecisionOutcome, PERMIT_MS, Review, ReviewStatus};
 use super::state::{get_decision, get_review, put_decision, put_review};
@@ -65,7 +65,14 @@ pub(crate) fn execute(
                 at: ctx.block.time,
             };
             let consents = current_consents(state, &patient)?;
-            let decision = decide(&consents, &request);
+            // A device in risk quarantine is refused whatever the consents say.
+            let quarantined = matches!(identity.kind, IdentityKind::Device { .. })
+                && crate::risk::state::get_quarantine(state, &identity.id)?.is_some();
+            let decision = if quarantined {
+                Decision::Deny { reason: DenyReason::DeviceQuarantined, consents: Vec::new() }
+            } else {
+                decide(&consents, &request)
+            };
             let (outcome, deciding, overridden, expires_at) = match decision {
                 Decision::Permit { consents, overridden } => {
                     (DecisionOutcome::Permit, consents, overridden, Some(ctx.block.time.plus_millis(PERMIT_MS)))

@@ -46,6 +46,18 @@ pub enum AuditKind {
     PatientKeyReplaced,
     /// A patient's key was revoked.
     PatientKeyRevoked,
+    /// An organisation submitted a risk assessment.
+    RiskAssessed,
+    /// Another organisation attested a risk assessment.
+    RiskAttested,
+    /// An organisation's admin changed its risk parameters.
+    RiskParametersChanged,
+    /// A device found at high risk was quarantined.
+    DeviceQuarantined,
+    /// An admin recorded the mitigation of a quarantined device.
+    DeviceMitigated,
+    /// A mitigated device no longer at high risk left quarantine.
+    DeviceReleased,
 }
 
 /// AuditEvent.action.

@@ -62,6 +62,9 @@ pub enum GrantRefused {
     /// The requesting identity is no longer active.
     #[error("the requesting identity is no longer active")]
     RequesterInactive,
+    /// The requesting device is in risk quarantine.
+    #[error("the requesting device is in risk quarantine")]
+    RequesterQuarantined,
     /// The document is unknown, erased, or not covered by the decision.
     #[error("the document is not covered by the grant, or erased")]
     NotCovered,
@@ -106,6 +109,9 @@ pub fn grant_in_force<S: Store + ?Sized>(
     };
     if identity.status_at(height) != IdentityStatus::Active {
         return Ok(Err(GrantRefused::RequesterInactive));
+    }
+    if crate::risk::quarantine(store, &grant.requester)?.is_some() {
+        return Ok(Err(GrantRefused::RequesterQuarantined));
     }
     if grant.outcome == DecisionOutcome::Permit {
         let consents = crate::consent::consents_of_patient(store, &grant.patient)?;

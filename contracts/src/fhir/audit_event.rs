@@ -100,6 +100,12 @@ pub fn kind_code(kind: AuditKind) -> &'static str {
         AuditKind::DocumentDelivered => "document-delivered",
         AuditKind::DocumentRegistered => "document-registered",
         AuditKind::DocumentErased => "document-erased",
+        AuditKind::RiskAssessed => "risk-assessed",
+        AuditKind::RiskAttested => "risk-attested",
+        AuditKind::RiskParametersChanged => "risk-parameters-changed",
+        AuditKind::DeviceQuarantined => "device-quarantined",
+        AuditKind::DeviceMitigated => "device-mitigated",
+        AuditKind::DeviceReleased => "device-released",
     }
 }
 
@@ -119,6 +125,12 @@ fn module_code(kind: AuditKind) -> &'static str {
         | AuditKind::IdentityKeyRotated => "identity",
         AuditKind::AccessDecision | AuditKind::BreakGlass | AuditKind::ReviewClosed => "access",
         AuditKind::DocumentDelivered | AuditKind::DocumentRegistered | AuditKind::DocumentErased => "document",
+        AuditKind::RiskAssessed
+        | AuditKind::RiskAttested
+        | AuditKind::RiskParametersChanged
+        | AuditKind::DeviceQuarantined
+        | AuditKind::DeviceMitigated
+        | AuditKind::DeviceReleased => "risk",
     }
 }
 
@@ -227,7 +239,7 @@ mod tests {
     use crate::fhir::{DateBound, parse_date_time};
     use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
 
-    const ALL_KINDS: [AuditKind; 17] = [
+    const ALL_KINDS: [AuditKind; 23] = [
         AuditKind::ConsentRecorded,
         AuditKind::ConsentAmended,
         AuditKind::ConsentRevoked,
@@ -243,6 +255,12 @@ mod tests {
         AuditKind::BreakGlass,
         AuditKind::ReviewClosed,
         AuditKind::DocumentDelivered,
+        AuditKind::RiskAssessed,
+        AuditKind::RiskAttested,
+        AuditKind::RiskParametersChanged,
+        AuditKind::DeviceQuarantined,
+        AuditKind::DeviceMitigated,
+        AuditKind::DeviceReleased,
         AuditKind::DocumentRegistered,
         AuditKind::DocumentErased,
     ];
@@ -300,7 +318,7 @@ mod tests {
         let recorded = out["recorded"].as_str().expect("recorded is a string");
         assert_eq!(parse_date_time(recorded, DateBound::Start), Ok(event.recorded));
         assert_eq!(out["type"]["system"], system::AUDIT_EVENT_TYPE);
-        assert!(["consent", "identity", "access", "document"].contains(&out["type"]["code"].as_str().unwrap()));
+        assert!(["consent", "identity", "access", "document", "risk"].contains(&out["type"]["code"].as_str().unwrap()));
         assert_eq!(out["subtype"][0]["system"], system::AUDIT_KIND);
         // The subtype code is the kind's own JSON name.
         assert_eq!(out["subtype"][0]["code"], serde_json::to_value(event.kind).unwrap());
