@@ -411,6 +411,16 @@ impl Client {
         self.signed_get(signer, &format!("/v1/decisions/{id}")).await
     }
 
+    /// An organisation's risk: parameters, latest assessments with attestations, devices
+    /// in quarantine (the organisation's own operators and staff, and auditors).
+    pub async fn risk(
+        &self,
+        signer: &RequestSigner,
+        org: &panacea_contracts::ids::OrgId,
+    ) -> Result<crate::types::RiskView, ClientError> {
+        self.signed_get(signer, &format!("/v1/organisations/{}/risk", org.as_str())).await
+    }
+
     /// Decides a hypothetical request against `patient`'s consents as they stood at
     /// `query.at` (default now), recording nothing: for privacy officers, auditors and the
     /// patient.

@@ -451,6 +451,19 @@ pub struct IdentifierView {
     pub value: String,
 }
 
+/// `GET /v1/organisations/{org}/risk`: an organisation's risk on chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskView {
+    /// The organisation.
+    pub org: OrgId,
+    /// Its risk parameters, once its admins set them.
+    pub parameters: Option<panacea_contracts::risk::RiskParameters>,
+    /// Its latest assessments, newest first.
+    pub assessments: Vec<panacea_contracts::risk::Assessment>,
+    /// Its devices in quarantine.
+    pub quarantined: Vec<panacea_contracts::risk::Quarantine>,
+}
+
 /// The pseudonymous reference the node's organisation derives for a patient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PseudonymView {

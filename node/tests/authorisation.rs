@@ -185,6 +185,14 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     // nobody else derives with it.
     let asked = panacea_client_sdk::types::PseudonymRequest { patient: Some("Patient/p".into()), identifier: None };
     assert_eq!(status_of(client.pseudonym(&staff0, &asked).await.map(|_| ())), 404);
+    // An organisation's risk: its own operators and staff, and auditors.
+    let hospital_0 = panacea_contracts::ids::OrgId::new("hospital-0").unwrap();
+    for (reader, status) in
+        [(&staff0, 200), (&hospital0, 200), (&authority, 200), (&hospital1, 403), (&authority_service, 403)]
+    {
+        assert_eq!(status_of(client.risk(reader, &hospital_0).await.map(|_| ())), status);
+    }
+    assert_eq!(status_of(client.risk(&stranger, &hospital_0).await.map(|_| ())), 401);
 
     // Audit events: a member reads through its own organisation; the auditor reads all.
     let about = about_patient.clone();
@@ -272,6 +280,7 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
         (format!("/v1/identities/{physician_id}"), 401),
         (format!("/v1/consents/{consent_id}"), 401),
         (format!("/v1/decisions/{decision}"), 401),
+        ("/v1/organisations/hospital-0/risk".to_string(), 401),
         (
             format!(
                 "/v1/patients/{patient}/evaluate?purpose=TREAT&data_class=lab-results&custodian=hospital-0&org=hospital-1"

@@ -12,6 +12,7 @@ mod consent;
 mod documents;
 mod pseudonyms;
 mod records;
+mod risk;
 mod signed;
 mod transactions;
 
@@ -154,6 +155,7 @@ pub fn router(
         .route("/v1/audit/events", get(audit::audit_events))
         .route("/v1/audit/stream", get(audit::audit_stream))
         .route("/v1/organisations", get(chain::organisations))
+        .route("/v1/organisations/{org}/risk", get(risk::organisation_risk))
         .route("/v1/validators", get(chain::validators))
         .route("/v1/identities/{id}", get(records::identity))
         .route("/v1/proofs/{kind}/{id}", get(records::proof))
@@ -258,6 +260,7 @@ pub struct PageQuery {
         consent::decision,
         consent::evaluate,
         pseudonyms::derive,
+        risk::organisation_risk,
         audit::audit_events,
         audit::audit_stream,
         chain::metrics,

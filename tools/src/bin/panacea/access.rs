@@ -1,5 +1,6 @@
 //! Access decisions people can read: `access request`'s verdict, `decision show`,
-//! `consent evaluate`; and patients' references derived at the edge (`pseudonym`).
+//! `consent evaluate`; patients' references derived at the edge (`pseudonym`); an
+//! organisation's risk (`risk show`).
 
 use std::path::Path;
 
@@ -123,4 +124,42 @@ pub(crate) async fn evaluate(
         say!("  exclusions overridden by a more specific permit: {}", versions(&view.overridden));
     }
     Ok(code)
+}
+
+/// Prints an organisation's risk for people.
+pub(crate) fn print_risk(view: &panacea_client_sdk::types::RiskView) -> Result<u8, Failure> {
+    say!(
+        "risk of {}: {} assessment(s) listed, {} device(s) in quarantine",
+        view.org,
+        view.assessments.len(),
+        view.quarantined.len()
+    );
+    for q in &view.quarantined {
+        let state = match &q.mitigation {
+            Some((record, at)) => format!("mitigation {record} recorded at {}", format_instant(*at)),
+            None => "no mitigation recorded".into(),
+        };
+        say!("  quarantined device {} since assessment {}: {state}", q.device, q.since);
+    }
+    if let Some(latest) = view.assessments.first() {
+        let attested: Vec<&str> = latest.attestations.iter().map(|a| a.org.as_str()).collect();
+        say!(
+            "latest assessment {} at {}: output {}, attested by {}",
+            latest.id,
+            format_instant(latest.submitted_at),
+            latest.output,
+            if attested.is_empty() { "nobody yet".to_owned() } else { attested.join(", ") }
+        );
+        for row in &latest.table {
+            let likelihood = f64::from(row.likelihood_milli) / 1_000.0;
+            say!(
+                "  {:<40} {:<12?} L {likelihood:>8.3}  impact {:>4}  {:?}",
+                row.service_level,
+                row.attacker,
+                row.impact,
+                row.level
+            );
+        }
+    }
+    Ok(0)
 }

@@ -72,6 +72,9 @@ pub(crate) enum Command {
     /// Patients' pseudonymous references, derived at the custodian with its secret key.
     #[command(subcommand)]
     Pseudonym(PseudonymCommand),
+    /// Organisations' dynamic risk: assessments, attestations, quarantined devices.
+    #[command(subcommand)]
+    Risk(RiskCommand),
     /// The audit trail (signed reads: organisations see their own, health authorities all).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -423,6 +426,18 @@ pub(crate) enum DecisionCommand {
         signer: Signer,
         /// The decision id (the request's transaction id).
         id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum RiskCommand {
+    /// An organisation's risk on chain: parameters, latest assessments (risk table,
+    /// attestations), devices in quarantine (its own operators and staff, and auditors).
+    Show {
+        #[command(flatten)]
+        signer: Signer,
+        /// The organisation.
+        org: String,
     },
 }
 

@@ -187,6 +187,16 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let signer = request_signer(&client, &args.signer.key).await?;
             return access::evaluate(&client, &signer, &patient, &query, cli.json).await;
         }
+        Command::Risk(RiskCommand::Show { signer, org }) => {
+            let org = OrgId::new(org).map_err(Failure::local)?;
+            let signer = request_signer(&client, &signer.key).await?;
+            let view = client.risk(&signer, &org).await?;
+            if cli.json {
+                print_json(&view)?;
+                return Ok(0);
+            }
+            return access::print_risk(&view);
+        }
         Command::Decision(DecisionCommand::Show { signer, id }) => {
             let signer = request_signer(&client, &signer.key).await?;
             return access::show(&client, &signer, &id, cli.json).await;
