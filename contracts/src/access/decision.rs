@@ -32,7 +32,9 @@
 //!    At equal facets deny wins.
 //! 6. **Nothing matches:** denied, no applicable consent.
 //!
-//! Break-glass (emergency access) is decided by the caller, after this rule.
+//! Break-glass (emergency access) is decided by the caller, after this rule; so is the
+//! risk quarantine (`crate::risk`), before it: a device identity in quarantine is denied
+//! with [`DenyReason::DeviceQuarantined`] without consulting the consents.
 //!
 //! Worked cases: `docs/consent-and-access.md` section 4, checked by
 //! `contracts/tests/it/decisions.rs` against `tests/fixtures/fhir/decisions.json`.
