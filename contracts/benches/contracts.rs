@@ -483,7 +483,8 @@ fn wide_tree(size: usize, seed: usize) -> Provision {
                 }
                 made += 1;
                 let n = seed + depth + i;
-                let mut child = Provision::all(if n % 2 == 0 { ProvisionType::Deny } else { ProvisionType::Permit });
+                let mut child =
+                    Provision::all(if n.is_multiple_of(2) { ProvisionType::Deny } else { ProvisionType::Permit });
                 child.actors = vec![ActorRef::Organisation(org(orgs[n % 3]))];
                 child.purposes = vec![[Purpose::Treatment, Purpose::Research][n % 2]];
                 child.data_classes = vec![[DataClass::LabResults, DataClass::MentalHealth][(n / 2) % 2]];

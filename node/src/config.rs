@@ -69,6 +69,8 @@ pub struct Config {
     pub mempool: MempoolConfig,
     /// The off-chain data plane.
     pub sharing: SharingConfig,
+    /// The risk worker.
+    pub risk: RiskConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -88,6 +90,24 @@ pub struct SharingConfig {
     pub store_bytes_max: u64,
     /// Most uploads the node accepts at once (1 to 64); more are told to retry.
     pub uploads_max: usize,
+}
+
+/// The risk worker (`docs/risk.md`): assesses the organisation's inventory folder with
+/// `panacea-risk` whenever it changes and submits the assessment on chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// The inventory folder (the ten input documents and `identities.json`); absent: no
+    /// risk worker. Relative paths are from the node's home.
+    pub inventory_dir: Option<std::path::PathBuf>,
+    /// The key file of the organisation's risk service identity (registered with
+    /// `panacea identity register-service`).
+    pub service_key_file: Option<std::path::PathBuf>,
+    /// The survey's salt (created on first use, mode 0600): the security survey is
+    /// personal data, committed to only by a salted hash.
+    pub survey_salt_file: Option<std::path::PathBuf>,
+    /// How often the folder is checked for changes, in milliseconds (0: 60 s).
+    pub poll_interval_ms: u64,
 }
 
 /// Peer-to-peer networking.
@@ -179,6 +199,7 @@ impl Default for Config {
             consensus: ConsensusConfig::default(),
             mempool: MempoolConfig::default(),
             sharing: SharingConfig::default(),
+            risk: RiskConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -236,6 +257,12 @@ impl Default for SharingConfig {
             store_bytes_max: 256 * 1024 * 1024 * 1024,
             uploads_max: 4,
         }
+    }
+}
+
+impl Default for RiskConfig {
+    fn default() -> RiskConfig {
+        RiskConfig { inventory_dir: None, service_key_file: None, survey_salt_file: None, poll_interval_ms: 60_000 }
     }
 }
 
@@ -452,6 +479,14 @@ fetch_window = 8
 store_bytes_max = 274877906944
 # Most uploads accepted at once (1 to 64); more are answered 429 uploads_busy.
 uploads_max = 4
+
+[risk]
+# The risk worker (docs/risk.md): assesses the organisation's inventory folder whenever it
+# changes and submits the assessment, signed by its risk service identity.
+# inventory_dir = "inventory"
+# service_key_file = "keys/risk_key.json"
+# survey_salt_file = "keys/survey.salt"
+poll_interval_ms = 60000
 
 [log]
 # "human" or "json" (one object per line). RUST_LOG overrides the filter.

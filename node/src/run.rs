@@ -204,6 +204,12 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     } else {
         None
     };
+    if shared.chain.genesis.mode == ChainMode::Contracts
+        && let Some(worker) =
+            crate::workers::risk::RiskWorker::new(shared.clone(), &home.0, &config.risk).map_err(NodeError::Config)?
+    {
+        tokio::spawn(worker.run(shutdown.clone()));
+    }
     let pseudonyms = match (&config.api.pseudonym_key_file, &config.api.pseudonym_org) {
         (Some(file), Some(org)) => {
             let path = if file.is_absolute() { file.clone() } else { home.0.join(file) };

@@ -10,23 +10,28 @@
 //! [`generate::hospital`] for synthetic data.
 
 #![forbid(unsafe_code)]
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "indices and counts are bounded by validation (MAX_ITEMS, 2^20) far below u32::MAX, and every float is clamped to its target range before it is converted"
+)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod assess;
 mod error;
 pub mod generate;
-mod graph;
+pub mod graph;
 pub mod impact;
 pub mod input;
 pub mod likelihood;
 pub mod reach;
+mod remedy;
 mod validate;
 
-pub use assess::{AttackPath, Assessment, RiskRow, ServicePaths, assess};
+pub use assess::{Assessment, AttackPath, RiskRow, ServicePaths, assess};
 pub use error::RiskError;
-pub use graph::{Remedy, RemedyKind, what_if};
 pub use input::*;
+pub use remedy::{Remedy, RemedyKind, what_if};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -87,10 +92,8 @@ fn parse_doc<T: serde::de::DeserializeOwned>(name: &str, bytes: &[u8]) -> Result
         return Err(RiskError::TooLarge { path: name.to_owned(), size: bytes.len(), limit: MAX_DOCUMENT_BYTES });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| RiskError::Parse {
-        path: format!("{name}:{}", e.path()),
-        message: e.inner().to_string(),
-    })?;
+    let value: T = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| RiskError::Parse { path: format!("{name}:{}", e.path()), message: e.inner().to_string() })?;
     de.end().map_err(|e| RiskError::Parse { path: format!("{name}:."), message: e.to_string() })?;
     Ok(value)
 }
@@ -110,7 +113,8 @@ impl Inputs {
             slots[i] = Some(bytes);
         }
         let get = |i: usize| -> Result<&[u8], RiskError> {
-            slots[i].ok_or_else(|| RiskError::Document { path: DOCUMENT_NAMES[i].to_owned(), message: "missing".into() })
+            slots[i]
+                .ok_or_else(|| RiskError::Document { path: DOCUMENT_NAMES[i].to_owned(), message: "missing".into() })
         };
         let inputs = Self {
             devices: parse_doc(DOCUMENT_NAMES[0], get(0)?)?,

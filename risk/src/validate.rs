@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::Inputs;
 use crate::error::RiskError;
-use crate::input::{DepNode, Inputs};
+use crate::input::DepNode;
 use crate::{MAX_DEPTH, MAX_ID_LEN, MAX_ITEMS, MAX_SERVICE_LEVELS, mask_of, parse_ip};
 
 fn count(path: &str, n: usize, max: usize) -> Result<(), RiskError> {
@@ -40,10 +41,7 @@ fn prefix(path: &str, p: u8) -> Result<(), RiskError> {
 }
 
 /// Builds an id -> index map, rejecting bad and duplicate ids.
-pub(crate) fn index<'a>(
-    path: &str,
-    ids: impl Iterator<Item = &'a str>,
-) -> Result<BTreeMap<&'a str, usize>, RiskError> {
+pub(crate) fn index<'a>(path: &str, ids: impl Iterator<Item = &'a str>) -> Result<BTreeMap<&'a str, usize>, RiskError> {
     let mut map = BTreeMap::new();
     for (i, id) in ids.enumerate() {
         let p = format!("{path}[{i}].id");
@@ -63,7 +61,10 @@ fn known(map: &BTreeMap<&str, usize>, path: String, kind: &'static str, id: &str
 pub(crate) fn validate(inp: &Inputs) -> Result<(), RiskError> {
     let d = &inp.devices.devices;
     count("devices.json:devices", d.len(), MAX_ITEMS)?;
-    let cves = index("vulnerabilities.json:vulnerabilities", inp.vulnerabilities.vulnerabilities.iter().map(|v| v.id.as_str()))?;
+    let cves = index(
+        "vulnerabilities.json:vulnerabilities",
+        inp.vulnerabilities.vulnerabilities.iter().map(|v| v.id.as_str()),
+    )?;
     for (i, v) in inp.vulnerabilities.vulnerabilities.iter().enumerate() {
         let p = format!("vulnerabilities.json:vulnerabilities[{i}]");
         match (&v.cvss3, &v.cvss2) {
@@ -191,7 +192,10 @@ pub(crate) fn validate(inp: &Inputs) -> Result<(), RiskError> {
             finite(&format!("{p}.{n}"), v)?;
         }
     }
-    index("human_vulnerabilities.json:vulnerabilities", inp.human_vulnerabilities.vulnerabilities.iter().map(|h| h.id.as_str()))?;
+    index(
+        "human_vulnerabilities.json:vulnerabilities",
+        inp.human_vulnerabilities.vulnerabilities.iter().map(|h| h.id.as_str()),
+    )?;
     for (i, h) in inp.human_vulnerabilities.vulnerabilities.iter().enumerate() {
         let p = format!("human_vulnerabilities.json:vulnerabilities[{i}]");
         unit(&format!("{p}.access_vector_score"), h.access_vector_score)?;
@@ -285,10 +289,8 @@ fn validate_business(inp: &Inputs, devs: &BTreeMap<&str, usize>) -> Result<(), R
     for (u, r) in refs.iter().enumerate() {
         for (v, path, in_cycle) in r {
             if comp[u] == comp[*v] && !in_cycle {
-                let ids = (0..adj.len())
-                    .filter(|&w| comp[w] == comp[u])
-                    .map(|w| b.service_levels[w].id.clone())
-                    .collect();
+                let ids =
+                    (0..adj.len()).filter(|&w| comp[w] == comp[u]).map(|w| b.service_levels[w].id.clone()).collect();
                 return Err(RiskError::Cycle { path: path.clone(), ids });
             }
         }

@@ -26,6 +26,8 @@ pub type AssessmentId = Hash;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RiskLevel {
+    /// Below the low threshold.
+    None,
     /// Low.
     Low,
     /// Medium.

@@ -45,8 +45,8 @@ pub(super) async fn patient_consents(
 }
 
 /// `GET /v1/decisions/{id}`: an access decision with its reason code and the audit event it
-/// logged, for the requesting and custodian organisations, health authorities and the
-/// patient.
+/// logged, for the requesting and custodian organisations, health authorities, the patient,
+/// and the requesting identity itself (a device reads the verdict on its own request).
 #[utoipa::path(get, path = "/v1/decisions/{id}", tag = "access",
     params(("id" = String, Path, description = "decision id (the request's transaction id), hex"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
     responses((status = 200, description = "the access decision, its reason code and its audit event"), (status = 404, description = "no such decision"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited")))]
@@ -61,8 +61,13 @@ pub(super) async fn decision(
     let found = panacea_contracts::access::access_decision(&api.shared.storage.state(), &DecisionId(id))
         .map_err(ApiError::internal)?;
     // Unknown and forbidden look the same to a signer who may not read it.
+    let requester_signed = |d: &panacea_contracts::access::AccessDecision| -> Result<bool, ApiError> {
+        let identity = panacea_contracts::identity::identity(&api.shared.storage.state(), &d.requester)
+            .map_err(ApiError::internal)?;
+        Ok(identity.is_some_and(|i| i.key == signed.key))
+    };
     match found {
-        Some(d) if principal.may_read(&d.patient, &[&d.requester_org, &d.custodian]) => {
+        Some(d) if principal.may_read(&d.patient, &[&d.requester_org, &d.custodian]) || requester_signed(&d)? => {
             // The decision's own event, from the receipt of the request that made it.
             let receipt = api.shared.storage.receipt(&d.id.0).map_err(ApiError::internal)?;
             let event = receipt.and_then(|(_, receipt)| match receipt.outcome {

@@ -3,4 +3,5 @@
 //! submit transactions through the pool, signed by a service identity of their
 //! organisation. One folder per worker.
 
+pub mod risk;
 pub mod sharing;

@@ -501,3 +501,135 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+/// The sample hospital assessed end to end on a node: `risk assess` locally, `risk submit`
+/// by the organisation's admin, the table and the quarantine at `risk show`, and a device
+/// found at high risk refused access (exit 7, `device-quarantined`) until mitigated.
+#[test]
+fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
+    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../risk/samples/hospital-a"));
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory");
+    std::fs::create_dir(&inventory).unwrap();
+    for entry in std::fs::read_dir(sample).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), inventory.join(entry.file_name())).unwrap();
+    }
+    let inventory_path = inventory.to_str().unwrap();
+    // Locally, without a node: deterministic output, devices at high risk.
+    let assessed = panacea("http://127.0.0.1:1", &["--json", "risk", "assess", inventory_path]);
+    assert_eq!(assessed.status.code(), Some(0), "{}", stderr(&assessed));
+    let assessed: serde_json::Value = serde_json::from_str(&stdout(&assessed)).unwrap();
+    let again = panacea("http://127.0.0.1:1", &["--json", "risk", "assess", inventory_path]);
+    let again: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(assessed["output"], again["output"], "two assessments of the same inputs agree");
+    let high = assessed["assessment"]["high_risk_devices"].as_array().unwrap();
+    assert!(!high.is_empty(), "the sample hospital has a device at high risk");
+    let high_device = high[0].as_str().unwrap().to_string();
+    let text = panacea("http://127.0.0.1:1", &["risk", "assess", inventory_path]);
+    assert!(stdout(&text).contains("most likely paths to"), "{}", stdout(&text));
+
+    let plan = TestnetPlan {
+        out: dir.path().join("net"),
+        validators: 1,
+        observers: 0,
+        chain_id: "panacea-risk".into(),
+        host: "127.0.0.1".into(),
+        p2p_port: 0,
+        api_port: 0,
+        time: Timestamp(1_700_000_000_000),
+        mode: ChainMode::Contracts,
+    };
+    let layout = generate(&plan).unwrap();
+    let home = &layout[0].home;
+    let (_node, url) = start_node(home);
+    let admin_file = home.join("keys/admin_key.json");
+    let admin = admin_file.to_str().unwrap();
+    // The high-risk inventory device is an infusion pump registered on chain.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = panacea_client_sdk::Client::new(&url).unwrap();
+    let chain_id = panacea_primitives::ChainId::new("panacea-risk").unwrap();
+    let admin_key = panacea_node::keys::load(&admin_file).unwrap();
+    let pump = panacea_primitives::Keypair::from_seed([21; 32]);
+    let pump_file = dir.path().join("pump.json");
+    panacea_node::keys::save(&pump_file, "signing", &pump).unwrap();
+    let kind = panacea_contracts::identity::IdentityKind::Device {
+        device_type: "infusion-pump".into(),
+        manufacturer: "acme".into(),
+        model: "p1".into(),
+        firmware_hash: panacea_primitives::Hash([1; 32]),
+        sbom_hash: panacea_primitives::Hash([2; 32]),
+    };
+    let register = panacea_contracts::Call::Identity(panacea_contracts::identity::IdentityCall::Register {
+        key: pump.public(),
+        kind,
+    });
+    let nonce = runtime.block_on(client.next_nonce(&admin_key.public())).unwrap();
+    let tx = panacea_contracts::Transaction {
+        chain_id: chain_id.clone(),
+        signer: admin_key.public(),
+        nonce,
+        call: register,
+    }
+    .sign(&admin_key);
+    let status = runtime.block_on(client.submit_and_wait(&tx, Duration::from_secs(30))).unwrap();
+    assert!(status.receipt.is_some_and(|r| r.is_ok()));
+    let org = panacea_contracts::ids::OrgId::new("hospital-0").unwrap();
+    let pump_id = panacea_contracts::identity::Identity::id_for(&org, &pump.public()).to_string();
+    std::fs::write(inventory.join("identities.json"), serde_json::json!({ high_device.clone(): pump_id }).to_string())
+        .unwrap();
+    let pump_path = pump_file.to_str().unwrap();
+    let ask = || {
+        panacea(
+            &url,
+            &[
+                "access",
+                "request",
+                "--key",
+                pump_path,
+                "--patient",
+                &"cb".repeat(32),
+                "--data-class",
+                "lab-results",
+                "--purpose",
+                "TREAT",
+                "--custodian",
+                "hospital-0",
+            ],
+        )
+    };
+    let before = ask();
+    assert_eq!(before.status.code(), Some(7), "{}{}", stdout(&before), stderr(&before));
+    assert!(stdout(&before).contains("no-applicable-consent"), "{}", stdout(&before));
+
+    // Submitted by the admin; the survey's salt stays here.
+    let salt = dir.path().join("survey.salt");
+    let submitted =
+        panacea(&url, &["risk", "submit", "--key", admin, inventory_path, "--survey-salt", salt.to_str().unwrap()]);
+    assert_eq!(submitted.status.code(), Some(0), "{}{}", stdout(&submitted), stderr(&submitted));
+    assert!(stdout(&submitted).contains(assessed["output"].as_str().unwrap()), "{}", stdout(&submitted));
+    let shown = panacea(&url, &["--json", "risk", "show", "--key", admin, "hospital-0"]);
+    assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(shown["assessments"][0]["output"], assessed["output"]);
+    assert_eq!(shown["quarantined"][0]["device"], serde_json::json!(pump_id));
+    let on_chain = shown.to_string();
+    assert!(!on_chain.contains(&high_device), "no inventory name goes on chain");
+    let after = ask();
+    assert_eq!(after.status.code(), Some(7), "{}{}", stdout(&after), stderr(&after));
+    assert!(stdout(&after).contains("deny (device-quarantined)"), "{}", stdout(&after));
+
+    // Mitigated by the admin, and cleared by a later assessment that no longer finds it.
+    let record = "ef".repeat(32);
+    let mitigated = panacea(&url, &["risk", "mitigate", "--key", admin, "--device", &pump_id, "--record", &record]);
+    assert_eq!(mitigated.status.code(), Some(0), "{}{}", stdout(&mitigated), stderr(&mitigated));
+    std::fs::write(inventory.join("identities.json"), "{}").unwrap();
+    let cleared =
+        panacea(&url, &["risk", "submit", "--key", admin, inventory_path, "--survey-salt", salt.to_str().unwrap()]);
+    assert_eq!(cleared.status.code(), Some(0), "{}{}", stdout(&cleared), stderr(&cleared));
+    let shown = panacea(&url, &["--json", "risk", "show", "--key", admin, "hospital-0"]);
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(shown["quarantined"], serde_json::json!([]), "{shown}");
+    let released = ask();
+    assert!(stdout(&released).contains("no-applicable-consent"), "back to the consents: {}", stdout(&released));
+}

@@ -431,6 +431,47 @@ pub(crate) enum DecisionCommand {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum RiskCommand {
+    /// Assess an inventory folder here (nothing is sent): the risk table, the devices at
+    /// high risk, the most likely attack paths, and the output hash a submission commits.
+    Assess {
+        /// The folder with the ten input documents (docs/risk.md).
+        dir: PathBuf,
+    },
+    /// Assess an inventory folder and submit the assessment on chain (input and output
+    /// hashes, the risk table, the devices at high risk that have chain identities), signed
+    /// by the organisation's admin or risk service.
+    Submit {
+        #[command(flatten)]
+        signer: Signer,
+        /// The folder.
+        dir: PathBuf,
+        /// The survey's salt file (created on first use, mode 0600).
+        #[arg(long)]
+        survey_salt: PathBuf,
+    },
+    /// Record the mitigation of a quarantined device (an admin of its organisation); the
+    /// quarantine ends when a later assessment no longer finds it at high risk.
+    Mitigate {
+        #[command(flatten)]
+        signer: Signer,
+        /// The device identity (64 hex digits).
+        #[arg(long)]
+        device: String,
+        /// SHA-256 of the mitigation record (hex), kept off chain.
+        #[arg(long)]
+        record: String,
+    },
+    /// Assess another organisation's inventory (shared with you for the purpose) and attest
+    /// its assessment if your output hash is the same.
+    Attest {
+        #[command(flatten)]
+        signer: Signer,
+        /// The folder.
+        dir: PathBuf,
+        /// The assessment's id (its transaction id).
+        #[arg(long)]
+        assessment: String,
+    },
     /// An organisation's risk on chain: parameters, latest assessments (risk table,
     /// attestations), devices in quarantine (its own operators and staff, and auditors).
     Show {

@@ -18,6 +18,7 @@ use clap::Parser;
 mod access;
 mod cli;
 mod output;
+mod risk;
 
 use output::{Failure, print_json, report, say};
 use panacea_client_sdk::types::{AuditQuery, EvaluateQuery, TxState, TxStatus};
@@ -186,6 +187,30 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             };
             let signer = request_signer(&client, &args.signer.key).await?;
             return access::evaluate(&client, &signer, &patient, &query, cli.json).await;
+        }
+        Command::Risk(RiskCommand::Assess { dir }) => {
+            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir).map_err(Failure::local)?;
+            return risk::print_assessment(&assessed, cli.json);
+        }
+        Command::Risk(RiskCommand::Submit { signer, dir, survey_salt }) => {
+            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir).map_err(Failure::local)?;
+            let call = panacea_node::workers::risk::inventory::submit_call(&dir, &assessed, &survey_salt)
+                .map_err(Failure::local)?;
+            if !cli.json {
+                say!("output {}", assessed.assessment.hash());
+            }
+            Work::Submit(signer, Call::Risk(call))
+        }
+        Command::Risk(RiskCommand::Attest { signer, dir, assessment }) => {
+            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir).map_err(Failure::local)?;
+            let output = hash("the output", &assessed.assessment.hash())?;
+            let assessment = hash("--assessment", &assessment)?;
+            Work::Submit(signer, Call::Risk(panacea_contracts::risk::RiskCall::Attest { assessment, output }))
+        }
+        Command::Risk(RiskCommand::Mitigate { signer, device, record }) => {
+            let device = IdentityId(hash("--device", &device)?);
+            let record = DocumentHash(hash("--record", &record)?);
+            Work::Submit(signer, Call::Risk(panacea_contracts::risk::RiskCall::Mitigate { device, record }))
         }
         Command::Risk(RiskCommand::Show { signer, org }) => {
             let org = OrgId::new(org).map_err(Failure::local)?;

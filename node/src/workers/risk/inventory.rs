@@ -1,0 +1,153 @@
+//! An organisation's inventory folder, assessed with `panacea-risk` and turned into the
+//! call that commits the assessment on chain by hashes. Shared by the risk worker and the
+//! CLI (`panacea risk assess | submit | attest`).
+//!
+//! The folder holds the ten input documents (`panacea_risk::DOCUMENT_NAMES`) and,
+//! optionally, `identities.json`, mapping inventory device ids to the devices' chain
+//! identities (64 hex): a device at high risk with a chain identity is quarantined.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use panacea_contracts::ids::IdentityId;
+use panacea_contracts::risk::{AttackerProfile, RiskCall, RiskInput, RiskLevel, RiskRow};
+use panacea_primitives::Hash;
+use panacea_risk::{AttackerKind, Level};
+
+fn fail(message: impl Into<String>) -> String {
+    message.into()
+}
+
+/// Largest inventory document read.
+const DOCUMENT_BYTES_MAX: u64 = panacea_risk::MAX_DOCUMENT_BYTES as u64;
+
+/// The input documents of `dir`, read and assessed.
+pub struct Assessed {
+    /// The documents, by name.
+    pub documents: Vec<(String, Vec<u8>)>,
+    /// The assessment.
+    pub assessment: panacea_risk::Assessment,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+    if meta.len() > DOCUMENT_BYTES_MAX {
+        return Err(fail(format!("{} is larger than {DOCUMENT_BYTES_MAX} bytes", path.display())));
+    }
+    std::fs::read(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Reads the ten documents of `dir` and assesses them.
+pub fn assess_dir(dir: &Path) -> Result<Assessed, String> {
+    let mut documents = Vec::new();
+    for name in panacea_risk::DOCUMENT_NAMES {
+        documents.push((name.to_owned(), read(&dir.join(name))?));
+    }
+    let named: Vec<(&str, &[u8])> = documents.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let inputs =
+        panacea_risk::Inputs::from_json_documents(&named).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    let assessment = panacea_risk::assess(&inputs).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    Ok(Assessed { documents, assessment })
+}
+
+fn input_kind(name: &str) -> Option<RiskInput> {
+    Some(match name {
+        "devices.json" => RiskInput::Devices,
+        "vulnerabilities.json" => RiskInput::Vulnerabilities,
+        "network.json" => RiskInput::NetworkPolicy,
+        "employees.json" => RiskInput::Employees,
+        "relations.json" => RiskInput::WorkRelations,
+        "profiles.json" => RiskInput::SecurityProfiles,
+        "human_vulnerabilities.json" => RiskInput::HumanVulnerabilities,
+        "credentials.json" => RiskInput::Credentials,
+        "business.json" => RiskInput::BusinessModel,
+        "config.json" => RiskInput::Configuration,
+        _ => return None,
+    })
+}
+
+fn level(level: Level) -> RiskLevel {
+    match level {
+        Level::None => RiskLevel::None,
+        Level::Low => RiskLevel::Low,
+        Level::Medium => RiskLevel::Medium,
+        Level::High => RiskLevel::High,
+    }
+}
+
+fn attacker(kind: AttackerKind) -> AttackerProfile {
+    match kind {
+        AttackerKind::Naive => AttackerProfile::Naive,
+        AttackerKind::Advanced => AttackerProfile::Advanced,
+        AttackerKind::Professional => AttackerProfile::Professional,
+    }
+}
+
+/// The survey's salt: read from `path`, or drawn and written there (mode 0600) the first
+/// time. The survey is personal data: its hash on chain must not be checkable against a
+/// guessed survey, so it is salted, and the salt stays with the organisation.
+fn survey_salt(path: &Path) -> Result<[u8; 32], String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let mut salt = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut salt)
+            .map_err(|_| fail(format!("{} must hold 64 hex digits", path.display())))?;
+        return Ok(salt);
+    }
+    let key = crate::keys::generate().map_err(|e| e.to_string())?;
+    let salt = key.seed();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write as _;
+    let mut file = options.open(path).map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+    file.write_all(format!("{}\n", hex::encode(salt)).as_bytes()).map_err(|e| e.to_string())?;
+    Ok(salt)
+}
+
+/// The call that submits `assessed` from `dir`.
+pub fn submit_call(dir: &Path, assessed: &Assessed, salt_file: &Path) -> Result<RiskCall, String> {
+    let salt = survey_salt(salt_file)?;
+    let mut inputs = Vec::new();
+    for (name, bytes) in &assessed.documents {
+        let kind = input_kind(name).ok_or_else(|| fail(format!("unknown document {name}")))?;
+        let hash = if kind == RiskInput::SecurityProfiles {
+            Hash::digest_parts(&[b"panacea-risk-survey-v1", &salt, bytes])
+        } else {
+            Hash::digest(bytes)
+        };
+        inputs.push((kind, hash));
+    }
+    let a = &assessed.assessment;
+    let output = Hash::from_hex(&a.hash()).map_err(|_| fail("the assessment's hash is not 64 hex digits"))?;
+    let table = a
+        .risk
+        .iter()
+        .map(|row| RiskRow {
+            service_level: row.service_level.clone(),
+            attacker: attacker(row.attacker),
+            likelihood_milli: row.likelihood_milli,
+            impact: u32::try_from(row.impact).unwrap_or(u32::MAX),
+            level: level(row.risk_level),
+        })
+        .collect();
+    let map_file = dir.join("identities.json");
+    let identities: BTreeMap<String, String> = match std::fs::read(&map_file) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| fail(format!("{}: {e}", map_file.display())))?,
+        Err(_) => BTreeMap::new(),
+    };
+    let mut high_devices = Vec::new();
+    for device in &a.high_risk_devices {
+        if let Some(hex) = identities.get(device) {
+            let id = Hash::from_hex(hex)
+                .map_err(|_| fail(format!("{}: {device}: not 64 hex digits", map_file.display())))?;
+            high_devices.push(IdentityId(id));
+        }
+    }
+    high_devices.sort();
+    high_devices.dedup();
+    Ok(RiskCall::Submit { inputs, output, table, high_devices })
+}
