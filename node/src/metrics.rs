@@ -52,6 +52,10 @@ pub struct Metrics {
     pub api_refusals: Counter,
     /// Live audit event streams open.
     pub audit_streams: Gauge,
+    /// Inventory checks the risk worker made.
+    pub risk_checks: Counter,
+    /// Assessments the risk worker submitted.
+    pub risk_submissions: Counter,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -84,6 +88,8 @@ impl Metrics {
             synced_blocks: Counter::default(),
             api_refusals: Counter::default(),
             audit_streams: Gauge::default(),
+            risk_checks: Counter::default(),
+            risk_submissions: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Committed block height", m.height.clone());
@@ -127,6 +133,8 @@ impl Metrics {
         registry.register("synced_blocks", "Blocks applied by catch-up", m.synced_blocks.clone());
         registry.register("api_refusals", "API requests refused: 401 or 403", m.api_refusals.clone());
         registry.register("api_audit_streams", "Live audit event streams open", m.audit_streams.clone());
+        registry.register("risk_checks", "Inventory checks made by the risk worker", m.risk_checks.clone());
+        registry.register("risk_submissions", "Assessments submitted by the risk worker", m.risk_submissions.clone());
         Metrics { registry, ..m }
     }
 

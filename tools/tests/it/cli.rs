@@ -633,3 +633,102 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
     let released = ask();
     assert!(stdout(&released).contains("no-applicable-consent"), "back to the consents: {}", stdout(&released));
 }
+
+/// The node's risk worker: it assesses the inventory folder named in `[risk]`, submits as
+/// the organisation's risk service once that identity is registered, and submits again
+/// when the folder changes (and only then).
+#[test]
+fn the_risk_worker_submits_when_the_inventory_changes() {
+    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../risk/samples/hospital-a"));
+    let dir = tempfile::tempdir().unwrap();
+    let plan = TestnetPlan {
+        out: dir.path().join("net"),
+        validators: 1,
+        observers: 0,
+        chain_id: "panacea-risk-worker".into(),
+        host: "127.0.0.1".into(),
+        p2p_port: 0,
+        api_port: 0,
+        time: Timestamp(1_700_000_000_000),
+        mode: ChainMode::Contracts,
+    };
+    let layout = generate(&plan).unwrap();
+    let home = &layout[0].home;
+    let inventory = home.join("inventory");
+    std::fs::create_dir(&inventory).unwrap();
+    for name in
+        ["business.json", "config.json", "credentials.json", "devices.json", "employees.json"].into_iter().chain([
+            "human_vulnerabilities.json",
+            "network.json",
+            "profiles.json",
+            "relations.json",
+            "vulnerabilities.json",
+        ])
+    {
+        std::fs::copy(sample.join(name), inventory.join(name)).unwrap();
+    }
+    let service_file = home.join("keys/risk_key.json");
+    let service_path = service_file.to_str().unwrap();
+    assert!(panacea("http://127.0.0.1:1", &["keys", "new", "--out", service_path]).status.success());
+    let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    let config = config.replacen(
+        "[risk]\n",
+        "[risk]\ninventory_dir = \"inventory\"\nservice_key_file = \"keys/risk_key.json\"\n",
+        1,
+    );
+    let config = config.replacen("poll_interval_ms = 60000", "poll_interval_ms = 200", 1);
+    std::fs::write(home.join("config.toml"), config).unwrap();
+    let (_node, url) = start_node(home);
+    let admin_file = home.join("keys/admin_key.json");
+    let admin = admin_file.to_str().unwrap();
+    let service_key = stdout(&panacea(&url, &["keys", "show", "--key", service_path])).trim().to_string();
+    let registered = panacea(
+        &url,
+        &["identity", "register-service", "--key", admin, "--public-key", &service_key, "--name", "risk worker"],
+    );
+    assert_eq!(registered.status.code(), Some(0), "{}{}", stdout(&registered), stderr(&registered));
+    let assessments = || -> Vec<serde_json::Value> {
+        let shown = panacea(&url, &["--json", "risk", "show", "--key", admin, "hospital-0"]);
+        let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap_or_default();
+        shown["assessments"].as_array().cloned().unwrap_or_default()
+    };
+    let wait_for = |count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let found = assessments();
+            if found.len() >= count {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "the worker did not submit assessment {count}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let first = wait_for(1);
+    let expected = panacea("http://127.0.0.1:1", &["--json", "risk", "assess", inventory.to_str().unwrap()]);
+    let expected: serde_json::Value = serde_json::from_str(&stdout(&expected)).unwrap();
+    assert_eq!(first[0]["output"], expected["output"], "the worker computes what the CLI computes");
+    // Unchanged folder: no new submission over five more checks of it.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = panacea_client_sdk::Client::new(&url).unwrap();
+    let checks = || -> u64 {
+        let text = runtime.block_on(client.metrics()).unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix("panacea_risk_checks_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let seen = checks();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while checks() < seen + 5 {
+        assert!(Instant::now() < deadline, "the worker stopped checking");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(assessments().len(), 1, "an unchanged inventory is not submitted again");
+    // A changed inventory (a new snapshot of the devices) is submitted again.
+    let devices = std::fs::read_to_string(inventory.join("devices.json")).unwrap();
+    let mut devices: serde_json::Value = serde_json::from_str(&devices).unwrap();
+    devices["snapshot_id"] = serde_json::json!("the next morning");
+    std::fs::write(inventory.join("devices.json"), devices.to_string()).unwrap();
+    let second = wait_for(2);
+    assert_ne!(second[0]["inputs"], second[1]["inputs"], "the new snapshot is committed by its hash");
+}

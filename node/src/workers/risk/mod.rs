@@ -81,6 +81,7 @@ impl RiskWorker {
     /// One check: assess and submit if the folder changed since the last submission that
     /// committed or is still in the pool.
     async fn step(&mut self) -> Result<(), String> {
+        self.shared.metrics.risk_checks.inc();
         let dir = self.dir.clone();
         let seen = tokio::task::spawn_blocking(move || fingerprint(&dir)).await.map_err(|e| e.to_string())??;
         if let Some((done, tx)) = self.last {
@@ -117,6 +118,7 @@ impl RiskWorker {
         let id = tx.id();
         let bytes = tx.encode();
         crate::admission::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
+        self.shared.metrics.risk_submissions.inc();
         tracing::info!(tx = %id, "the risk worker submitted an assessment");
         self.last = Some((seen, id));
         Ok(())
