@@ -10,7 +10,9 @@
 //! - (b) the normal dependencies of `panacea-primitives`, `panacea-consensus` or
 //!   `panacea-contracts` reach a crate that does IO, runs an async runtime or draws
 //!   randomness (see [`forbidden_in_pure_crates`]);
-//! - (c) `panacea-primitives` depends on any other panacea crate, of any kind.
+//! - (c) `panacea-primitives` depends on any other panacea crate, of any kind, or
+//!   `panacea-risk` (the risk model, a pure library) on any through normal or build
+//!   dependencies.
 //!
 //! Dev-dependencies are exempt from (a) and (b): tests and benches may use anything.
 
@@ -23,12 +25,13 @@ use serde_json::Value;
 const PRIMITIVES: &str = "panacea-primitives";
 const CONSENSUS: &str = "panacea-consensus";
 const CONTRACTS: &str = "panacea-contracts";
+const RISK: &str = "panacea-risk";
 
 /// Crates that consensus and contracts must never reach: the shell and its clients.
 const SHELL: [&str; 3] = ["panacea-node", "panacea-client-sdk", "panacea-tools"];
 
 /// Crates whose normal dependencies must do no IO and draw no randomness.
-const PURE: [&str; 3] = [PRIMITIVES, CONSENSUS, CONTRACTS];
+const PURE: [&str; 4] = [PRIMITIVES, CONSENSUS, CONTRACTS, RISK];
 
 /// The kind of a dependency edge, as `dep_kinds[].kind` reports it (`null` is normal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -219,6 +222,17 @@ fn check(graph: &Graph) -> Vec<Violation> {
             if last.starts_with("panacea-") {
                 violations.insert(Violation {
                     rule: "(c) primitives depends on no other panacea crate, not even for tests",
+                    path,
+                });
+            }
+        }
+    }
+    if let Some(id) = ids.get(RISK) {
+        for path in graph.closure(id, NORMAL_OR_BUILD).into_values() {
+            let last = path.last().map_or("", String::as_str);
+            if last.starts_with("panacea-") {
+                violations.insert(Violation {
+                    rule: "(c) the risk model depends on no other panacea crate: the node maps its output to chain types",
                     path,
                 });
             }
