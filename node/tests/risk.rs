@@ -1,0 +1,113 @@
+//! Dynamic risk across organisations, on real node processes: hospital-0 assesses the sample
+//! hospital and submits it, hospital-1's worker recomputes it and attests the same output,
+//! the health authority's auditor reads the table and the attestation, and a pump found at
+//! high risk is refused access until hospital-0 mitigates it and a new assessment clears it.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::Consortium;
+use panacea_client_sdk::types::TxState;
+use panacea_client_sdk::{Client, RequestSigner};
+use panacea_contracts::access::{AccessCall, DecisionOutcome, DenyReason};
+use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
+use panacea_contracts::identity::{Identity, IdentityCall, IdentityKind};
+use panacea_contracts::ids::{DecisionId, DocumentHash, OrgId, PatientRef};
+use panacea_contracts::risk::RiskCall;
+use panacea_contracts::{Call, Transaction};
+use panacea_node::workers::risk::inventory::{assess_dir, submit_call};
+use panacea_primitives::{ChainId, Hash, Keypair};
+
+/// Signs `call` with `key` at its next nonce, submits, waits; returns the transaction id.
+async fn commit(client: &Client, chain: &ChainId, key: &Keypair, call: Call) -> Hash {
+    let nonce = client.next_nonce(&key.public()).await.expect("nonce");
+    let tx = Transaction { chain_id: chain.clone(), signer: key.public(), nonce, call }.sign(key);
+    let status = client.submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit");
+    assert_eq!(status.status, TxState::Committed);
+    let receipt = status.receipt.expect("receipt");
+    assert!(receipt.is_ok(), "{receipt:?}");
+    status.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_enforced() {
+    let mut net = Consortium::generate(2, 1);
+    net.start(0);
+    net.start(1);
+    let client = net.client(0);
+    let chain = net.chain_id();
+    let (admin0, admin1, admin2) = (net.nodes[0].admin.clone(), net.nodes[1].admin.clone(), net.nodes[2].admin.clone());
+
+    // hospital-0 registers its pump; the authority registers its auditor.
+    let pump = Keypair::from_seed([61; 32]);
+    let kind = IdentityKind::Device {
+        device_type: "infusion-pump".into(),
+        manufacturer: "acme".into(),
+        model: "p1".into(),
+        firmware_hash: Hash([1; 32]),
+        sbom_hash: Hash([2; 32]),
+    };
+    commit(&client, &chain, &admin0, Call::Identity(IdentityCall::Register { key: pump.public(), kind })).await;
+    let auditor = Keypair::from_seed([62; 32]);
+    let kind = IdentityKind::Staff { role: StaffRole::Auditor };
+    commit(&client, &chain, &admin2, Call::Identity(IdentityCall::Register { key: auditor.public(), kind })).await;
+    let pump_id = Identity::id_for(&OrgId::new("hospital-0").unwrap(), &pump.public());
+
+    // hospital-0's inventory: the sample hospital, its first high-risk device the pump.
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../risk/samples/hospital-a"));
+    for name in panacea_risk::DOCUMENT_NAMES {
+        std::fs::copy(sample.join(name), dir.path().join(name)).unwrap();
+    }
+    let assessed = assess_dir(dir.path()).unwrap();
+    let high = assessed.assessment.high_risk_devices.first().expect("a device at high risk").clone();
+    std::fs::write(dir.path().join("identities.json"), serde_json::json!({ high: pump_id.to_string() }).to_string())
+        .unwrap();
+    let salt = dir.path().join("survey.salt");
+    let call = submit_call(dir.path(), &assessed, &salt).unwrap();
+    let assessment = commit(&client, &chain, &admin0, Call::Risk(call)).await;
+
+    // hospital-1 recomputes from the same inventory (shared with it for the purpose) and
+    // attests the same output.
+    let again = assess_dir(dir.path()).unwrap();
+    let output = Hash::from_hex(&again.assessment.hash()).unwrap();
+    commit(&client, &chain, &admin1, Call::Risk(RiskCall::Attest { assessment, output })).await;
+
+    // The authority reads it through any node; hospital-1 may not read hospital-0's table.
+    let authority = RequestSigner::new(auditor.clone(), chain.clone());
+    let hospital_0 = OrgId::new("hospital-0").unwrap();
+    let view = net.client(1).risk(&authority, &hospital_0).await.unwrap();
+    assert_eq!(view.assessments[0].output, output);
+    assert_eq!(view.assessments[0].attestations[0].org, OrgId::new("hospital-1").unwrap());
+    assert_eq!(view.quarantined[0].device, pump_id);
+    let stranger = RequestSigner::new(admin1.clone(), chain.clone());
+    assert!(net.client(1).risk(&stranger, &hospital_0).await.is_err());
+
+    // The pump is refused whatever the consents say, until mitigated and cleared.
+    let ask = Call::Access(AccessCall::Request {
+        patient: PatientRef(Hash([7; 32])),
+        data_class: DataClass::LabResults,
+        resource_type: None,
+        purpose: Purpose::Treatment,
+        custodian: hospital_0.clone(),
+        document: None,
+        data_time: None,
+        justification: None,
+    });
+    let pump_signer = RequestSigner::new(pump.clone(), chain.clone());
+    let decided = commit(&client, &chain, &pump, ask.clone()).await;
+    let view = client.decision(&pump_signer, &DecisionId(decided)).await.unwrap();
+    assert_eq!(view.decision.outcome, DecisionOutcome::Deny(DenyReason::DeviceQuarantined));
+    assert_eq!(view.reason, "device-quarantined");
+    let record = DocumentHash(Hash([5; 32]));
+    commit(&client, &chain, &admin0, Call::Risk(RiskCall::Mitigate { device: pump_id, record })).await;
+    std::fs::write(dir.path().join("identities.json"), "{}").unwrap();
+    let call = submit_call(dir.path(), &again, &salt).unwrap();
+    commit(&client, &chain, &admin0, Call::Risk(call)).await;
+    let decided = commit(&client, &chain, &pump, ask).await;
+    let view = client.decision(&pump_signer, &DecisionId(decided)).await.unwrap();
+    assert_eq!(view.reason, "no-applicable-consent", "back under the consents once cleared");
+    assert!(client.risk(&authority, &hospital_0).await.unwrap().quarantined.is_empty());
+}
