@@ -421,6 +421,15 @@ impl Client {
         self.signed_get(signer, &format!("/v1/organisations/{}/risk", org.as_str())).await
     }
 
+    /// An organisation's risk parameters (any signed member: workers that attest apply them).
+    pub async fn risk_parameters(
+        &self,
+        signer: &RequestSigner,
+        org: &panacea_contracts::ids::OrgId,
+    ) -> Result<Option<panacea_contracts::risk::RiskParameters>, ClientError> {
+        self.signed_get(signer, &format!("/v1/organisations/{}/risk/parameters", org.as_str())).await
+    }
+
     /// Decides a hypothetical request against `patient`'s consents as they stood at
     /// `query.at` (default now), recording nothing: for privacy officers, auditors and the
     /// patient.

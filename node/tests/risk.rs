@@ -61,7 +61,20 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
     for name in panacea_risk::DOCUMENT_NAMES {
         std::fs::copy(sample.join(name), dir.path().join(name)).unwrap();
     }
-    let assessed = assess_dir(dir.path()).unwrap();
+    // hospital-0's admins set its parameters on chain: a stricter impact scale.
+    let parameters = panacea_contracts::risk::RiskParameters {
+        attackers: vec![(panacea_contracts::risk::AttackerProfile::Professional, [0, 0, 0, 0, 0])],
+        impact_thresholds: [1, 2, 3],
+        likelihood_thresholds: [1_000, 2_500, 5_000],
+    };
+    commit(&client, &chain, &admin0, Call::Risk(RiskCall::SetParameters { parameters: parameters.clone() })).await;
+    let member = RequestSigner::new(admin1.clone(), chain.clone());
+    let hospital_0 = OrgId::new("hospital-0").unwrap();
+    let on_chain = net.client(1).risk_parameters(&member, &hospital_0).await.unwrap().expect("parameters set");
+    assert_eq!(on_chain, parameters, "any member reads them: attesting workers apply them");
+    let plain = assess_dir(dir.path(), None).unwrap();
+    let assessed = assess_dir(dir.path(), Some(&on_chain)).unwrap();
+    assert_ne!(plain.assessment.hash(), assessed.assessment.hash(), "the parameters change the assessment");
     let high = assessed.assessment.high_risk_devices.first().expect("a device at high risk").clone();
     std::fs::write(dir.path().join("identities.json"), serde_json::json!({ high: pump_id.to_string() }).to_string())
         .unwrap();
@@ -71,13 +84,12 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
 
     // hospital-1 recomputes from the same inventory (shared with it for the purpose) and
     // attests the same output.
-    let again = assess_dir(dir.path()).unwrap();
+    let again = assess_dir(dir.path(), Some(&on_chain)).unwrap();
     let output = Hash::from_hex(&again.assessment.hash()).unwrap();
     commit(&client, &chain, &admin1, Call::Risk(RiskCall::Attest { assessment, output })).await;
 
     // The authority reads it through any node; hospital-1 may not read hospital-0's table.
     let authority = RequestSigner::new(auditor.clone(), chain.clone());
-    let hospital_0 = OrgId::new("hospital-0").unwrap();
     let view = net.client(1).risk(&authority, &hospital_0).await.unwrap();
     assert_eq!(view.assessments[0].output, output);
     assert_eq!(view.assessments[0].attestations[0].org, OrgId::new("hospital-1").unwrap());

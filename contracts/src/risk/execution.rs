@@ -70,13 +70,12 @@ fn check_parameters(parameters: &RiskParameters) -> Result<(), RiskError> {
     if profiles.len() != parameters.attackers.len() {
         return Err(RiskError::Invalid("an attacker profile is given twice".into()));
     }
-    if parameters.attackers.iter().any(|(_, t)| t.iter().any(|v| *v > 10_000)) {
-        return Err(RiskError::Invalid("a CVSS threshold is at most 10.000 (10000 thousandths)".into()));
+    if parameters.attackers.iter().any(|(_, t)| t.iter().any(|v| *v > 1_000)) {
+        return Err(RiskError::Invalid("a metric threshold is a score in [0, 1]: at most 1000 thousandths".into()));
     }
-    let (medium, high) = parameters.impact_thresholds;
-    let (risk_medium, risk_high) = parameters.risk_thresholds;
-    if medium > high || risk_medium > risk_high {
-        return Err(RiskError::Invalid("a medium threshold above its high threshold".into()));
+    let ordered = |[low, medium, high]: [u64; 3]| low <= medium && medium <= high;
+    if !ordered(parameters.impact_thresholds) || !ordered(parameters.likelihood_thresholds) {
+        return Err(RiskError::Invalid("thresholds go low, medium, high, each at least the one before".into()));
     }
     Ok(())
 }

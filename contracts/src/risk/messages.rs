@@ -91,16 +91,19 @@ pub struct RiskRow {
     pub level: RiskLevel,
 }
 
-/// An organisation's risk parameters: thresholds its workers use, changed by its admins.
+/// An organisation's risk parameters, changed by its admins: the attacker profiles and
+/// thresholds its risk worker applies over the configuration document, and that another
+/// organisation's worker applies when it recomputes an assessment to attest it.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 pub struct RiskParameters {
-    /// Per attacker profile, the CVSS thresholds in thousandths: attack complexity, attack
-    /// vector, privileges required, code maturity, report confidence.
+    /// Per attacker profile, the lowest score of each metric it can exploit, in thousandths
+    /// of the model's [0, 1] scores: attack complexity, attack vector, privileges required,
+    /// code maturity, report confidence.
     pub attackers: Vec<(AttackerProfile, [u32; 5])>,
-    /// Impact thresholds: at or above the first, medium; at or above the second, high.
-    pub impact_thresholds: (u32, u32),
-    /// Risk thresholds (impact × likelihood in thousandths): medium, high.
-    pub risk_thresholds: (u64, u64),
+    /// Impact thresholds: low, medium, high.
+    pub impact_thresholds: [u64; 3],
+    /// Likelihood thresholds, in thousandths of L: low, medium, high.
+    pub likelihood_thresholds: [u64; 3],
 }
 
 /// Calls of the risk module.

@@ -158,9 +158,9 @@ fn who_submits_and_what_is_refused() {
     assert_eq!(error_code(&twice.outcome), Some(ErrorCode::InvalidArgument));
 
     let parameters = RiskParameters {
-        attackers: vec![(AttackerProfile::Naive, [8_000, 8_500, 8_500, 9_700, 9_600])],
-        impact_thresholds: (3, 7),
-        risk_thresholds: (20_000, 60_000),
+        attackers: vec![(AttackerProfile::Naive, [800, 850, 850, 970, 960])],
+        impact_thresholds: [1, 3, 7],
+        likelihood_thresholds: [5_000, 20_000, 40_000],
     };
     let set = Call::Risk(RiskCall::SetParameters { parameters: parameters.clone() });
     assert_eq!(error_code(&chain.submit(&worker_a, set.clone()).outcome), Some(ErrorCode::Unauthorized));
@@ -169,7 +169,7 @@ fn who_submits_and_what_is_refused() {
     assert_eq!(events[0].kind, AuditKind::RiskParametersChanged);
     assert_eq!(super::parameters(&chain.store, &org("hospital-a")).unwrap(), Some(parameters));
     let bad = RiskParameters {
-        impact_thresholds: (9, 2),
+        impact_thresholds: [1, 9, 2],
         ..super::parameters(&chain.store, &org("hospital-a")).unwrap().unwrap()
     };
     let outcome = chain.submit(&admin, Call::Risk(RiskCall::SetParameters { parameters: bad })).outcome;

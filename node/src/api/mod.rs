@@ -156,6 +156,7 @@ pub fn router(
         .route("/v1/audit/stream", get(audit::audit_stream))
         .route("/v1/organisations", get(chain::organisations))
         .route("/v1/organisations/{org}/risk", get(risk::organisation_risk))
+        .route("/v1/organisations/{org}/risk/parameters", get(risk::organisation_risk_parameters))
         .route("/v1/validators", get(chain::validators))
         .route("/v1/identities/{id}", get(records::identity))
         .route("/v1/proofs/{kind}/{id}", get(records::proof))
@@ -261,6 +262,7 @@ pub struct PageQuery {
         consent::evaluate,
         pseudonyms::derive,
         risk::organisation_risk,
+        risk::organisation_risk_parameters,
         audit::audit_events,
         audit::audit_stream,
         chain::metrics,

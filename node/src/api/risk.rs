@@ -5,6 +5,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use panacea_client_sdk::types::RiskView;
 use panacea_contracts::ids::OrgId;
+use panacea_contracts::risk::RiskParameters;
 
 use super::*;
 use crate::auth::{MemberRole, Principal};
@@ -33,4 +34,26 @@ pub(super) async fn organisation_risk(
     let assessments = panacea_contracts::risk::assessments_of(&store, &org).map_err(ApiError::internal)?;
     let quarantined = panacea_contracts::risk::quarantined(&store, &org).map_err(ApiError::internal)?;
     Ok(Json(RiskView { org, parameters, assessments, quarantined }))
+}
+
+/// `GET /v1/organisations/{org}/risk/parameters`: the organisation's risk parameters (attacker
+/// thresholds, impact and likelihood thresholds), for any signed member and auditors:
+/// another organisation's worker applies them to recompute an assessment it attests. They
+/// describe the model, not the estate.
+#[utoipa::path(get, path = "/v1/organisations/{org}/risk/parameters", tag = "risk",
+    params(("org" = String, Path, description = "organisation id"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    responses((status = 200, description = "the parameters, or null when the organisation set none"), (status = 400, description = "bad organisation id"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "a patient key"), (status = 429, description = "rate limited")))]
+pub(super) async fn organisation_risk_parameters(
+    State(api): State<ApiState>,
+    signed: Signed,
+    org: Result<Path<String>, PathRejection>,
+) -> Result<Json<Option<RiskParameters>>, ApiError> {
+    let Path(org) = org.map_err(|e| bad_request("bad_path", e))?;
+    let org = OrgId::new(org).map_err(|e| bad_request("bad_org", e))?;
+    if !matches!(signed.principal, Principal::Member { .. }) {
+        return Err(signed.forbidden(&api));
+    }
+    let parameters =
+        panacea_contracts::risk::parameters(&api.shared.storage.state(), &org).map_err(ApiError::internal)?;
+    Ok(Json(parameters))
 }

@@ -310,6 +310,7 @@ fn checker_flags_forbidden_arrows() {
     let packages = [
         PRIMITIVES,
         CONSENSUS,
+        RISK,
         CONTRACTS,
         "panacea-node",
         "panacea-tools",
@@ -342,6 +343,9 @@ fn checker_flags_forbidden_arrows() {
         (&[(PRIMITIVES, "tokio", None)], &["panacea-primitives -> tokio"]),
         // (c) Primitives may not use another panacea crate, even in tests.
         (&[(PRIMITIVES, "panacea-tools", Some("dev"))], &["panacea-primitives -> panacea-tools"]),
+        // (b) and (c) for the risk model: no IO, no panacea crate.
+        (&[(RISK, "tokio", None)], &["panacea-risk -> tokio"]),
+        (&[(RISK, CONTRACTS, None)], &["panacea-risk -> panacea-contracts"]),
     ];
     for (edges, expected) in cases {
         let metadata = synthetic(&packages, edges);
@@ -354,20 +358,21 @@ fn checker_flags_forbidden_arrows() {
 #[test]
 fn checker_accepts_a_clean_graph_and_notices_a_missing_crate() {
     let clean = synthetic(
-        &[PRIMITIVES, CONSENSUS, CONTRACTS, "panacea-node", "rand_core", "tokio"],
+        &[PRIMITIVES, CONSENSUS, CONTRACTS, RISK, "panacea-node", "rand_core", "tokio"],
         &[
             (CONSENSUS, PRIMITIVES, None),
             (CONTRACTS, PRIMITIVES, None),
             (PRIMITIVES, "rand_core", None),
             ("panacea-node", CONSENSUS, None),
             ("panacea-node", CONTRACTS, None),
+            ("panacea-node", RISK, None),
             ("panacea-node", "tokio", None),
         ],
     );
     let graph = Graph::from_metadata(&clean).expect("synthetic metadata parses");
     assert_eq!(check(&graph), vec![]);
 
-    let renamed = synthetic(&[PRIMITIVES, CONSENSUS], &[]);
+    let renamed = synthetic(&[PRIMITIVES, CONSENSUS, RISK], &[]);
     let graph = Graph::from_metadata(&renamed).expect("synthetic metadata parses");
     assert_eq!(paths(&check(&graph)), vec![CONTRACTS]);
 }

@@ -604,8 +604,20 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
 
     // Submitted by the admin; the survey's salt stays here.
     let salt = dir.path().join("survey.salt");
-    let submitted =
-        panacea(&url, &["risk", "submit", "--key", admin, inventory_path, "--survey-salt", salt.to_str().unwrap()]);
+    let submitted = panacea(
+        &url,
+        &[
+            "risk",
+            "submit",
+            "--key",
+            admin,
+            inventory_path,
+            "--org",
+            "hospital-0",
+            "--survey-salt",
+            salt.to_str().unwrap(),
+        ],
+    );
     assert_eq!(submitted.status.code(), Some(0), "{}{}", stdout(&submitted), stderr(&submitted));
     assert!(stdout(&submitted).contains(assessed["output"].as_str().unwrap()), "{}", stdout(&submitted));
     let shown = panacea(&url, &["--json", "risk", "show", "--key", admin, "hospital-0"]);
@@ -624,8 +636,20 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
     let mitigated = panacea(&url, &["risk", "mitigate", "--key", admin, "--device", &pump_id, "--record", &record]);
     assert_eq!(mitigated.status.code(), Some(0), "{}{}", stdout(&mitigated), stderr(&mitigated));
     std::fs::write(inventory.join("identities.json"), "{}").unwrap();
-    let cleared =
-        panacea(&url, &["risk", "submit", "--key", admin, inventory_path, "--survey-salt", salt.to_str().unwrap()]);
+    let cleared = panacea(
+        &url,
+        &[
+            "risk",
+            "submit",
+            "--key",
+            admin,
+            inventory_path,
+            "--org",
+            "hospital-0",
+            "--survey-salt",
+            salt.to_str().unwrap(),
+        ],
+    );
     assert_eq!(cleared.status.code(), Some(0), "{}{}", stdout(&cleared), stderr(&cleared));
     let shown = panacea(&url, &["--json", "risk", "show", "--key", admin, "hospital-0"]);
     let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();

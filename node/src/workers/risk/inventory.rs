@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use panacea_contracts::ids::IdentityId;
-use panacea_contracts::risk::{AttackerProfile, RiskCall, RiskInput, RiskLevel, RiskRow};
+use panacea_contracts::risk::{AttackerProfile, RiskCall, RiskInput, RiskLevel, RiskParameters, RiskRow};
 use panacea_primitives::Hash;
 use panacea_risk::{AttackerKind, Level};
 
@@ -37,17 +37,52 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))
 }
 
-/// Reads the ten documents of `dir` and assesses them.
-pub fn assess_dir(dir: &Path) -> Result<Assessed, String> {
+/// Reads the ten documents of `dir` and assesses them, under the organisation's on-chain
+/// `parameters` when it has set some: they replace the attacker thresholds and the impact
+/// and likelihood thresholds of `config.json` (its entry points stay), and the effective
+/// configuration is what the submission commits to, so another organisation's worker that
+/// applies the same parameters computes the same output.
+pub fn assess_dir(dir: &Path, parameters: Option<&RiskParameters>) -> Result<Assessed, String> {
     let mut documents = Vec::new();
     for name in panacea_risk::DOCUMENT_NAMES {
         documents.push((name.to_owned(), read(&dir.join(name))?));
     }
     let named: Vec<(&str, &[u8])> = documents.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-    let inputs =
+    let mut inputs =
         panacea_risk::Inputs::from_json_documents(&named).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    if let Some(parameters) = parameters {
+        apply(&mut inputs.config, parameters);
+        inputs.validate().map_err(|e| fail(format!("the organisation's risk parameters: {e}")))?;
+        let config = serde_json::to_vec_pretty(&inputs.config).map_err(|e| fail(e.to_string()))?;
+        if let Some(slot) = documents.iter_mut().find(|(name, _)| name == "config.json") {
+            slot.1 = config;
+        }
+    }
     let assessment = panacea_risk::assess(&inputs).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
     Ok(Assessed { documents, assessment })
+}
+
+/// The on-chain parameters over a configuration document.
+fn apply(config: &mut panacea_risk::Configuration, parameters: &RiskParameters) {
+    let score = |milli: u32| f64::from(milli) / 1_000.0;
+    for profile in &mut config.attackers {
+        let kind = match profile.kind {
+            AttackerKind::Naive => AttackerProfile::Naive,
+            AttackerKind::Advanced => AttackerProfile::Advanced,
+            AttackerKind::Professional => AttackerProfile::Professional,
+        };
+        if let Some((_, [ac, av, pr, e, rc])) = parameters.attackers.iter().find(|(p, _)| *p == kind) {
+            profile.attack_complexity = score(*ac);
+            profile.attack_vector = score(*av);
+            profile.privileges_required = score(*pr);
+            profile.code_maturity = score(*e);
+            profile.report_confidence = score(*rc);
+        }
+    }
+    let [low, medium, high] = parameters.impact_thresholds;
+    config.impact_thresholds = panacea_risk::Thresholds { low, medium, high };
+    let [low, medium, high] = parameters.likelihood_thresholds;
+    config.likelihood_thresholds = panacea_risk::Thresholds { low, medium, high };
 }
 
 fn input_kind(name: &str) -> Option<RiskInput> {

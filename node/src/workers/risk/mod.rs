@@ -58,6 +58,24 @@ impl RiskWorker {
         Ok(Some(RiskWorker { shared, dir: at_home(dir), salt, key, interval, last: None, logged: None }))
     }
 
+    /// The parameters the organisation's admins set on chain, if any.
+    fn parameters(&self) -> Result<Option<panacea_contracts::risk::RiskParameters>, String> {
+        let store = self.shared.storage.state();
+        let org =
+            match panacea_contracts::membership::key_owner(&store, &self.key.public()).map_err(|e| e.to_string())? {
+                Some(panacea_contracts::membership::KeyOwner::Admin(org)) => org,
+                Some(panacea_contracts::membership::KeyOwner::Identity(id)) => {
+                    match panacea_contracts::identity::identity(&store, &id).map_err(|e| e.to_string())? {
+                        Some(identity) => identity.org,
+                        None => return Ok(None),
+                    }
+                }
+                // Not registered yet: the submission will wait for it anyway.
+                _ => return Ok(None),
+            };
+        panacea_contracts::risk::parameters(&store, &org).map_err(|e| e.to_string())
+    }
+
     /// Runs until `shutdown` turns true.
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.interval);
@@ -82,8 +100,12 @@ impl RiskWorker {
     /// committed or is still in the pool.
     async fn step(&mut self) -> Result<(), String> {
         self.shared.metrics.risk_checks.inc();
+        let parameters = self.parameters()?;
         let dir = self.dir.clone();
-        let seen = tokio::task::spawn_blocking(move || fingerprint(&dir)).await.map_err(|e| e.to_string())??;
+        let folder = tokio::task::spawn_blocking(move || fingerprint(&dir)).await.map_err(|e| e.to_string())??;
+        // New parameters on chain are a change too.
+        let set = serde_json::to_vec(&parameters).map_err(|e| e.to_string())?;
+        let seen = Hash::digest_parts(&[folder.as_bytes(), &set]);
         if let Some((done, tx)) = self.last {
             let pooled = self.shared.mempool.lock().map(|pool| pool.contains(&tx)).unwrap_or(false);
             let receipt = self.shared.storage.receipt(&tx).map_err(|e| e.to_string())?;
@@ -101,7 +123,7 @@ impl RiskWorker {
         }
         let (dir, salt) = (self.dir.clone(), self.salt.clone());
         let call = tokio::task::spawn_blocking(move || {
-            let assessed = inventory::assess_dir(&dir)?;
+            let assessed = inventory::assess_dir(&dir, parameters.as_ref())?;
             inventory::submit_call(&dir, &assessed, &salt)
         })
         .await

@@ -436,6 +436,12 @@ pub(crate) enum RiskCommand {
     Assess {
         /// The folder with the ten input documents (docs/risk.md).
         dir: PathBuf,
+        /// Apply this organisation's on-chain parameters (needs --key).
+        #[arg(long, requires = "key")]
+        org: Option<String>,
+        /// A signer's key file, to read the parameters.
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
     /// Assess an inventory folder and submit the assessment on chain (input and output
     /// hashes, the risk table, the devices at high risk that have chain identities), signed
@@ -445,6 +451,9 @@ pub(crate) enum RiskCommand {
         signer: Signer,
         /// The folder.
         dir: PathBuf,
+        /// The organisation assessed (its on-chain parameters apply).
+        #[arg(long)]
+        org: String,
         /// The survey's salt file (created on first use, mode 0600).
         #[arg(long)]
         survey_salt: PathBuf,
@@ -468,6 +477,9 @@ pub(crate) enum RiskCommand {
         signer: Signer,
         /// The folder.
         dir: PathBuf,
+        /// The organisation assessed (its on-chain parameters apply).
+        #[arg(long)]
+        org: String,
         /// The assessment's id (its transaction id).
         #[arg(long)]
         assessment: String,

@@ -188,12 +188,19 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let signer = request_signer(&client, &args.signer.key).await?;
             return access::evaluate(&client, &signer, &patient, &query, cli.json).await;
         }
-        Command::Risk(RiskCommand::Assess { dir }) => {
-            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir).map_err(Failure::local)?;
+        Command::Risk(RiskCommand::Assess { dir, org, key }) => {
+            let parameters = match (org, key) {
+                (Some(org), Some(key)) => risk_parameters(&client, &key, &org).await?,
+                _ => None,
+            };
+            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir, parameters.as_ref())
+                .map_err(Failure::local)?;
             return risk::print_assessment(&assessed, cli.json);
         }
-        Command::Risk(RiskCommand::Submit { signer, dir, survey_salt }) => {
-            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir).map_err(Failure::local)?;
+        Command::Risk(RiskCommand::Submit { signer, dir, org, survey_salt }) => {
+            let parameters = risk_parameters(&client, &signer.key, &org).await?;
+            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir, parameters.as_ref())
+                .map_err(Failure::local)?;
             let call = panacea_node::workers::risk::inventory::submit_call(&dir, &assessed, &survey_salt)
                 .map_err(Failure::local)?;
             if !cli.json {
@@ -201,8 +208,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Work::Submit(signer, Call::Risk(call))
         }
-        Command::Risk(RiskCommand::Attest { signer, dir, assessment }) => {
-            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir).map_err(Failure::local)?;
+        Command::Risk(RiskCommand::Attest { signer, dir, org, assessment }) => {
+            let parameters = risk_parameters(&client, &signer.key, &org).await?;
+            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir, parameters.as_ref())
+                .map_err(Failure::local)?;
             let output = hash("the output", &assessed.assessment.hash())?;
             let assessment = hash("--assessment", &assessment)?;
             Work::Submit(signer, Call::Risk(panacea_contracts::risk::RiskCall::Attest { assessment, output }))
@@ -479,6 +488,17 @@ enum Work {
     Submit(Signer, Call),
     /// A signed read.
     Read(AuditCommand),
+}
+
+/// An organisation's risk parameters on chain, read signed by `key`.
+async fn risk_parameters(
+    client: &Client,
+    key: &Path,
+    org: &str,
+) -> Result<Option<panacea_contracts::risk::RiskParameters>, Failure> {
+    let org = OrgId::new(org).map_err(Failure::local)?;
+    let signer = request_signer(client, key).await?;
+    Ok(client.risk_parameters(&signer, &org).await?)
 }
 
 async fn request_signer(client: &Client, key: &Path) -> Result<RequestSigner, Failure> {
