@@ -50,6 +50,25 @@ if [ ! -d "$DATA/node0" ]; then
     echo "==> generating a consortium of $VALIDATORS hospitals and $OBSERVERS health authorities in $DATA"
     "$NODE" testnet --out "$DATA" --validators "$VALIDATORS" --observers "$OBSERVERS" \
         --p2p-port "$P2P_PORT" --api-port "$API_PORT" "${mode[@]}"
+    if [ "${ORDERING_ONLY:-0}" != "1" ] && [ "$VALIDATORS" -ge 2 ]; then
+        # Dynamic risk (docs/risk.md): hospital-0's risk worker assesses the sample hospital
+        # as its inventory; hospital-1's worker attests it from the copy hospital-0 shared.
+        # Each worker registers its own service identity with its organisation's admin key.
+        echo "==> configuring the risk workers of hospital-0 (assesses) and hospital-1 (attests)"
+        PANACEA="$CARGO_TARGET_DIR/${PROFILE:-debug}/panacea"
+        mkdir -p "$DATA/node0/inventory" "$DATA/node1/shared/hospital-0"
+        for doc in risk/samples/hospital-a/*.json; do
+            [ "$(basename "$doc")" = "assessment.json" ] && continue
+            cp "$doc" "$DATA/node0/inventory/"
+            cp "$doc" "$DATA/node1/shared/hospital-0/"
+        done
+        "$PANACEA" keys new --out "$DATA/node0/keys/risk_key.json" >/dev/null
+        "$PANACEA" keys new --out "$DATA/node1/keys/risk_key.json" >/dev/null
+        sed -i 's|^poll_interval_ms = 60000$|poll_interval_ms = 5000\ninventory_dir = "inventory"\nservice_key_file = "keys/risk_key.json"|' \
+            "$DATA/node0/config.toml"
+        sed -i 's|^poll_interval_ms = 60000$|poll_interval_ms = 5000\nservice_key_file = "keys/risk_key.json"\n\n[[risk.attest]]\norg = "hospital-0"\ninventory_dir = "shared/hospital-0"|' \
+            "$DATA/node1/config.toml"
+    fi
 fi
 
 total=$(find "$DATA" -maxdepth 1 -name 'node*' -type d | wc -l)
@@ -98,5 +117,8 @@ for ((i = 0; i < total; i++)); do
 done
 echo
 echo "Try:  curl -s $(sed -n 's/.*"api": "\(.*\)".*/\1/p' "$DATA/node0/addresses.json")/v1/status"
+if [ -d "$DATA/node0/inventory" ]; then
+    echo "Risk: panacea --node $(sed -n 's/.*"api": "\(.*\)".*/\1/p' "$DATA/node0/addresses.json") risk show --key $DATA/node0/keys/admin_key.json hospital-0"
+fi
 echo "Logs: $DATA/node*/node.log    Ctrl-C stops every node."
 wait

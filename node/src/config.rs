@@ -108,6 +108,19 @@ pub struct RiskConfig {
     pub survey_salt_file: Option<std::path::PathBuf>,
     /// How often the folder is checked for changes, in milliseconds (0: 60 s).
     pub poll_interval_ms: u64,
+    /// Other organisations' assessments this node's worker recomputes and attests, each
+    /// from the inventory that organisation shared for the purpose.
+    pub attest: Vec<AttestConfig>,
+}
+
+/// One organisation whose assessments the risk worker attests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestConfig {
+    /// The organisation assessed.
+    pub org: panacea_contracts::ids::OrgId,
+    /// The inventory it shared (relative paths are from the node's home).
+    pub inventory_dir: std::path::PathBuf,
 }
 
 /// Peer-to-peer networking.
@@ -262,7 +275,13 @@ impl Default for SharingConfig {
 
 impl Default for RiskConfig {
     fn default() -> RiskConfig {
-        RiskConfig { inventory_dir: None, service_key_file: None, survey_salt_file: None, poll_interval_ms: 60_000 }
+        RiskConfig {
+            inventory_dir: None,
+            service_key_file: None,
+            survey_salt_file: None,
+            poll_interval_ms: 60_000,
+            attest: Vec::new(),
+        }
     }
 }
 
@@ -487,6 +506,10 @@ uploads_max = 4
 # service_key_file = "keys/risk_key.json"
 # survey_salt_file = "keys/survey.salt"
 poll_interval_ms = 60000
+# Other organisations' assessments to recompute and attest, from the inventory each shared:
+# [[risk.attest]]
+# org = "hospital-0"
+# inventory_dir = "shared/hospital-0"
 
 [log]
 # "human" or "json" (one object per line). RUST_LOG overrides the filter.

@@ -34,6 +34,21 @@ async fn commit(client: &Client, chain: &ChainId, key: &Keypair, call: Call) -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_enforced() {
     let mut net = Consortium::generate(2, 1);
+    // hospital-1's risk worker attests hospital-0's assessments from the inventory
+    // hospital-0 shared with it; on this test home it registers its own service identity.
+    let shared = net.home(1).0.join("shared/hospital-0");
+    std::fs::create_dir_all(&shared).unwrap();
+    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../risk/samples/hospital-a"));
+    for name in panacea_risk::DOCUMENT_NAMES {
+        std::fs::copy(sample.join(name), shared.join(name)).unwrap();
+    }
+    panacea_node::keys::save(&net.home(1).0.join("keys/risk_key.json"), "signing", &Keypair::from_seed([63; 32]))
+        .unwrap();
+    net.edit_config(
+        1,
+        "poll_interval_ms = 60000\n",
+        "poll_interval_ms = 200\nservice_key_file = \"keys/risk_key.json\"\n\n[[risk.attest]]\norg = \"hospital-0\"\ninventory_dir = \"shared/hospital-0\"\n",
+    );
     net.start(0);
     net.start(1);
     let client = net.client(0);
@@ -82,11 +97,16 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
     let call = submit_call(dir.path(), &assessed, &salt).unwrap();
     let assessment = commit(&client, &chain, &admin0, Call::Risk(call)).await;
 
-    // hospital-1 recomputes from the same inventory (shared with it for the purpose) and
-    // attests the same output.
+    // hospital-1's worker recomputes it from the inventory shared with it, under hospital-0's
+    // parameters, and attests the same output.
     let again = assess_dir(dir.path(), Some(&on_chain)).unwrap();
     let output = Hash::from_hex(&again.assessment.hash()).unwrap();
-    commit(&client, &chain, &admin1, Call::Risk(RiskCall::Attest { assessment, output })).await;
+    let auditor_view = RequestSigner::new(auditor.clone(), chain.clone());
+    common::eventually("hospital-1's worker attests the assessment", || async {
+        let view = client.risk(&auditor_view, &OrgId::new("hospital-0").unwrap()).await;
+        view.is_ok_and(|v| v.assessments.first().is_some_and(|a| a.id == assessment && !a.attestations.is_empty()))
+    })
+    .await;
 
     // The authority reads it through any node; hospital-1 may not read hospital-0's table.
     let authority = RequestSigner::new(auditor.clone(), chain.clone());

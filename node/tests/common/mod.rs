@@ -84,7 +84,7 @@ impl Consortium {
         }
     }
 
-    fn home(&self, i: usize) -> Home {
+    pub fn home(&self, i: usize) -> Home {
         Home(self.nodes[i].home.clone())
     }
 

@@ -658,8 +658,8 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
     assert!(stdout(&released).contains("no-applicable-consent"), "back to the consents: {}", stdout(&released));
 }
 
-/// The node's risk worker: it assesses the inventory folder named in `[risk]`, submits as
-/// the organisation's risk service once that identity is registered, and submits again
+/// The node's risk worker: it registers its service identity (a test home holds the admin
+/// key), assesses the inventory folder named in `[risk]`, submits it, and submits again
 /// when the folder changes (and only then).
 #[test]
 fn the_risk_worker_submits_when_the_inventory_changes() {
@@ -705,12 +705,7 @@ fn the_risk_worker_submits_when_the_inventory_changes() {
     let (_node, url) = start_node(home);
     let admin_file = home.join("keys/admin_key.json");
     let admin = admin_file.to_str().unwrap();
-    let service_key = stdout(&panacea(&url, &["keys", "show", "--key", service_path])).trim().to_string();
-    let registered = panacea(
-        &url,
-        &["identity", "register-service", "--key", admin, "--public-key", &service_key, "--name", "risk worker"],
-    );
-    assert_eq!(registered.status.code(), Some(0), "{}{}", stdout(&registered), stderr(&registered));
+    // On this test home the worker registers its own service identity with the admin key.
     let assessments = || -> Vec<serde_json::Value> {
         let shown = panacea(&url, &["--json", "risk", "show", "--key", admin, "hospital-0"]);
         let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap_or_default();

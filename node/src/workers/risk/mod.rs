@@ -1,34 +1,51 @@
 //! The risk worker: an organisation's attack-graph assessment, recomputed whenever its
-//! inventory folder changes and submitted on chain through the pool, signed by the
-//! organisation's risk service identity (`docs/risk.md`).
+//! inventory folder (or its parameters on chain) change and submitted through the pool,
+//! signed by the organisation's risk service identity; and the attestation of other
+//! organisations' assessments, recomputed from the inventories they shared (`docs/risk.md`).
 //!
-//! The assessment runs on a blocking thread (it takes seconds for 10^4 devices); one
-//! submission is in flight at a time, and a folder that did not change is not assessed
-//! again. Nothing the folder holds is logged: it names machines and people.
+//! Assessments run on a blocking thread (seconds for 10^5 devices); at most one
+//! transaction per check; a folder that did not change is not assessed again. On a dev or
+//! test home (one that holds the organisation's admin key) the worker registers its own
+//! service identity, as the sharing worker does. Nothing the folders hold is logged: they
+//! name machines and people.
 
 pub mod inventory;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use panacea_contracts::identity::{IdentityCall, IdentityKind};
+use panacea_contracts::ids::OrgId;
+use panacea_contracts::membership::KeyOwner;
+use panacea_contracts::risk::{RiskCall, RiskParameters};
 use panacea_contracts::{Call, Transaction};
 use panacea_primitives::{Hash, Keypair};
 
 use crate::config::RiskConfig;
 use crate::shared::Shared;
 
+/// How long the worker waits before registering its identity again.
+const REGISTRATION_RETRY: Duration = Duration::from_secs(30);
+
 /// The worker's state.
 pub struct RiskWorker {
     shared: Arc<Shared>,
-    dir: PathBuf,
+    dir: Option<PathBuf>,
     salt: PathBuf,
     key: Keypair,
+    /// The organisation's admin key, on dev and test homes only.
+    admin: Option<Keypair>,
+    attest: Vec<(OrgId, PathBuf)>,
     interval: Duration,
     /// The fingerprint of the folder last submitted, and the transaction.
     last: Option<(Hash, Hash)>,
     /// The refused transaction already logged.
     logged: Option<Hash>,
+    /// Assessments of others already recomputed (attested, or found different).
+    recomputed: BTreeSet<Hash>,
+    registration_sent: Option<Instant>,
 }
 
 /// SHA-256 over the names and hashes of the folder's documents and identity map: what
@@ -44,36 +61,74 @@ fn fingerprint(dir: &Path) -> Result<Hash, String> {
 }
 
 impl RiskWorker {
-    /// A worker for `config` on a node whose home is `home`; `None` when no inventory
-    /// folder is configured.
+    /// A worker for `config` on a node whose home is `home`; `None` when it has nothing to
+    /// assess or attest.
     pub fn new(shared: Arc<Shared>, home: &Path, config: &RiskConfig) -> Result<Option<RiskWorker>, String> {
-        let Some(dir) = &config.inventory_dir else { return Ok(None) };
+        if config.inventory_dir.is_none() && config.attest.is_empty() {
+            return Ok(None);
+        }
         let at_home = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { home.join(p) };
-        let key_file =
-            config.service_key_file.as_deref().ok_or("risk.service_key_file is required with risk.inventory_dir")?;
+        let key_file = config.service_key_file.as_deref().ok_or("risk.service_key_file is required with [risk]")?;
         let key = crate::keys::load(&at_home(key_file)).map_err(|e| format!("risk.service_key_file: {e}"))?;
         let salt = at_home(config.survey_salt_file.as_deref().unwrap_or(Path::new("keys/survey.salt")));
         let interval =
             Duration::from_millis(if config.poll_interval_ms == 0 { 60_000 } else { config.poll_interval_ms });
-        Ok(Some(RiskWorker { shared, dir: at_home(dir), salt, key, interval, last: None, logged: None }))
+        let admin = crate::keys::load(&crate::config::Home(home.to_path_buf()).admin_key()).ok();
+        Ok(Some(RiskWorker {
+            shared,
+            dir: config.inventory_dir.as_deref().map(at_home),
+            salt,
+            key,
+            admin,
+            attest: config.attest.iter().map(|a| (a.org.clone(), at_home(&a.inventory_dir))).collect(),
+            interval,
+            last: None,
+            logged: None,
+            recomputed: BTreeSet::new(),
+            registration_sent: None,
+        }))
     }
 
-    /// The parameters the organisation's admins set on chain, if any.
-    fn parameters(&self) -> Result<Option<panacea_contracts::risk::RiskParameters>, String> {
+    /// The organisation the service key acts for, once registered.
+    fn org(&self) -> Result<Option<OrgId>, String> {
         let store = self.shared.storage.state();
-        let org =
-            match panacea_contracts::membership::key_owner(&store, &self.key.public()).map_err(|e| e.to_string())? {
-                Some(panacea_contracts::membership::KeyOwner::Admin(org)) => org,
-                Some(panacea_contracts::membership::KeyOwner::Identity(id)) => {
-                    match panacea_contracts::identity::identity(&store, &id).map_err(|e| e.to_string())? {
-                        Some(identity) => identity.org,
-                        None => return Ok(None),
-                    }
-                }
-                // Not registered yet: the submission will wait for it anyway.
-                _ => return Ok(None),
-            };
-        panacea_contracts::risk::parameters(&store, &org).map_err(|e| e.to_string())
+        Ok(match panacea_contracts::membership::key_owner(&store, &self.key.public()).map_err(|e| e.to_string())? {
+            Some(KeyOwner::Admin(org)) => Some(org),
+            Some(KeyOwner::Identity(id)) => {
+                panacea_contracts::identity::identity(&store, &id).map_err(|e| e.to_string())?.map(|i| i.org)
+            }
+            _ => None,
+        })
+    }
+
+    fn parameters(&self, org: &OrgId) -> Result<Option<RiskParameters>, String> {
+        panacea_contracts::risk::parameters(&self.shared.storage.state(), org).map_err(|e| e.to_string())
+    }
+
+    /// Registers the service key with the admin key on a dev or test home; elsewhere the
+    /// operator registers it (`panacea identity register-service`).
+    fn register(&mut self) -> Result<(), String> {
+        let Some(admin) = &self.admin else {
+            return Err(format!(
+                "the risk service key {} is not registered: panacea identity register-service --public-key {}",
+                hex::encode(self.key.public().to_bytes()),
+                hex::encode(self.key.public().to_bytes())
+            ));
+        };
+        if self.registration_sent.is_some_and(|at| at.elapsed() < REGISTRATION_RETRY) {
+            return Ok(());
+        }
+        let store = self.shared.storage.state();
+        let nonce = panacea_contracts::next_nonce(&store, &admin.public()).map_err(|e| e.to_string())?;
+        let kind = IdentityKind::Service { name: "risk worker".into() };
+        let call = Call::Identity(IdentityCall::Register { key: self.key.public(), kind });
+        let tx = Transaction { chain_id: self.shared.chain.chain_id().clone(), signer: admin.public(), nonce, call }
+            .sign(admin);
+        let bytes = tx.encode();
+        crate::admission::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
+        self.registration_sent = Some(Instant::now());
+        tracing::info!("registering the risk service identity with the admin key");
+        Ok(())
     }
 
     /// Runs until `shutdown` turns true.
@@ -84,7 +139,7 @@ impl RiskWorker {
             tokio::select! {
                 _ = tick.tick() => {
                     if let Err(e) = self.step().await {
-                        tracing::warn!(error = %e, "the risk worker could not assess or submit; it tries again");
+                        tracing::warn!(error = %e, "the risk worker could not assess, attest or submit; it tries again");
                     }
                 }
                 changed = shutdown.changed() => {
@@ -96,12 +151,22 @@ impl RiskWorker {
         }
     }
 
-    /// One check: assess and submit if the folder changed since the last submission that
-    /// committed or is still in the pool.
+    /// One check: submit the organisation's assessment if its inputs changed, otherwise
+    /// attest one assessment of another organisation that this worker has not recomputed.
     async fn step(&mut self) -> Result<(), String> {
         self.shared.metrics.risk_checks.inc();
-        let parameters = self.parameters()?;
-        let dir = self.dir.clone();
+        let Some(org) = self.org()? else { return self.register() };
+        if self.submit_own(&org).await? {
+            return Ok(());
+        }
+        self.attest_others(&org).await
+    }
+
+    /// Submits the organisation's assessment if its folder or parameters changed; true if
+    /// a transaction went out or is still pending.
+    async fn submit_own(&mut self, org: &OrgId) -> Result<bool, String> {
+        let Some(dir) = self.dir.clone() else { return Ok(false) };
+        let parameters = self.parameters(org)?;
         let folder = tokio::task::spawn_blocking(move || fingerprint(&dir)).await.map_err(|e| e.to_string())??;
         // New parameters on chain are a change too.
         let set = serde_json::to_vec(&parameters).map_err(|e| e.to_string())?;
@@ -117,32 +182,66 @@ impl RiskWorker {
                 self.logged = Some(tx);
                 tracing::warn!(tx = %tx, "the risk assessment was refused on chain; fix the inventory or the identity");
             }
-            if pooled || (receipt.is_some() && done == seen) {
-                return Ok(());
+            if pooled {
+                return Ok(true);
+            }
+            if receipt.is_some() && done == seen {
+                return Ok(false);
             }
         }
-        let (dir, salt) = (self.dir.clone(), self.salt.clone());
+        let (dir, salt) = (self.dir.clone().unwrap_or_default(), self.salt.clone());
         let call = tokio::task::spawn_blocking(move || {
             let assessed = inventory::assess_dir(&dir, parameters.as_ref())?;
             inventory::submit_call(&dir, &assessed, &salt)
         })
         .await
         .map_err(|e| e.to_string())??;
-        let store = self.shared.storage.state();
-        let nonce = panacea_contracts::next_nonce(&store, &self.key.public()).map_err(|e| e.to_string())?;
-        let tx = Transaction {
-            chain_id: self.shared.chain.chain_id().clone(),
-            signer: self.key.public(),
-            nonce,
-            call: Call::Risk(call),
-        }
-        .sign(&self.key);
-        let id = tx.id();
-        let bytes = tx.encode();
-        crate::admission::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
+        let id = self.send(Call::Risk(call))?;
         self.shared.metrics.risk_submissions.inc();
         tracing::info!(tx = %id, "the risk worker submitted an assessment");
         self.last = Some((seen, id));
+        Ok(true)
+    }
+
+    /// Recomputes the latest assessment of the first organisation it attests for that it
+    /// has not recomputed yet, and attests it if the output is the same.
+    async fn attest_others(&mut self, own: &OrgId) -> Result<(), String> {
+        for (org, dir) in self.attest.clone() {
+            let store = self.shared.storage.state();
+            let latest = panacea_contracts::risk::assessments_of(&store, &org).map_err(|e| e.to_string())?;
+            let Some(latest) = latest.into_iter().next() else { continue };
+            if latest.org == *own
+                || latest.attestations.iter().any(|a| a.org == *own)
+                || self.recomputed.contains(&latest.id)
+            {
+                continue;
+            }
+            let parameters = self.parameters(&org)?;
+            let assessed = tokio::task::spawn_blocking(move || inventory::assess_dir(&dir, parameters.as_ref()))
+                .await
+                .map_err(|e| e.to_string())??;
+            self.recomputed.insert(latest.id);
+            let output = Hash::from_hex(&assessed.assessment.hash()).map_err(|e| e.to_string())?;
+            if output != latest.output {
+                tracing::warn!(org = %org, assessment = %latest.id, "this worker computes another output: not attested");
+                continue;
+            }
+            let id = self.send(Call::Risk(RiskCall::Attest { assessment: latest.id, output }))?;
+            tracing::info!(org = %org, tx = %id, "the risk worker attested an assessment");
+            return Ok(());
+        }
         Ok(())
+    }
+
+    /// Signs `call` with the service key at its next committed nonce and admits it.
+    fn send(&self, call: Call) -> Result<Hash, String> {
+        let store = self.shared.storage.state();
+        let nonce = panacea_contracts::next_nonce(&store, &self.key.public()).map_err(|e| e.to_string())?;
+        let tx = Transaction { chain_id: self.shared.chain.chain_id().clone(), signer: self.key.public(), nonce, call }
+            .sign(&self.key);
+        let id = tx.id();
+        let bytes = tx.encode();
+        crate::admission::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
+        Ok(id)
     }
 }

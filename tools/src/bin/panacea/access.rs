@@ -153,9 +153,9 @@ pub(crate) fn print_risk(view: &panacea_client_sdk::types::RiskView) -> Result<u
         for row in &latest.table {
             let likelihood = f64::from(row.likelihood_milli) / 1_000.0;
             say!(
-                "  {:<40} {:<12?} L {likelihood:>8.3}  impact {:>4}  {:?}",
+                "  {:<40} {:<13} L {likelihood:>8.3}  impact {:>4}  {:?}",
                 row.service_level,
-                row.attacker,
+                format!("{:?}", row.attacker),
                 row.impact,
                 row.level
             );
