@@ -46,6 +46,7 @@ mode=()
 if [ "${ORDERING_ONLY:-0}" = "1" ]; then
     mode=(--ordering-only)
 fi
+risk_fresh=0
 if [ ! -d "$DATA/node0" ]; then
     echo "==> generating a consortium of $VALIDATORS hospitals and $OBSERVERS health authorities in $DATA"
     "$NODE" testnet --out "$DATA" --validators "$VALIDATORS" --observers "$OBSERVERS" \
@@ -55,9 +56,10 @@ if [ ! -d "$DATA/node0" ]; then
         # as its inventory; hospital-1's worker attests it from the copy hospital-0 shared.
         # Each worker registers its own service identity with its organisation's admin key.
         echo "==> configuring the risk workers of hospital-0 (assesses) and hospital-1 (attests)"
+        risk_fresh=1
         PANACEA="$CARGO_TARGET_DIR/${PROFILE:-debug}/panacea"
         mkdir -p "$DATA/node0/inventory" "$DATA/node1/shared/hospital-0"
-        for doc in risk/samples/hospital-a/*.json; do
+        for doc in testnet/sample-hospital/hospital-a/*.json; do
             [ "$(basename "$doc")" = "assessment.json" ] && continue
             cp "$doc" "$DATA/node0/inventory/"
             cp "$doc" "$DATA/node1/shared/hospital-0/"
@@ -105,6 +107,31 @@ for ((i = 0; i < total; i++)); do
         sleep 0.1
     done
 done
+
+if [ "$risk_fresh" = "1" ]; then
+    # hospital-0 registers the infusion pump its inventory names first among the devices
+    # at high risk; its worker sees the identity map change, submits again, and the pump
+    # is quarantined (docs/risk.md).
+    api0=$(sed -n 's/.*"api": "\(.*\)".*/\1/p' "$DATA/node0/addresses.json")
+    high=$("$PANACEA" --json risk assess "$DATA/node0/inventory" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["assessment"]["high_risk_devices"][0])')
+    "$PANACEA" keys new --out "$DATA/node0/keys/pump_key.json" >/dev/null
+    pump=$("$PANACEA" keys show --key "$DATA/node0/keys/pump_key.json")
+    zero=$(printf '0%.0s' $(seq 1 64))
+    pump_id=""
+    for attempt in 1 2 3 4 5; do
+        pump_id=$("$PANACEA" --node "$api0" --json identity register-device \
+            --key "$DATA/node0/keys/admin_key.json" --public-key "$pump" --device-type infusion-pump \
+            --manufacturer sample --model sample --firmware-hash "$zero" --sbom-hash "$zero" 2>/dev/null |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["receipt"]["outcome"]["ok"]["events"][0]["entity"]["identity"])' \
+            2>/dev/null) && break
+        sleep 1
+    done
+    if [ -n "$pump_id" ]; then
+        printf '{"%s": "%s"}\n' "$high" "$pump_id" >"$DATA/node0/inventory/identities.json"
+        echo "==> registered hospital-0's infusion pump $pump_id (inventory device $high, at high risk)"
+    fi
+fi
 
 echo
 printf '%-6s %-22s %-10s %s\n' NODE ORGANISATION ROLE API

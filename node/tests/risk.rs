@@ -38,7 +38,7 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
     // hospital-0 shared with it; on this test home it registers its own service identity.
     let shared = net.home(1).0.join("shared/hospital-0");
     std::fs::create_dir_all(&shared).unwrap();
-    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../risk/samples/hospital-a"));
+    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testnet/sample-hospital/hospital-a"));
     for name in panacea_risk::DOCUMENT_NAMES {
         std::fs::copy(sample.join(name), shared.join(name)).unwrap();
     }
@@ -72,7 +72,7 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
 
     // hospital-0's inventory: the sample hospital, its first high-risk device the pump.
     let dir = tempfile::tempdir().unwrap();
-    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../risk/samples/hospital-a"));
+    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testnet/sample-hospital/hospital-a"));
     for name in panacea_risk::DOCUMENT_NAMES {
         std::fs::copy(sample.join(name), dir.path().join(name)).unwrap();
     }

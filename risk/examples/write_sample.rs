@@ -1,4 +1,4 @@
-//! Writes the sample hospital `samples/hospital-a/` (seed 1, 300 devices, 250 staff) and its assessment.
+//! Writes the sample hospital `testnet/sample-hospital/hospital-a/` (seed 1, 300 devices, 250 staff) and its assessment.
 //!
 //! `cargo run --example write_sample` from the crate directory.
 
@@ -8,7 +8,7 @@
 use std::path::Path;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/hospital-a");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testnet/sample-hospital/hospital-a");
     std::fs::create_dir_all(&dir)?;
     let inputs = panacea_risk::generate::hospital(1, 300, 250);
     for (name, bytes) in inputs.to_documents()? {

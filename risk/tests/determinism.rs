@@ -78,7 +78,7 @@ fn documents_round_trip() {
 
 #[test]
 fn committed_sample_parses_and_matches_the_generator() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/hospital-a");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testnet/sample-hospital/hospital-a");
     let docs: Vec<(String, Vec<u8>)> =
         panacea_risk::DOCUMENT_NAMES.iter().map(|n| (n.to_string(), std::fs::read(dir.join(n)).unwrap())).collect();
     let refs: Vec<(&str, &[u8])> = docs.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();

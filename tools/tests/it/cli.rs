@@ -507,7 +507,7 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
 /// found at high risk refused access (exit 7, `device-quarantined`) until mitigated.
 #[test]
 fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
-    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../risk/samples/hospital-a"));
+    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testnet/sample-hospital/hospital-a"));
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory");
     std::fs::create_dir(&inventory).unwrap();
@@ -546,34 +546,33 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
     let admin_file = home.join("keys/admin_key.json");
     let admin = admin_file.to_str().unwrap();
     // The high-risk inventory device is an infusion pump registered on chain.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let client = panacea_client_sdk::Client::new(&url).unwrap();
-    let chain_id = panacea_primitives::ChainId::new("panacea-risk").unwrap();
-    let admin_key = panacea_node::keys::load(&admin_file).unwrap();
     let pump = panacea_primitives::Keypair::from_seed([21; 32]);
     let pump_file = dir.path().join("pump.json");
     panacea_node::keys::save(&pump_file, "signing", &pump).unwrap();
-    let kind = panacea_contracts::identity::IdentityKind::Device {
-        device_type: "infusion-pump".into(),
-        manufacturer: "acme".into(),
-        model: "p1".into(),
-        firmware_hash: panacea_primitives::Hash([1; 32]),
-        sbom_hash: panacea_primitives::Hash([2; 32]),
-    };
-    let register = panacea_contracts::Call::Identity(panacea_contracts::identity::IdentityCall::Register {
-        key: pump.public(),
-        kind,
-    });
-    let nonce = runtime.block_on(client.next_nonce(&admin_key.public())).unwrap();
-    let tx = panacea_contracts::Transaction {
-        chain_id: chain_id.clone(),
-        signer: admin_key.public(),
-        nonce,
-        call: register,
-    }
-    .sign(&admin_key);
-    let status = runtime.block_on(client.submit_and_wait(&tx, Duration::from_secs(30))).unwrap();
-    assert!(status.receipt.is_some_and(|r| r.is_ok()));
+    let pump_key = hex::encode(pump.public().to_bytes());
+    let (firmware, sbom) = ("01".repeat(32), "02".repeat(32));
+    let registered = panacea(
+        &url,
+        &[
+            "identity",
+            "register-device",
+            "--key",
+            admin,
+            "--public-key",
+            &pump_key,
+            "--device-type",
+            "infusion-pump",
+            "--manufacturer",
+            "acme",
+            "--model",
+            "p1",
+            "--firmware-hash",
+            &firmware,
+            "--sbom-hash",
+            &sbom,
+        ],
+    );
+    assert_eq!(registered.status.code(), Some(0), "{}{}", stdout(&registered), stderr(&registered));
     let org = panacea_contracts::ids::OrgId::new("hospital-0").unwrap();
     let pump_id = panacea_contracts::identity::Identity::id_for(&org, &pump.public()).to_string();
     std::fs::write(inventory.join("identities.json"), serde_json::json!({ high_device.clone(): pump_id }).to_string())
@@ -663,7 +662,7 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
 /// when the folder changes (and only then).
 #[test]
 fn the_risk_worker_submits_when_the_inventory_changes() {
-    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../risk/samples/hospital-a"));
+    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testnet/sample-hospital/hospital-a"));
     let dir = tempfile::tempdir().unwrap();
     let plan = TestnetPlan {
         out: dir.path().join("net"),

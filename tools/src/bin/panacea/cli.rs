@@ -252,6 +252,30 @@ pub(crate) enum IdentityCommand {
         #[arg(long, default_value = "sharing worker")]
         name: String,
     },
+    /// Register a medical IoT device's key for the admin's organisation, with the hashes of
+    /// its firmware and software bill of materials.
+    RegisterDevice {
+        #[command(flatten)]
+        signer: Signer,
+        /// The device's public key (64 hex digits).
+        #[arg(long)]
+        public_key: String,
+        /// Device type (for example `infusion-pump`).
+        #[arg(long)]
+        device_type: String,
+        /// Manufacturer.
+        #[arg(long)]
+        manufacturer: String,
+        /// Model.
+        #[arg(long)]
+        model: String,
+        /// SHA-256 of the installed firmware (hex).
+        #[arg(long)]
+        firmware_hash: String,
+        /// SHA-256 of the device's software bill of materials (hex).
+        #[arg(long)]
+        sbom_hash: String,
+    },
     /// Suspend an identity from the next block.
     Suspend(IdentityTarget),
     /// Lift a suspension from the next block.

@@ -332,6 +332,24 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let kind = IdentityKind::Service { name };
             Work::Submit(signer, Call::Identity(IdentityCall::Register { key: public_key(&key)?, kind }))
         }
+        Command::Identity(IdentityCommand::RegisterDevice {
+            signer,
+            public_key: key,
+            device_type,
+            manufacturer,
+            model,
+            firmware_hash,
+            sbom_hash,
+        }) => {
+            let kind = IdentityKind::Device {
+                device_type,
+                manufacturer,
+                model,
+                firmware_hash: hash("--firmware-hash", &firmware_hash)?,
+                sbom_hash: hash("--sbom-hash", &sbom_hash)?,
+            };
+            Work::Submit(signer, Call::Identity(IdentityCall::Register { key: public_key(&key)?, kind }))
+        }
         Command::Identity(IdentityCommand::Suspend(target)) => {
             let identity = IdentityId(hash("--identity", &target.identity)?);
             Work::Submit(target.signer, Call::Identity(IdentityCall::Suspend { identity }))
