@@ -528,6 +528,13 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
     let high_device = high[0].as_str().unwrap().to_string();
     let text = panacea("http://127.0.0.1:1", &["risk", "assess", inventory_path]);
     assert!(stdout(&text).contains("most likely paths to"), "{}", stdout(&text));
+    // What-if for the EHR: the best single fixes, with the new likelihood.
+    let remedies =
+        panacea("http://127.0.0.1:1", &["risk", "what-if", inventory_path, "--service-level", "ehr", "--max", "3"]);
+    assert_eq!(remedies.status.code(), Some(0), "{}", stderr(&remedies));
+    assert!(stdout(&remedies).contains(" -> "), "{}", stdout(&remedies));
+    let unknown = panacea("http://127.0.0.1:1", &["risk", "what-if", inventory_path, "--service-level", "nope"]);
+    assert_eq!(unknown.status.code(), Some(1), "an unknown service level is a clear error");
 
     let plan = TestnetPlan {
         out: dir.path().join("net"),

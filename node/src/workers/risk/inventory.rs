@@ -21,10 +21,13 @@ fn fail(message: impl Into<String>) -> String {
 /// Largest inventory document read.
 const DOCUMENT_BYTES_MAX: u64 = panacea_risk::MAX_DOCUMENT_BYTES as u64;
 
+/// Input documents by name, as read (the configuration as the parameters make it).
+pub type Documents = Vec<(String, Vec<u8>)>;
+
 /// The input documents of `dir`, read and assessed.
 pub struct Assessed {
     /// The documents, by name.
-    pub documents: Vec<(String, Vec<u8>)>,
+    pub documents: Documents,
     /// The assessment.
     pub assessment: panacea_risk::Assessment,
 }
@@ -43,6 +46,17 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 /// configuration is what the submission commits to, so another organisation's worker that
 /// applies the same parameters computes the same output.
 pub fn assess_dir(dir: &Path, parameters: Option<&RiskParameters>) -> Result<Assessed, String> {
+    let (documents, inputs) = inputs_of(dir, parameters)?;
+    let assessment = panacea_risk::assess(&inputs).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    Ok(Assessed { documents, assessment })
+}
+
+/// The documents of `dir` (the configuration as the parameters make it) and the inputs
+/// they parse to.
+pub fn inputs_of(
+    dir: &Path,
+    parameters: Option<&RiskParameters>,
+) -> Result<(Documents, panacea_risk::Inputs), String> {
     let mut documents = Vec::new();
     for name in panacea_risk::DOCUMENT_NAMES {
         documents.push((name.to_owned(), read(&dir.join(name))?));
@@ -58,8 +72,7 @@ pub fn assess_dir(dir: &Path, parameters: Option<&RiskParameters>) -> Result<Ass
             slot.1 = config;
         }
     }
-    let assessment = panacea_risk::assess(&inputs).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
-    Ok(Assessed { documents, assessment })
+    Ok((documents, inputs))
 }
 
 /// The on-chain parameters over a configuration document.

@@ -482,6 +482,21 @@ pub(crate) enum RiskCommand {
         #[arg(long)]
         survey_salt: PathBuf,
     },
+    /// What-if: the single CVE fixes and firewall changes that lower a service level's
+    /// likelihood most for an attacker, each with the new likelihood and risk level.
+    WhatIf {
+        /// The folder.
+        dir: PathBuf,
+        /// The service level (an id of the business model).
+        #[arg(long)]
+        service_level: String,
+        /// naive, advanced or professional.
+        #[arg(long, default_value = "professional", value_parser = ["naive", "advanced", "professional"])]
+        attacker: String,
+        /// How many remedies to list.
+        #[arg(long, default_value_t = 5)]
+        max: usize,
+    },
     /// Record the mitigation of a quarantined device (an admin of its organisation); the
     /// quarantine ends when a later assessment no longer finds it at high risk.
     Mitigate {

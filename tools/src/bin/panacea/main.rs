@@ -216,6 +216,17 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let assessment = hash("--assessment", &assessment)?;
             Work::Submit(signer, Call::Risk(panacea_contracts::risk::RiskCall::Attest { assessment, output }))
         }
+        Command::Risk(RiskCommand::WhatIf { dir, service_level, attacker, max }) => {
+            let (_, inputs) = panacea_node::workers::risk::inventory::inputs_of(&dir, None).map_err(Failure::local)?;
+            let attacker = match attacker.as_str() {
+                "naive" => panacea_risk::AttackerKind::Naive,
+                "advanced" => panacea_risk::AttackerKind::Advanced,
+                _ => panacea_risk::AttackerKind::Professional,
+            };
+            let remedies = panacea_risk::what_if(&inputs, &service_level, attacker, max.min(48))
+                .map_err(|e| Failure::local(format!("{}: {e}", dir.display())))?;
+            return risk::print_remedies(&service_level, &remedies, cli.json);
+        }
         Command::Risk(RiskCommand::Mitigate { signer, device, record }) => {
             let device = IdentityId(hash("--device", &device)?);
             let record = DocumentHash(hash("--record", &record)?);

@@ -38,3 +38,34 @@ pub(crate) fn print_assessment(assessed: &Assessed, json: bool) -> Result<u8, Fa
     }
     Ok(0)
 }
+
+/// `panacea risk what-if`: the remedies, best first.
+pub(crate) fn print_remedies(
+    service_level: &str,
+    remedies: &[panacea_risk::Remedy],
+    json: bool,
+) -> Result<u8, Failure> {
+    if json {
+        print_json(&remedies)?;
+        return Ok(0);
+    }
+    if remedies.is_empty() {
+        say!("no single CVE fix or firewall change lowers the likelihood of {service_level}");
+    }
+    for remedy in remedies {
+        let change = match &remedy.kind {
+            panacea_risk::RemedyKind::FixCve(cve) => format!("fix {cve} everywhere"),
+            panacea_risk::RemedyKind::RemoveRule(index) => format!("remove firewall rule {index}"),
+            panacea_risk::RemedyKind::AddDenyRule(rule) => {
+                format!("add, first, the deny rule {}", serde_json::to_string(rule).unwrap_or_default())
+            }
+        };
+        say!(
+            "{change}: L {:.3} -> {:.3}, risk {:?}",
+            f64::from(remedy.before_milli) / 1_000.0,
+            f64::from(remedy.likelihood_milli) / 1_000.0,
+            remedy.risk_level
+        );
+    }
+    Ok(0)
+}
