@@ -53,10 +53,7 @@ pub fn assess_dir(dir: &Path, parameters: Option<&RiskParameters>) -> Result<Ass
 
 /// The documents of `dir` (the configuration as the parameters make it) and the inputs
 /// they parse to.
-pub fn inputs_of(
-    dir: &Path,
-    parameters: Option<&RiskParameters>,
-) -> Result<(Documents, panacea_risk::Inputs), String> {
+pub fn inputs_of(dir: &Path, parameters: Option<&RiskParameters>) -> Result<(Documents, panacea_risk::Inputs), String> {
     let mut documents = Vec::new();
     for name in panacea_risk::DOCUMENT_NAMES {
         documents.push((name.to_owned(), read(&dir.join(name))?));
