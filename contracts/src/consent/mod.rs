@@ -22,7 +22,7 @@ pub use messages::{
     PolicyRule, Provision, ProvisionType, Recorder, Verification,
 };
 pub use state::{
-    PATIENT_CONSENTS_MAX, bound_patient, consent, consent_history, consents_of_patient, patient_key_binding,
-    patient_keys,
+    PATIENT_CONSENTS_MAX, bound_patient, consent, consent_as_of, consent_history, consent_version, consents_of_patient,
+    patient_key_binding, patient_keys,
 };
 pub(crate) use state::{bound_patient_in, current_consents};

@@ -134,6 +134,42 @@ pub fn consent<S: Store + ?Sized>(store: &S, id: &ConsentId) -> Result<Option<Co
     read(store, &version_key(id, version))
 }
 
+/// Version `version` of a consent, from committed state.
+pub fn consent_version<S: Store + ?Sized>(
+    store: &S,
+    id: &ConsentId,
+    version: u32,
+) -> Result<Option<Consent>, StateError> {
+    read(store, &version_key(id, version))
+}
+
+/// The latest version of a consent recorded at or before `at`, from committed state:
+/// versions are recorded in block order, so a binary search reads O(log versions) of them.
+pub fn consent_as_of<S: Store + ?Sized>(
+    store: &S,
+    id: &ConsentId,
+    at: panacea_primitives::Timestamp,
+) -> Result<Option<Consent>, StateError> {
+    let Some(latest) = read::<u32, S>(store, &head_key(id))? else { return Ok(None) };
+    let (mut low, mut high) = (1u32, latest);
+    let mut found = None;
+    while low <= high {
+        let middle = low + (high - low) / 2;
+        match consent_version(store, id, middle)? {
+            Some(version) if version.recorded_at <= at => {
+                found = Some(version);
+                low = middle + 1;
+            }
+            Some(_) => match middle.checked_sub(1) {
+                Some(below) => high = below,
+                None => break,
+            },
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
 /// Every version of a consent, oldest first, from committed state.
 pub fn consent_history<S: Store + ?Sized>(store: &S, id: &ConsentId) -> Result<Vec<Consent>, StateError> {
     let Some(latest) = read::<u32, S>(store, &head_key(id))? else { return Ok(Vec::new()) };

@@ -432,3 +432,29 @@ fn unknown_actors_and_custodians_are_refused_at_recording() {
         chain.submit(&clerk, Call::Consent(ConsentCall::Amend { consent: id, terms: amended, form_hash: form() }));
     assert_eq!(error_code(&amend.outcome), Some(ErrorCode::InvalidArgument));
 }
+
+/// The version in force at a time: the latest recorded at or before it, found by binary
+/// search over the versions (what an as-of evaluation reads).
+#[test]
+fn the_version_as_of_a_time_is_the_latest_recorded_by_then() {
+    let mut chain = Chain::new();
+    let (clerk, id) = recorded_at_hospital_a(&mut chain, "p");
+    let mut times = vec![chain.time];
+    for _ in 0..4 {
+        chain.advance(1_000);
+        let mut amended = terms("p");
+        amended.provision = Provision::all(ProvisionType::Deny);
+        chain.ok(&clerk, Call::Consent(ConsentCall::Amend { consent: id, terms: amended, form_hash: form() }));
+        times.push(chain.time);
+    }
+    let before = panacea_primitives::Timestamp(times[0].0 - 1);
+    assert_eq!(consent_as_of(&chain.store, &id, before).unwrap(), None);
+    for (i, time) in times.iter().enumerate() {
+        let expected = u32::try_from(i + 1).unwrap();
+        assert_eq!(consent_as_of(&chain.store, &id, *time).unwrap().map(|c| c.version), Some(expected));
+        let between = panacea_primitives::Timestamp(time.0 + 500);
+        assert_eq!(consent_as_of(&chain.store, &id, between).unwrap().map(|c| c.version), Some(expected));
+    }
+    let unknown = crate::ids::ConsentId(panacea_primitives::Hash([1; 32]));
+    assert_eq!(consent_as_of(&chain.store, &unknown, times[4]).unwrap(), None);
+}

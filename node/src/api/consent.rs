@@ -154,8 +154,7 @@ fn consents_as_of(
     }
     let mut out = Vec::new();
     for id in ids {
-        let history = panacea_contracts::consent::consent_history(store, &id).map_err(ApiError::internal)?;
-        if let Some(version) = history.into_iter().rev().find(|c| c.recorded_at <= at) {
+        if let Some(version) = panacea_contracts::consent::consent_as_of(store, &id, at).map_err(ApiError::internal)? {
             out.push(version);
         }
     }

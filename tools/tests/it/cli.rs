@@ -50,6 +50,21 @@ fn start_node(home: &Path) -> (Node, String) {
     }
 }
 
+/// A one-validator contracts chain under `dir`, on ports the system chooses.
+fn single_node(dir: &Path, chain_id: &str) -> TestnetPlan {
+    TestnetPlan {
+        out: dir.join("net"),
+        validators: 1,
+        observers: 0,
+        chain_id: chain_id.into(),
+        host: "127.0.0.1".into(),
+        p2p_port: 0,
+        api_port: 0,
+        time: Timestamp(1_700_000_000_000),
+        mode: ChainMode::Contracts,
+    }
+}
+
 fn panacea(node: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_panacea")).arg("--node").arg(node).args(args).output().unwrap()
 }
@@ -65,17 +80,7 @@ fn stderr(output: &Output) -> String {
 #[test]
 fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes_scripts_rely_on() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = TestnetPlan {
-        out: dir.path().join("net"),
-        validators: 1,
-        observers: 0,
-        chain_id: "panacea-cli".into(),
-        host: "127.0.0.1".into(),
-        p2p_port: 0,
-        api_port: 0,
-        time: Timestamp(1_700_000_000_000),
-        mode: ChainMode::Contracts,
-    };
+    let plan = single_node(dir.path(), "panacea-cli");
     let layout = generate(&plan).unwrap();
     let home = &layout[0].home;
     let (_node, url) = start_node(home);
@@ -293,17 +298,7 @@ fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes
 #[test]
 fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = TestnetPlan {
-        out: dir.path().join("net"),
-        validators: 1,
-        observers: 0,
-        chain_id: "panacea-consent".into(),
-        host: "127.0.0.1".into(),
-        p2p_port: 0,
-        api_port: 0,
-        time: Timestamp(1_700_000_000_000),
-        mode: ChainMode::Contracts,
-    };
+    let plan = single_node(dir.path(), "panacea-consent");
     let layout = generate(&plan).unwrap();
     let home = &layout[0].home;
     // The organisation's key, created by the CLI and held by its node for the API.
@@ -536,17 +531,7 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
     let unknown = panacea("http://127.0.0.1:1", &["risk", "what-if", inventory_path, "--service-level", "nope"]);
     assert_eq!(unknown.status.code(), Some(1), "an unknown service level is a clear error");
 
-    let plan = TestnetPlan {
-        out: dir.path().join("net"),
-        validators: 1,
-        observers: 0,
-        chain_id: "panacea-risk".into(),
-        host: "127.0.0.1".into(),
-        p2p_port: 0,
-        api_port: 0,
-        time: Timestamp(1_700_000_000_000),
-        mode: ChainMode::Contracts,
-    };
+    let plan = single_node(dir.path(), "panacea-risk");
     let layout = generate(&plan).unwrap();
     let home = &layout[0].home;
     let (_node, url) = start_node(home);
@@ -671,17 +656,7 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
 fn the_risk_worker_submits_when_the_inventory_changes() {
     let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testnet/sample-hospital/hospital-a"));
     let dir = tempfile::tempdir().unwrap();
-    let plan = TestnetPlan {
-        out: dir.path().join("net"),
-        validators: 1,
-        observers: 0,
-        chain_id: "panacea-risk-worker".into(),
-        host: "127.0.0.1".into(),
-        p2p_port: 0,
-        api_port: 0,
-        time: Timestamp(1_700_000_000_000),
-        mode: ChainMode::Contracts,
-    };
+    let plan = single_node(dir.path(), "panacea-risk-worker");
     let layout = generate(&plan).unwrap();
     let home = &layout[0].home;
     let inventory = home.join("inventory");

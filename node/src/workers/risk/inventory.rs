@@ -18,6 +18,9 @@ fn fail(message: impl Into<String>) -> String {
     message.into()
 }
 
+/// Largest `identities.json` read (about 10^4 mappings).
+const IDENTITY_MAP_BYTES_MAX: u64 = 1024 * 1024;
+
 /// Largest inventory document read.
 const DOCUMENT_BYTES_MAX: u64 = panacea_risk::MAX_DOCUMENT_BYTES as u64;
 
@@ -180,8 +183,13 @@ pub fn submit_call(dir: &Path, assessed: &Assessed, salt_file: &Path) -> Result<
         })
         .collect();
     let map_file = dir.join("identities.json");
-    let identities: BTreeMap<String, String> = match std::fs::read(&map_file) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| fail(format!("{}: {e}", map_file.display())))?,
+    let identities: BTreeMap<String, String> = match std::fs::metadata(&map_file).map(|m| m.len()) {
+        Ok(len) if len > IDENTITY_MAP_BYTES_MAX => {
+            return Err(fail(format!("{} is larger than {IDENTITY_MAP_BYTES_MAX} bytes", map_file.display())));
+        }
+        Ok(_) => read(&map_file).and_then(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| fail(format!("{}: {e}", map_file.display())))
+        })?,
         Err(_) => BTreeMap::new(),
     };
     let mut high_devices = Vec::new();

@@ -53,11 +53,28 @@ pub struct RiskWorker {
 fn fingerprint(dir: &Path) -> Result<Hash, String> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     for name in panacea_risk::DOCUMENT_NAMES.iter().copied().chain(["identities.json"]) {
-        let bytes = std::fs::read(dir.join(name)).unwrap_or_default();
-        parts.push([name.as_bytes(), Hash::digest(&bytes).as_bytes()].concat());
+        let path = dir.join(name);
+        // A document past the model's limit is not read (the assessment refuses it); its
+        // size and time stand for it.
+        let digest = match std::fs::metadata(&path) {
+            Ok(meta) if meta.len() > panacea_risk::MAX_DOCUMENT_BYTES as u64 => {
+                let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                Hash::digest(format!("{}:{modified:?}", meta.len()).as_bytes())
+            }
+            Ok(_) => Hash::digest(&std::fs::read(&path).unwrap_or_default()),
+            Err(_) => Hash::ZERO,
+        };
+        parts.push([name.as_bytes(), digest.as_bytes()].concat());
     }
     let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     Ok(Hash::digest_parts(&parts))
+}
+
+/// The error the worker logs for an inventory that does not assess. The model's own error
+/// names ids from the inventory (machines, people), which stay out of the logs; the
+/// operator sees it with `panacea risk assess`.
+fn unreadable(dir: &Path) -> String {
+    format!("the inventory in {} does not assess: run `panacea risk assess` on it to see why", dir.display())
 }
 
 impl RiskWorker {
@@ -191,8 +208,8 @@ impl RiskWorker {
         }
         let (dir, salt) = (self.dir.clone().unwrap_or_default(), self.salt.clone());
         let call = tokio::task::spawn_blocking(move || {
-            let assessed = inventory::assess_dir(&dir, parameters.as_ref())?;
-            inventory::submit_call(&dir, &assessed, &salt)
+            let assessed = inventory::assess_dir(&dir, parameters.as_ref()).map_err(|_| unreadable(&dir))?;
+            inventory::submit_call(&dir, &assessed, &salt).map_err(|_| unreadable(&dir))
         })
         .await
         .map_err(|e| e.to_string())??;
@@ -217,9 +234,11 @@ impl RiskWorker {
                 continue;
             }
             let parameters = self.parameters(&org)?;
-            let assessed = tokio::task::spawn_blocking(move || inventory::assess_dir(&dir, parameters.as_ref()))
-                .await
-                .map_err(|e| e.to_string())??;
+            let assessed = tokio::task::spawn_blocking(move || {
+                inventory::assess_dir(&dir, parameters.as_ref()).map_err(|_| unreadable(&dir))
+            })
+            .await
+            .map_err(|e| e.to_string())??;
             self.recomputed.insert(latest.id);
             let output = Hash::from_hex(&assessed.assessment.hash()).map_err(|e| e.to_string())?;
             if output != latest.output {
