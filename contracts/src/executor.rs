@@ -24,6 +24,9 @@ pub struct BlockOutcome {
     pub meta: Meta,
     /// The state root after the block.
     pub state_root: Hash,
+    /// The next epoch, when this block ends the current one (the host switches its
+    /// consensus replica to it once the block is committed).
+    pub epoch_change: Option<crate::governance::EpochRecord>,
 }
 
 /// A genesis that cannot start a chain.
@@ -49,7 +52,7 @@ pub fn genesis(store: &dyn Store, genesis: &Genesis) -> Result<BlockOutcome, Gen
     apply_genesis(&mut state, genesis)?;
     state.commit_tx();
     let (writes, meta) = state.finish()?;
-    Ok(BlockOutcome { receipts: Vec::new(), writes, state_root: meta.state_root(), meta })
+    Ok(BlockOutcome { receipts: Vec::new(), writes, state_root: meta.state_root(), meta, epoch_change: None })
 }
 
 fn nonce_key(tx: &Transaction) -> Vec<u8> {
@@ -79,6 +82,7 @@ pub fn execute_block(
     txs: &[SignedTransaction],
 ) -> Result<BlockOutcome, StateError> {
     let mut state = BlockState::new(store)?;
+    let epoch_change = crate::governance::begin_block(&mut state, block)?;
     let mut batch = BatchVerifier::with_capacity(txs.len());
     let mut ids: Vec<Hash> = Vec::with_capacity(txs.len());
     for signed in txs {
@@ -98,7 +102,7 @@ pub fn execute_block(
         receipts.push(Receipt { tx: id, outcome });
     }
     let (writes, meta) = state.finish()?;
-    Ok(BlockOutcome { receipts, writes, state_root: meta.state_root(), meta })
+    Ok(BlockOutcome { receipts, writes, state_root: meta.state_root(), meta, epoch_change })
 }
 
 fn failed(code: ErrorCode, message: impl Into<String>) -> Outcome {
@@ -138,6 +142,7 @@ fn execute_tx(
         Call::Access(call) => crate::access::execute(state, &ctx, &who, call),
         Call::Document(call) => crate::document::execute(state, &ctx, &who, call),
         Call::Risk(call) => crate::risk::execute(state, &ctx, &who, call),
+        Call::Governance(call) => crate::governance::execute(state, &ctx, &who, call),
     };
     match result {
         Ok(()) => {

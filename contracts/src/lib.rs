@@ -38,6 +38,7 @@ pub mod document;
 pub mod error;
 pub mod executor;
 pub mod fhir;
+pub mod governance;
 pub mod identity;
 pub mod ids;
 pub mod membership;

@@ -43,8 +43,9 @@ pub fn genesis() -> Genesis {
         name: name.into(),
         kind,
         validator_key: Some(key(&format!("{id}/validator")).public()),
-        network_key: Some([7; 32]),
+        network_key: Some(key(&format!("{id}/node")).public().to_bytes()),
         admin_keys: vec![key(&format!("{id}/admin")).public()],
+        admin_threshold: 1,
         status: OrgStatus::Active,
     };
     Genesis {
@@ -56,6 +57,7 @@ pub fn genesis() -> Genesis {
             member("authority", "Regional Health Authority", OrgKind::HealthAuthority),
         ],
         mode: ChainMode::Contracts,
+        governance: Default::default(),
     }
 }
 
@@ -124,8 +126,7 @@ impl Chain {
 
     /// Executes a block of `txs` one second after the last, without committing it.
     pub fn dry_run(&self, txs: &[SignedTransaction]) -> BlockOutcome {
-        let block =
-            BlockContext { chain_id: chain_id(), height: self.height.next(), time: self.time.plus_millis(1_000) };
+        let block = BlockContext::new(chain_id(), self.height.next(), self.time.plus_millis(1_000));
         execute_block(&self.store, &block, txs).unwrap()
     }
 

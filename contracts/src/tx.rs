@@ -27,6 +27,8 @@ pub enum Call {
     Document(crate::document::DocumentCall),
     /// Risk assessments, attestations, parameters and quarantine mitigations.
     Risk(crate::risk::RiskCall),
+    /// Consortium governance: proposals, votes, misbehaviour reports.
+    Governance(crate::governance::GovernanceCall),
 }
 
 /// What a signer asks the chain to do.

@@ -33,7 +33,7 @@ fn sign(signer: &Keypair, nonce: u64, call: Call) -> SignedTransaction {
 /// Executes `txs` at the next height on top of `storage` and returns the block to commit.
 fn next_block(storage: &Storage, parent: &Block, txs: &[SignedTransaction]) -> (Block, BlockOutcome) {
     let height = parent.header.height.next();
-    let context = BlockContext { chain_id: chain_id(), height, time: Timestamp(1_700_000_000_000 + height.0 * 1_000) };
+    let context = BlockContext::new(chain_id(), height, Timestamp(1_700_000_000_000 + height.0 * 1_000));
     let outcome = execute_block(&storage.state(), &context, txs).unwrap();
     let data = panacea_primitives::codec::encode(&txs.to_vec());
     let justify = QuorumCert::anchor(Epoch(0), parent.id(), parent.header.height);
@@ -49,6 +49,7 @@ fn commit(storage: &Storage, block: &Block, outcome: &BlockOutcome) {
             state: &outcome.writes,
             receipts: &outcome.receipts,
             meta: outcome.meta,
+            epoch_end: None,
         })
         .unwrap();
 }
@@ -65,6 +66,7 @@ fn bench_commit(c: &mut Criterion) {
             state: &genesis_outcome.writes,
             receipts: &[],
             meta: Meta::default(),
+            epoch_end: None,
         })
         .unwrap();
     // Hospital A registers an intake clerk, who records every consent.

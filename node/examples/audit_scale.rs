@@ -80,6 +80,7 @@ fn main() {
             state: &WriteBatch::new(),
             receipts: &[],
             meta: Meta::default(),
+            epoch_end: None,
         })
         .unwrap();
 
@@ -100,8 +101,14 @@ fn main() {
         let justify = QuorumCert::anchor(Epoch(0), parent.id(), parent.header.height);
         let round = Round(parent.header.height.0 + 1);
         let block = Block::new(Epoch(0), round, justify, Payload::opaque(Vec::new()), ValidatorIndex(0));
-        let commit =
-            BlockCommit { block: &block, certificate: None, state: &writes, receipts: &[], meta: Meta::default() };
+        let commit = BlockCommit {
+            block: &block,
+            certificate: None,
+            state: &writes,
+            receipts: &[],
+            meta: Meta::default(),
+            epoch_end: None,
+        };
         storage.commit_block(&commit).unwrap();
         parent = block;
         if seq % 2_000_000 == 0 {

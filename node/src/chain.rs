@@ -7,7 +7,7 @@ use libp2p::PeerId;
 use panacea_client_sdk::verify::{genesis_block, genesis_validators};
 use panacea_consensus::{Block, ValidatorSet};
 use panacea_contracts::membership::{Genesis, OrgStatus, Organisation};
-use panacea_primitives::{ChainId, Hash, ValidatorIndex};
+use panacea_primitives::{ChainId, Hash};
 
 /// Largest genesis document read, in bytes.
 const GENESIS_BYTES_MAX: u64 = 16 * 1024 * 1024;
@@ -46,18 +46,14 @@ pub struct ChainSpec {
     /// The validators of epoch 0: every active organisation with a validator key, in the
     /// order of the document.
     pub validators: ValidatorSet,
-    /// Network peer id of each validator, by index (`None` if it has no network key).
-    pub validator_peers: Vec<Option<PeerId>>,
 }
 
 impl ChainSpec {
     /// Derives the chain from a genesis document.
     pub fn new(genesis: Genesis) -> Result<ChainSpec, String> {
         let validators = genesis_validators(&genesis)?;
-        let validator_peers =
-            validator_orgs(&genesis).map(|org| org.network_key.and_then(|key| peer_id_of(&key))).collect();
         let genesis_block = genesis_block(&genesis);
-        Ok(ChainSpec { genesis, genesis_block, validators, validator_peers })
+        Ok(ChainSpec { genesis, genesis_block, validators })
     }
 
     /// Reads and checks a genesis JSON file.
@@ -82,21 +78,6 @@ impl ChainSpec {
     pub fn genesis_id(&self) -> Hash {
         self.genesis_block.id()
     }
-
-    /// The validator whose node has network identity `peer`.
-    pub fn validator_of_peer(&self, peer: &PeerId) -> Option<ValidatorIndex> {
-        let position = self.validator_peers.iter().position(|p| p.as_ref() == Some(peer))?;
-        u16::try_from(position).ok().map(ValidatorIndex)
-    }
-
-    /// The network identity of validator `index`.
-    pub fn peer_of_validator(&self, index: ValidatorIndex) -> Option<PeerId> {
-        self.validator_peers.get(index.as_usize()).copied().flatten()
-    }
-}
-
-fn validator_orgs(genesis: &Genesis) -> impl Iterator<Item = &Organisation> {
-    genesis.organisations.iter().filter(|org| org.status == OrgStatus::Active && org.validator_key.is_some())
 }
 
 /// The libp2p peer id of an ed25519 network public key, if the bytes are a valid key.

@@ -32,6 +32,7 @@ pub mod api;
 pub mod auth;
 pub mod chain;
 pub mod config;
+pub mod evidence;
 pub mod keys;
 pub mod mempool;
 pub mod metrics;

@@ -12,6 +12,10 @@ pub struct Metrics {
     registry: Registry,
     /// Committed height.
     pub height: Gauge,
+    /// The current consensus epoch.
+    pub epoch: Gauge,
+    /// Misbehaviour evidence the replica reported and the node queued for the chain.
+    pub evidence_reported: Counter,
     /// Current consensus round.
     pub round: Gauge,
     /// Transactions in the pool.
@@ -68,6 +72,8 @@ impl Metrics {
         let mut registry = Registry::with_prefix("panacea");
         let m = Metrics {
             height: Gauge::default(),
+            epoch: Gauge::default(),
+            evidence_reported: Counter::default(),
             round: Gauge::default(),
             mempool_transactions: Gauge::default(),
             mempool_bytes: Gauge::default(),
@@ -93,6 +99,12 @@ impl Metrics {
             registry: Registry::default(),
         };
         registry.register("height", "Committed block height", m.height.clone());
+        registry.register("epoch", "Current consensus epoch", m.epoch.clone());
+        registry.register(
+            "evidence_reported",
+            "Misbehaviour evidence seen by this node's replica and queued for the chain",
+            m.evidence_reported.clone(),
+        );
         registry.register("round", "Current consensus round", m.round.clone());
         registry.register("mempool_transactions", "Transactions in the pool", m.mempool_transactions.clone());
         registry.register("mempool_bytes", "Bytes in the pool", m.mempool_bytes.clone());

@@ -136,8 +136,11 @@ pub enum SyncResponse {
     Committed {
         /// The blocks.
         blocks: Vec<Block>,
-        /// The certificate of the last block.
+        /// The certificate of the last block, or of the last of `suffix`.
         certificate: Option<CommitCertificate>,
+        /// When the last block ended an epoch and was committed together with blocks
+        /// above it (abandoned by the epoch change): their headers, up to the certified one.
+        suffix: Vec<panacea_consensus::BlockHeader>,
     },
 }
 

@@ -88,16 +88,9 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     let identity = keys::network_identity(&node_key)?;
     let role = match config.role {
         NodeRole::Validator => {
-            let key = keys::load(&home.validator_key())?;
-            if chain.validators.index_of(&key.public()).is_none() {
-                return Err(NodeError::Config(format!(
-                    "the validator key {} is not a validator of chain {}; run as an observer (role = \"observer\") \
-                     or register the key",
-                    hex::encode(key.public().to_bytes()),
-                    chain.chain_id()
-                )));
-            }
-            Role::Validator(key)
+            // A key not (yet) in the current set follows as an observer and starts voting
+            // at the epoch whose set holds it (a hospital voted in by the consortium).
+            Role::Validator(keys::load(&home.validator_key())?)
         }
         NodeRole::Observer => Role::Observer,
     };
@@ -132,6 +125,7 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     let (network, info) =
         Network::start(identity, settings, events_tx, gossiped_tx, docs_tx, connected.clone(), metrics.clone()).await?;
 
+    let chain_validators = chain.validators.clone();
     let shared = Arc::new(Shared {
         chain,
         storage,
@@ -148,6 +142,8 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         moniker: config.moniker.clone(),
         replay: crate::auth::ReplayCache::default(),
         committed_events: tokio::sync::broadcast::channel(crate::shared::COMMITTED_EVENTS_QUEUE).0,
+        validators: RwLock::new(chain_validators),
+        evidence: Mutex::new(std::collections::VecDeque::new()),
     });
     let shell_settings = ShellSettings {
         block_transactions_max: config.consensus.block_transactions_max,

@@ -167,7 +167,14 @@ pub struct Shared {
     /// The audit events of each committed block, for live subscribers (bounded: a
     /// subscriber that falls behind catches up from storage).
     pub committed_events: tokio::sync::broadcast::Sender<Arc<CommittedEvents>>,
+    /// The current epoch's validator set (the shell updates it at each epoch change).
+    pub validators: RwLock<panacea_consensus::ValidatorSet>,
+    /// Misbehaviour evidence waiting to be reported on chain (bounded).
+    pub evidence: Mutex<std::collections::VecDeque<Vec<u8>>>,
 }
+
+/// Most pieces of evidence waiting to be reported.
+pub const EVIDENCE_QUEUE_MAX: usize = 16;
 
 /// The audit events one committed block appended.
 #[derive(Debug, Clone)]
@@ -185,6 +192,29 @@ impl Shared {
     /// A copy of the status.
     pub fn status(&self) -> Option<NodeStatus> {
         self.status.read().ok().map(|s| s.clone())
+    }
+
+    /// Queues evidence for the chain (the oldest is dropped when the queue is full: the
+    /// same offence is seen again while it goes on).
+    pub fn report_evidence(&self, evidence: Vec<u8>) {
+        if let Ok(mut queue) = self.evidence.lock() {
+            if queue.contains(&evidence) {
+                return;
+            }
+            if queue.len() >= EVIDENCE_QUEUE_MAX {
+                queue.pop_front();
+            }
+            queue.push_back(evidence);
+            self.metrics.evidence_reported.inc();
+        }
+    }
+
+    /// The current epoch's validator set.
+    pub fn validator_set(&self) -> panacea_consensus::ValidatorSet {
+        match self.validators.read() {
+            Ok(set) => set.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// Connected peers.

@@ -137,10 +137,11 @@ pub fn generate(plan: &TestnetPlan) -> Result<Vec<NodeLayout>, TestnetError> {
             validator_key: n.validator.as_ref().map(Keypair::public),
             network_key: Some(n.network.public().to_bytes()),
             admin_keys: vec![n.admin.public()],
+            admin_threshold: 1,
             status: OrgStatus::Active,
         })
         .collect();
-    let genesis = Genesis { chain_id, time: plan.time, organisations, mode: plan.mode };
+    let genesis = Genesis { chain_id, time: plan.time, organisations, mode: plan.mode, governance: Default::default() };
     let genesis_json = serde_json::to_string_pretty(&genesis).map_err(|e| TestnetError::Invalid(e.to_string()))?;
     let port = |base: u16, i: usize| -> Result<u16, TestnetError> {
         if base == 0 {

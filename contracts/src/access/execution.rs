@@ -1,6 +1,6 @@
 use super::decision::{Decision, DenyReason, Request, decide};
 use super::errors::AccessError;
-use super::messages::{AccessCall, AccessDecision, BREAK_GLASS_MS, DecisionOutcome, PERMIT_MS, Review, ReviewStatus};
+use super::messages::{AccessCall, AccessDecision, DecisionOutcome, Review, ReviewStatus};
 use super::state::{get_decision, get_review, put_decision, put_review};
 use crate::audit::{AuditAction, AuditAgent, AuditEntity, AuditKind, AuditOutcome, new_event_with_outcome};
 use crate::codes::{ConsentAction, Purpose, StaffRole};
@@ -74,14 +74,17 @@ pub(crate) fn execute(
                 decide(&consents, &request)
             };
             let (outcome, deciding, overridden, expires_at) = match decision {
-                Decision::Permit { consents, overridden } => {
-                    (DecisionOutcome::Permit, consents, overridden, Some(ctx.block.time.plus_millis(PERMIT_MS)))
-                }
+                Decision::Permit { consents, overridden } => (
+                    DecisionOutcome::Permit,
+                    consents,
+                    overridden,
+                    Some(ctx.block.time.plus_millis(crate::governance::parameters_in(state)?.permit_ms)),
+                ),
                 Decision::Deny { consents: overridden, .. } if break_glass => (
                     DecisionOutcome::BreakGlass,
                     overridden,
                     Vec::new(),
-                    Some(ctx.block.time.plus_millis(BREAK_GLASS_MS)),
+                    Some(ctx.block.time.plus_millis(crate::governance::parameters_in(state)?.break_glass_ms)),
                 ),
                 Decision::Deny { reason, consents } => (DecisionOutcome::Deny(reason), consents, Vec::new(), None),
             };

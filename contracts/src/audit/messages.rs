@@ -58,6 +58,16 @@ pub enum AuditKind {
     DeviceMitigated,
     /// A mitigated device no longer at high risk left quarantine.
     DeviceReleased,
+    /// A member's admin proposed a governance action.
+    GovernanceProposed,
+    /// A member's admin voted on a proposal.
+    GovernanceVoted,
+    /// A proposal was decided: executed (success), or failed, rejected or expired (denied).
+    GovernanceDecided,
+    /// A validator set change took effect: the block ended an epoch.
+    EpochChanged,
+    /// A validator's misbehaviour was proved and recorded against its member.
+    MisbehaviourReported,
 }
 
 /// AuditEvent.action.
@@ -125,6 +135,8 @@ pub struct AuditEntity {
     pub attachment: Option<DocumentHash>,
     /// An auditor's finding, for closed break-glass reviews.
     pub finding: Option<crate::access::ReviewOutcome>,
+    /// The governance proposal concerned.
+    pub proposal: Option<Hash>,
 }
 
 /// One entry of the append-only audit log.

@@ -200,8 +200,10 @@ pub(crate) fn execute(
             check_parties(state, &terms)?;
             let recorder = recorder(who, &terms.patient, form_hash)?;
             let mut ids = patient_consent_ids(state, &terms.patient)?;
-            if ids.len() >= PATIENT_CONSENTS_MAX {
-                return Err(ConsentError::TooManyConsents { max: PATIENT_CONSENTS_MAX }.into());
+            let max =
+                (crate::governance::parameters_in(state)?.patient_consents_max as usize).min(PATIENT_CONSENTS_MAX);
+            if ids.len() >= max {
+                return Err(ConsentError::TooManyConsents { max }.into());
             }
             let consent = Consent { id: ConsentId(ctx.tx), version: 1, terms, recorder, recorded_at: ctx.block.time };
             // A consent recorded inactive is final at once: it never enters the list.

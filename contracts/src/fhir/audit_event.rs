@@ -106,6 +106,11 @@ pub fn kind_code(kind: AuditKind) -> &'static str {
         AuditKind::DeviceQuarantined => "device-quarantined",
         AuditKind::DeviceMitigated => "device-mitigated",
         AuditKind::DeviceReleased => "device-released",
+        AuditKind::GovernanceProposed => "governance-proposed",
+        AuditKind::GovernanceVoted => "governance-voted",
+        AuditKind::GovernanceDecided => "governance-decided",
+        AuditKind::EpochChanged => "epoch-changed",
+        AuditKind::MisbehaviourReported => "misbehaviour-reported",
     }
 }
 
@@ -131,6 +136,11 @@ fn module_code(kind: AuditKind) -> &'static str {
         | AuditKind::DeviceQuarantined
         | AuditKind::DeviceMitigated
         | AuditKind::DeviceReleased => "risk",
+        AuditKind::GovernanceProposed
+        | AuditKind::GovernanceVoted
+        | AuditKind::GovernanceDecided
+        | AuditKind::EpochChanged
+        | AuditKind::MisbehaviourReported => "governance",
     }
 }
 
@@ -211,6 +221,9 @@ fn entities_json(entity: &AuditEntity) -> Vec<Value> {
     }
     if let Some(class) = entity.data_class {
         out.push(json!({ "type": coding_json(system::DATA_CLASS, class.code()) }));
+    }
+    if let Some(proposal) = entity.proposal {
+        out.push(json!({ "what": { "identifier": { "system": system::PROPOSAL, "value": proposal.to_string() } } }));
     }
     if let Some(attachment) = entity.attachment {
         // object-role 3, Report: the signed form, justification or review notes.
@@ -305,6 +318,7 @@ mod tests {
                 data_class: Some(DataClass::LabResults),
                 attachment: Some(DocumentHash(Hash::digest(b"justification"))),
                 finding: Some(ReviewOutcome::Unjustified),
+                proposal: None,
             },
             purpose: Some(Purpose::EmergencyTreatment),
             prev: Hash::digest(b"previous"),

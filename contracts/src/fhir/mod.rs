@@ -91,6 +91,8 @@ pub mod system {
     pub const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
     /// Identifier system of access decisions (value: 64 lowercase hex).
     pub const DECISION: &str = "https://panacea.example/fhir/decision";
+    /// Identifier system of governance proposals (their ids).
+    pub const PROPOSAL: &str = "https://panacea.example/fhir/governance-proposal";
     /// Identifier system of signing keys (value: 64 lowercase hex).
     pub const PUBLIC_KEY: &str = "https://panacea.example/fhir/public-key";
     /// Extension on an AuditEvent agent: the organisation an identity acts for (what R5

@@ -24,6 +24,15 @@ pub enum MembershipError {
     /// Admin keys missing or too many.
     #[error("organisation {0} needs 1 to 8 admin keys")]
     AdminKeys(OrgId),
+    /// An admin threshold of 0 or above the number of admin keys.
+    #[error("organisation {0} needs an admin threshold between 1 and its number of admin keys")]
+    AdminThreshold(OrgId),
+    /// A network key that is not an ed25519 public key.
+    #[error("organisation {0} has a network key that is not an ed25519 public key")]
+    NetworkKey(OrgId),
+    /// Invalid governance rules.
+    #[error("{0}")]
+    Governance(String),
 }
 
 impl From<MembershipError> for CallError {

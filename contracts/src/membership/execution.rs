@@ -23,6 +23,12 @@ pub fn apply_genesis(state: &mut BlockState<'_>, genesis: &Genesis) -> Result<()
         if org.admin_keys.is_empty() || org.admin_keys.len() > ADMIN_KEYS_MAX {
             return Err(MembershipError::AdminKeys(org.id.clone()));
         }
+        if org.admin_threshold == 0 || usize::from(org.admin_threshold) > org.admin_keys.len() {
+            return Err(MembershipError::AdminThreshold(org.id.clone()));
+        }
+        if org.network_key.is_some_and(|k| peer_key_valid(&k).is_err()) {
+            return Err(MembershipError::NetworkKey(org.id.clone()));
+        }
         for admin in &org.admin_keys {
             if !keys.insert(*admin) {
                 return Err(MembershipError::DuplicateKey(org.id.clone()));
@@ -35,5 +41,10 @@ pub fn apply_genesis(state: &mut BlockState<'_>, genesis: &Genesis) -> Result<()
             put_key_owner(state, admin, &KeyOwner::Admin(org.id.clone()));
         }
     }
-    Ok(())
+    crate::governance::apply_genesis(state, genesis)
+}
+
+/// Checks that a node's network key is an ed25519 public key (libp2p's node keys are).
+pub(crate) fn peer_key_valid(key: &[u8; 32]) -> Result<(), panacea_primitives::CryptoError> {
+    panacea_primitives::PublicKey::from_bytes(*key).map(|_| ())
 }

@@ -39,6 +39,9 @@ pub struct Organisation {
     pub network_key: Option<[u8; 32]>,
     /// Keys that may administer its identities.
     pub admin_keys: Vec<PublicKey>,
+    /// How many of its admins make its vote in governance (1 if absent).
+    #[serde(default = "one")]
+    pub admin_threshold: u8,
     /// Its standing.
     pub status: OrgStatus,
 }
@@ -55,6 +58,14 @@ pub struct Genesis {
     /// What the chain's blocks carry. Absent in a genesis document means `contracts`.
     #[serde(default)]
     pub mode: ChainMode,
+    /// The rules of governance (default: more than two thirds of active members, 30 days
+    /// at most to vote).
+    #[serde(default)]
+    pub governance: crate::governance::GovernanceRules,
+}
+
+fn one() -> u8 {
+    1
 }
 
 /// What a chain's blocks carry, fixed at genesis so that no configuration slip can turn a

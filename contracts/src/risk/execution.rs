@@ -63,7 +63,7 @@ fn validate(call_table: &[super::messages::RiskRow], inputs: usize, devices: &[I
     Ok(())
 }
 
-fn check_parameters(parameters: &RiskParameters) -> Result<(), RiskError> {
+pub(crate) fn check_parameters(parameters: &RiskParameters) -> Result<(), RiskError> {
     let mut profiles: Vec<_> = parameters.attackers.iter().map(|(p, _)| *p).collect();
     profiles.sort();
     profiles.dedup();

@@ -17,7 +17,7 @@ pub(crate) mod state;
 mod tests;
 
 pub use errors::RiskError;
-pub(crate) use execution::execute;
+pub(crate) use execution::{check_parameters, execute};
 pub use messages::{
     ASSESSMENTS_LISTED_MAX, ATTESTATIONS_MAX, Assessment, AssessmentId, AttackerProfile, Attestation, HIGH_DEVICES_MAX,
     QUARANTINED_MAX, Quarantine, RISK_INPUTS_MAX, RISK_TABLE_MAX, RiskCall, RiskInput, RiskLevel, RiskParameters,

@@ -17,9 +17,6 @@ use panacea_primitives::{Hash, Pseudonymiser, Timestamp};
 use proptest::prelude::*;
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fhir");
-const GUIDE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/consent-and-access.md");
-
 /// The test custodian's pseudonymisation key.
 fn custodian_key() -> Pseudonymiser {
     Pseudonymiser::from_bytes([42; 32])
@@ -28,7 +25,8 @@ fn custodian_key() -> Pseudonymiser {
 /// A fixture, imported with the custodian's key, as version 1 of a consent whose id is
 /// the hash of the file name.
 fn fixture(name: &str) -> Consent {
-    let text = std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let text = std::fs::read_to_string(crate_dir().join("tests/fixtures/fhir").join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     let imported = panacea_contracts::fhir::consent::import_with(&text, Some(&custodian_key()))
         .unwrap_or_else(|e| panic!("{name} does not import: {e}"));
     Consent {
@@ -73,7 +71,7 @@ fn request(value: &Value) -> Request {
 }
 
 fn cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(format!("{FIXTURES}/decisions.json")).unwrap();
+    let text = std::fs::read_to_string(crate_dir().join("tests/fixtures/fhir/decisions.json")).unwrap();
     let document: Value = serde_json::from_str(&text).unwrap();
     document["cases"].as_array().unwrap().clone()
 }
@@ -112,7 +110,7 @@ fn every_worked_case_is_decided_as_the_privacy_officer_expects() {
 
 #[test]
 fn the_guides_worked_cases_table_says_what_the_cases_say() {
-    let guide = std::fs::read_to_string(GUIDE).unwrap();
+    let guide = std::fs::read_to_string(crate_dir().join("../docs/consent-and-access.md")).unwrap();
     let header = "| case | consents | request | decision | reason |";
     let start = guide.lines().position(|l| l.trim() == header).expect("the guide has the worked-cases table");
     let rows: Vec<Vec<String>> = guide
@@ -393,4 +391,11 @@ proptest! {
         with.push(consent(60, elsewhere, extra));
         prop_assert_eq!(decide(&base, &r), decide(&with, &r));
     }
+}
+
+/// This crate's folder, as the test runner says at run time (a path baked in at compile time
+/// goes stale when another clone sharing the target folder built the binary last).
+fn crate_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }

@@ -108,13 +108,13 @@ pub(super) async fn health(State(api): State<ApiState>) -> Response {
 /// key and organisation, and the quorum.
 #[utoipa::path(get, path = "/v1/validators", tag = "chain", responses((status = 200, description = "`{\"epoch\", \"quorum\", \"validators\": [{\"index\", \"key\", \"org\"}]}`")))]
 pub(super) async fn validators(State(api): State<ApiState>) -> Json<ValidatorSetView> {
-    let chain = &api.shared.chain;
-    let set = &chain.validators;
+    let set = &api.shared.validator_set();
+    let organisations = panacea_contracts::membership::organisations(&api.shared.storage.state()).unwrap_or_default();
     let validators = set
         .indices()
         .filter_map(|index| {
             let key = *set.key(index)?;
-            let org = chain.genesis.organisations.iter().find(|o| o.validator_key == Some(key)).map(|o| o.id.clone());
+            let org = organisations.iter().find(|o| o.validator_key == Some(key)).map(|o| o.id.clone());
             Some(ValidatorView { index: index.0, key: hex::encode(key.to_bytes()), org })
         })
         .collect();

@@ -25,18 +25,18 @@ use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
 use panacea_consensus::{
-    Block, BlockRef, BlockRequest, CommitCertificate, CommittedTip, Config as ConsensusConfig, Input, Message, Output,
-    QuorumCert, Replica, Role, SafetyState, StartError,
+    Block, BlockRef, CommitCertificate, CommittedTip, Config as ConsensusConfig, Input, Message, Output, QuorumCert,
+    Replica, Role, SafetyState, StartError,
 };
 use panacea_contracts::membership::ChainMode;
 use panacea_contracts::state::StateError;
 use panacea_contracts::state::authenticated::HISTORY_VERSIONS;
 use panacea_contracts::{BlockContext, SignedTransaction, execute_block, next_nonce};
-use panacea_primitives::{Epoch, Hash, Height, PublicKey, Round, StateAttestation, Timestamp};
+use panacea_primitives::{Hash, Height, PublicKey, Round, StateAttestation, Timestamp};
 use tokio::sync::{mpsc, watch};
 
 use crate::chain::member_peers;
-use crate::network::{NetCommand, NetEvent, SYNC_BLOCKS_MAX, SyncRequest, SyncResponse};
+use crate::network::{NetCommand, NetEvent, SyncRequest, SyncResponse};
 use crate::payload::BlockBody;
 use crate::shared::{NodeStatus, Shared};
 use crate::storage::{BlockCommit, StorageError};
@@ -46,12 +46,6 @@ const PAYLOAD_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Blocks behind the best height seen before catch-up starts (the consensus core fetches
 /// smaller gaps itself).
 const SYNC_LAG: u64 = 8;
-/// How long a catch-up request may stay unanswered before another peer is asked.
-const SYNC_RETRY: Duration = Duration::from_secs(5);
-/// Bytes of blocks after which a sync response ends at the next certificate.
-const SYNC_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
-/// Blocks scanned at most for a certificate when serving catch-up.
-const SYNC_SCAN_MAX: u64 = 256;
 
 /// A clock, injected so that tests can run the shell on their own time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -149,8 +143,11 @@ struct Build {
 pub struct Shell {
     shared: Arc<Shared>,
     replica: Replica,
-    role: Role,
+    /// This node's validator key, if it has one (it votes in the epochs whose set holds it).
+    validator_key: Option<panacea_primitives::Keypair>,
     config: ConsensusConfig,
+    /// The current epoch's validators.
+    epoch: EpochView,
     settings: ShellSettings,
     clock: Arc<dyn Clock>,
     timer: Option<(Round, tokio::time::Instant)>,
@@ -192,6 +189,7 @@ impl Shell {
                     state: &outcome.writes,
                     receipts: &[],
                     meta: outcome.meta,
+                    epoch_end: None,
                 })?;
                 tracing::info!(chain = %chain.chain_id(), genesis = %chain.genesis_id(), "wrote genesis");
             }
@@ -206,20 +204,25 @@ impl Shell {
                 }
             }
         }
-        let mut config = ConsensusConfig::new(chain.validators.clone(), chain.genesis_id());
-        config.round_timeout_ms = settings.round_timeout_ms;
-        config.round_timeout_max_ms = settings.round_timeout_max_ms;
-        config.payload_bytes_max = settings.block_bytes_max.max(64 * 1024);
+        let epoch = EpochView::load(&storage, chain)?;
+        let validator_key = match role {
+            Role::Validator(key) => Some(key),
+            Role::Observer => None,
+        };
+        let config = config_for(&epoch, &settings);
         let safety = match storage.load_safety()? {
-            Some(safety) => safety,
-            None => SafetyState::new(Epoch(0), QuorumCert::genesis(Epoch(0), chain.genesis_id())),
+            Some(safety) if safety.epoch == epoch.epoch() => safety,
+            // None yet, or of an epoch that ended (the node stopped between committing the
+            // block that ended it and starting the next).
+            _ => fresh_safety(&epoch),
         };
         let (tip_block, tip) = load_tip(&shared)?;
-        let pending: Vec<BlockRef> = storage.pending_blocks()?.into_iter().map(Arc::new).collect();
-        let certificate = storage.certificate(tip.height)?;
+        let pending: Vec<BlockRef> =
+            storage.pending_blocks()?.into_iter().filter(|b| b.header.epoch == epoch.epoch()).map(Arc::new).collect();
+        let certificate = storage.certificate(tip.height)?.filter(|c| c.child_qc.epoch == epoch.epoch());
         let replica = Replica::new(
             config.clone(),
-            role.clone(),
+            role_in(&epoch, validator_key.as_ref()),
             safety,
             CommittedTip { block: Arc::new(tip_block), certificate },
             pending,
@@ -227,8 +230,9 @@ impl Shell {
         let mut shell = Shell {
             shared,
             replica,
-            role,
+            validator_key,
             config,
+            epoch,
             settings,
             clock,
             timer: None,
@@ -244,6 +248,7 @@ impl Shell {
             announce_commit: false,
         };
         shell.refresh_members()?;
+        shell.publish_epoch();
         shell.publish_status();
         Ok(shell)
     }
@@ -303,7 +308,7 @@ impl Shell {
                     self.best_seen = seen;
                 }
                 self.maybe_sync(Some(from));
-                let Some(index) = self.shared.chain.validator_of_peer(&from) else {
+                let Some(index) = self.epoch.validator_of_peer(&from) else {
                     tracing::debug!(peer = %from, "consensus message from a non-validator ignored");
                     return Ok(());
                 };
@@ -320,35 +325,8 @@ impl Shell {
                     self.queue.push_back(Input::BlocksFetched { blocks });
                     self.drain()
                 }
-                Some(SyncResponse::Committed { blocks, certificate }) => {
-                    self.syncing_since = None;
-                    match self.verify_sync(&blocks, certificate.as_ref()) {
-                        Ok(()) if blocks.last().is_some_and(|b| b.header.height > self.tip.height) => {
-                            let count = blocks.len();
-                            let mut applied = 0usize;
-                            for (i, block) in blocks.iter().enumerate() {
-                                if block.header.height <= self.tip.height {
-                                    continue;
-                                }
-                                let cert = if i + 1 == count { certificate.as_ref() } else { None };
-                                self.execute_and_store(block, cert)?;
-                                self.shared.metrics.synced_blocks.inc();
-                                applied += 1;
-                            }
-                            let count = applied;
-                            tracing::info!(applied = count, height = %self.tip.height, peer = %from, "caught up blocks");
-                            self.restart_replica()?;
-                        }
-                        Ok(()) => {
-                            // The peer has nothing beyond our tip: forget the height claim.
-                            self.best_seen = self.tip.height;
-                        }
-                        Err(SyncRefused(reason)) => {
-                            tracing::warn!(peer = %from, reason, "catch-up response refused");
-                        }
-                    }
-                    self.maybe_sync(Some(from));
-                    Ok(())
+                Some(SyncResponse::Committed { blocks, certificate, suffix }) => {
+                    self.on_committed_blocks(from, &blocks, certificate.as_ref(), &suffix)
                 }
                 None => {
                     self.syncing_since = None;
@@ -395,7 +373,7 @@ impl Shell {
                     // Remember its transactions so that later proposals skip them.
                     let _ = self.body_of(&block);
                 }
-                Output::Send { to, message } => match self.shared.chain.peer_of_validator(to) {
+                Output::Send { to, message } => match self.epoch.peer_of_validator(to) {
                     Some(peer) => self.send(NetCommand::Send { to: peer, bytes: Arc::new(message.encode()) }),
                     None => tracing::debug!(%to, "validator has no network key; message not sent"),
                 },
@@ -414,13 +392,14 @@ impl Shell {
                 },
                 Output::Commit { blocks, certificate } => self.commit(&blocks, &certificate)?,
                 Output::FetchBlocks { request, from } => {
-                    let peer = self.shared.chain.peer_of_validator(from).or_else(|| self.any_validator_peer());
+                    let peer = self.epoch.peer_of_validator(from).or_else(|| self.any_member_peer());
                     if let Some(peer) = peer {
                         self.send(NetCommand::Sync { to: peer, request: SyncRequest::Blocks(request) });
                     }
                 }
                 Output::Evidence(evidence) => {
-                    tracing::error!(?evidence, "a validator equivocated; keep this log line as evidence");
+                    tracing::error!(culprit = %evidence.culprit(), round = %evidence.round(), "a validator equivocated");
+                    self.shared.report_evidence(crate::evidence::encode(&evidence));
                 }
             }
         }
@@ -433,9 +412,11 @@ impl Shell {
         }
     }
 
-    fn any_validator_peer(&self) -> Option<PeerId> {
+    /// A connected peer to fetch from: a validator's node if one is connected, else any
+    /// member's (an observer or a node of the previous epoch holds committed blocks too).
+    fn any_member_peer(&self) -> Option<PeerId> {
         let peers = self.shared.peers();
-        peers.into_iter().find(|p| self.shared.chain.validator_of_peer(p).is_some())
+        peers.iter().find(|p| self.epoch.validator_of_peer(p).is_some()).or_else(|| peers.first()).copied()
     }
 
     // ------------------------------------------------------------------ payloads
@@ -607,15 +588,21 @@ impl Shell {
     // ------------------------------------------------------------------ commits
 
     fn commit(&mut self, blocks: &[BlockRef], certificate: &CommitCertificate) -> Result<(), ShellError> {
-        let last = blocks.len().saturating_sub(1);
         for (i, block) in blocks.iter().enumerate() {
             if block.header.height <= self.tip.height {
                 continue;
             }
             // An encoded empty transaction list is a byte or two.
             let carries = self.bodies.get(&block.id()).map_or(block.payload.data.len() > 8, |b| !b.ids.is_empty());
-            self.execute_and_store(block, (i == last).then_some(certificate))?;
+            // If this block ends the epoch, the blocks above it in this commit are
+            // abandoned; their headers link it to the certificate.
+            let suffix: Vec<panacea_consensus::BlockHeader> =
+                blocks[i + 1..].iter().map(|b| b.header.clone()).collect();
+            let change = self.execute_and_store(block, Some(certificate), &suffix)?;
             self.announce_commit |= carries;
+            if let Some(record) = change {
+                return self.switch_epoch(&record);
+            }
         }
         self.refresh_members()?;
         self.publish_status();
@@ -623,9 +610,80 @@ impl Shell {
         Ok(())
     }
 
+    /// After committing the block that ended the epoch: the replica restarts in the next
+    /// epoch, anchored at that block, voting if this node's key is in the new set.
+    fn switch_epoch(&mut self, record: &panacea_contracts::governance::EpochRecord) -> Result<(), ShellError> {
+        let storage = self.shared.storage.clone();
+        let anchor = storage
+            .block(self.tip.height)?
+            .ok_or_else(|| ShellError::Fatal("the block that ended the epoch is missing".into()))?;
+        let organisations = panacea_contracts::membership::organisations(&storage.state())?;
+        let old = self.epoch.epoch();
+        self.epoch = EpochView::new(&self.shared.chain, record, anchor, &organisations)?;
+        self.config = config_for(&self.epoch, &self.settings);
+        let safety = fresh_safety(&self.epoch);
+        storage.save_safety(&safety)?;
+        let voting = self.validator_key.as_ref().is_some_and(|k| self.epoch.set.index_of(&k.public()).is_some());
+        tracing::info!(
+            from = %old,
+            to = %self.epoch.epoch(),
+            validators = self.epoch.set.len(),
+            anchor = %self.tip.height,
+            voting,
+            "epoch changed"
+        );
+        self.bodies.clear();
+        self.publish_epoch();
+        self.restart_replica_with(safety)
+    }
+
+    /// Tells the API and metrics which validator set is current.
+    fn publish_epoch(&self) {
+        if let Ok(mut current) = self.shared.validators.write() {
+            *current = self.epoch.set.clone();
+        }
+        self.shared.metrics.epoch.set(i64::try_from(self.epoch.epoch().0).unwrap_or(i64::MAX));
+    }
+
+    fn restart_replica(&mut self) -> Result<(), ShellError> {
+        let safety = self.replica.safety().clone();
+        self.restart_replica_with(safety)
+    }
+
+    fn restart_replica_with(&mut self, safety: SafetyState) -> Result<(), ShellError> {
+        let storage = &self.shared.storage;
+        let block = storage
+            .block(self.tip.height)?
+            .ok_or_else(|| ShellError::Fatal("the committed tip is missing from storage".into()))?;
+        let epoch = self.epoch.epoch();
+        let certificate = storage.certificate(self.tip.height)?.filter(|c| c.child_qc.epoch == epoch);
+        let pending: Vec<BlockRef> =
+            storage.pending_blocks()?.into_iter().filter(|b| b.header.epoch == epoch).map(Arc::new).collect();
+        self.replica = Replica::new(
+            self.config.clone(),
+            role_in(&self.epoch, self.validator_key.as_ref()),
+            safety,
+            CommittedTip { block: Arc::new(block), certificate },
+            pending,
+        )?;
+        self.building = None;
+        self.deferred = None;
+        self.timer = None;
+        self.refresh_members()?;
+        self.publish_status();
+        let outputs = self.replica.start();
+        self.execute(outputs)?;
+        self.drain()
+    }
+
     /// Executes one committed block on top of the tip and stores it with everything it
     /// changed, in one synced batch.
-    fn execute_and_store(&mut self, block: &Block, certificate: Option<&CommitCertificate>) -> Result<(), ShellError> {
+    fn execute_and_store(
+        &mut self,
+        block: &Block,
+        certificate: Option<&CommitCertificate>,
+        suffix: &[panacea_consensus::BlockHeader],
+    ) -> Result<Option<panacea_contracts::governance::EpochRecord>, ShellError> {
         let height = block.header.height;
         if height != self.tip.height.next() || block.header.parent() != self.tip.id {
             return Err(ShellError::Fatal(format!(
@@ -658,15 +716,31 @@ impl Shell {
                 pending.body.transactions.iter().zip(&keep).filter(|(_, k)| **k).map(|(t, _)| t.clone()).collect();
             &filtered
         };
-        let context =
-            BlockContext { chain_id: self.shared.chain.chain_id().clone(), height, time: pending.body.time() };
+        let context = BlockContext {
+            chain_id: self.shared.chain.chain_id().clone(),
+            height,
+            time: pending.body.time(),
+            attested: pending.body.meta.state.height,
+            evidence: crate::evidence::checker(),
+        };
         let outcome = execute_block(&storage.state(), &context, transactions)?;
+        // A block that ends an epoch keeps the proof that it is final as the epoch's end:
+        // the certificate, and the headers that link it to the certified block when that
+        // is above it (then the certificate is not its own and is stored only there).
+        let epoch_end = match (&outcome.epoch_change, certificate) {
+            (Some(_), Some(certificate)) => {
+                Some(crate::storage::EpochEnd { certificate: certificate.clone(), suffix: suffix.to_vec() })
+            }
+            _ => None,
+        };
+        let own_certificate = certificate.filter(|c| c.committed == block.id());
         storage.commit_block(&BlockCommit {
             block,
-            certificate,
+            certificate: own_certificate,
             state: &outcome.writes,
             receipts: &outcome.receipts,
             meta: outcome.meta,
+            epoch_end: epoch_end.as_ref(),
         })?;
         // Durable: now the pool, waiting clients and metrics may learn of it.
         if !pending.body.batches.is_empty() {
@@ -712,7 +786,7 @@ impl Shell {
         if !ids.is_empty() {
             tracing::debug!(%height, transactions = ids.len(), root = %outcome.state_root, "committed");
         }
-        Ok(())
+        Ok(outcome.epoch_change)
     }
 
     /// An ordering-only block is durable: its batches leave the pool and their clients
@@ -767,148 +841,33 @@ impl Shell {
         self.publish_status();
         Ok(())
     }
+}
 
-    // ------------------------------------------------------------------ catch-up
+/// The consensus configuration of an epoch.
+fn config_for(epoch: &EpochView, settings: &ShellSettings) -> ConsensusConfig {
+    let mut config = ConsensusConfig::for_epoch(epoch.set.clone(), &epoch.anchor);
+    config.round_timeout_ms = settings.round_timeout_ms;
+    config.round_timeout_max_ms = settings.round_timeout_max_ms;
+    config.payload_bytes_max = settings.block_bytes_max.max(64 * 1024);
+    config
+}
 
-    /// Asks a peer for committed blocks if this node is far behind.
-    fn maybe_sync(&mut self, hint: Option<PeerId>) {
-        if self.best_seen.0 <= self.tip.height.0 + SYNC_LAG {
-            return;
-        }
-        if self.syncing_since.is_some_and(|since| since.elapsed() < SYNC_RETRY) {
-            return;
-        }
-        let peer = hint.filter(|p| self.shared.peers().contains(p)).or_else(|| self.any_validator_peer());
-        if let Some(peer) = peer {
-            tracing::info!(from = %self.tip.height.next(), best = %self.best_seen, %peer, "catching up");
-            self.send(NetCommand::Sync {
-                to: peer,
-                request: SyncRequest::Committed { from: self.tip.height.next(), count: SYNC_BLOCKS_MAX },
-            });
-            self.syncing_since = Some(Instant::now());
-        }
-    }
+/// The safety state an epoch starts from: nothing voted, the anchor certified.
+fn fresh_safety(epoch: &EpochView) -> SafetyState {
+    let anchor = &epoch.anchor;
+    let qc = if anchor.header.height == Height::ZERO {
+        QuorumCert::genesis(epoch.epoch(), anchor.id())
+    } else {
+        QuorumCert::anchor(epoch.epoch(), anchor.id(), anchor.header.height)
+    };
+    SafetyState::new(epoch.epoch(), qc)
+}
 
-    /// Checks a catch-up response: the blocks chain by hash from the committed tip, and a
-    /// commit certificate signed by the validators makes the last one (hence all) final.
-    fn verify_sync(&self, blocks: &[Block], certificate: Option<&CommitCertificate>) -> Result<(), SyncRefused> {
-        let Some(last) = blocks.last() else { return Ok(()) };
-        if last.header.height <= self.tip.height {
-            return Ok(());
-        }
-        let Some(certificate) = certificate else {
-            return Err(SyncRefused("blocks without a certificate".into()));
-        };
-        self.shared
-            .chain
-            .validators
-            .verify_commit(certificate, self.shared.chain.genesis_id())
-            .map_err(|e| SyncRefused(format!("certificate does not verify: {e}")))?;
-        if certificate.committed != last.id() {
-            return Err(SyncRefused("certificate is for another block".into()));
-        }
-        let mut parent = self.tip.id;
-        let mut height = self.tip.height;
-        // Blocks this node committed since it asked are skipped (the caller skips them too).
-        for block in blocks.iter().filter(|b| b.header.height > self.tip.height) {
-            if block.header.parent() != parent || block.header.height != height.next() {
-                return Err(SyncRefused("blocks do not chain from the committed tip".into()));
-            }
-            if block.payload.digest() != block.header.payload_digest {
-                return Err(SyncRefused("a payload does not match its header".into()));
-            }
-            parent = block.id();
-            height = block.header.height;
-        }
-        Ok(())
-    }
-
-    fn restart_replica(&mut self) -> Result<(), ShellError> {
-        let storage = &self.shared.storage;
-        let block = storage
-            .block(self.tip.height)?
-            .ok_or_else(|| ShellError::Fatal("the committed tip is missing from storage".into()))?;
-        let certificate = storage.certificate(self.tip.height)?;
-        let pending: Vec<BlockRef> = storage.pending_blocks()?.into_iter().map(Arc::new).collect();
-        let safety = self.replica.safety().clone();
-        self.replica = Replica::new(
-            self.config.clone(),
-            self.role.clone(),
-            safety,
-            CommittedTip { block: Arc::new(block), certificate },
-            pending,
-        )?;
-        self.building = None;
-        self.deferred = None;
-        self.timer = None;
-        self.refresh_members()?;
-        self.publish_status();
-        let outputs = self.replica.start();
-        self.execute(outputs)?;
-        self.drain()
-    }
-
-    // ------------------------------------------------------------------ serving
-
-    fn serve(&mut self, request: SyncRequest) -> Result<SyncResponse, ShellError> {
-        let storage = self.shared.storage.clone();
-        match request {
-            SyncRequest::Blocks(BlockRequest { block_id, count, above_height }) => {
-                let mut out = Vec::new();
-                let mut id = block_id;
-                let count = count.min(SYNC_BLOCKS_MAX);
-                while out.len() < count as usize {
-                    let block = match self.replica.block(&id) {
-                        Some(block) => Block::clone(&block),
-                        None => match storage.height_of(&id)? {
-                            Some(height) => match storage.block(height)? {
-                                Some(block) => block,
-                                None => break,
-                            },
-                            None => break,
-                        },
-                    };
-                    if block.header.height <= above_height {
-                        break;
-                    }
-                    id = block.header.parent();
-                    let genesis = block.header.height == Height::ZERO;
-                    out.push(block);
-                    if genesis {
-                        break;
-                    }
-                }
-                Ok(SyncResponse::Blocks(out))
-            }
-            SyncRequest::Committed { from, count } => {
-                let count = u64::from(count.clamp(1, SYNC_BLOCKS_MAX));
-                let mut blocks = Vec::new();
-                let mut bytes = 0u64;
-                let mut certificate = None;
-                let mut height = from;
-                while height.0 < from.0.saturating_add(SYNC_SCAN_MAX) && height <= self.tip.height {
-                    let Some(block) = storage.block(height)? else { break };
-                    bytes += block.header.payload_bytes;
-                    blocks.push(block);
-                    if let Some(cert) = storage.certificate(height)? {
-                        certificate = Some(cert);
-                        if blocks.len() as u64 >= count || bytes >= SYNC_RESPONSE_BYTES {
-                            break;
-                        }
-                    }
-                    height = height.next();
-                }
-                // End the answer at the last block with a certificate.
-                match &certificate {
-                    Some(cert) => {
-                        let keep = blocks.iter().position(|b| b.id() == cert.committed).map_or(0, |p| p + 1);
-                        blocks.truncate(keep);
-                    }
-                    None => blocks.clear(),
-                }
-                Ok(SyncResponse::Committed { blocks, certificate })
-            }
-        }
+/// A validator in the epochs whose set holds its key, an observer in the others.
+fn role_in(epoch: &EpochView, key: Option<&panacea_primitives::Keypair>) -> Role {
+    match key {
+        Some(key) if epoch.set.index_of(&key.public()).is_some() => Role::Validator(key.clone()),
+        _ => Role::Observer,
     }
 }
 
@@ -926,10 +885,6 @@ fn output_name(output: &Output) -> &'static str {
         Output::Evidence(_) => "evidence",
     }
 }
-
-/// A catch-up response that does not check out.
-#[derive(Debug)]
-struct SyncRefused(String);
 
 fn load_tip(shared: &Shared) -> Result<(Block, Tip), ShellError> {
     let storage = &shared.storage;
@@ -967,5 +922,9 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     }
 }
 
+mod epoch;
+mod sync;
 #[cfg(test)]
 mod tests;
+
+pub use epoch::EpochView;

@@ -44,9 +44,11 @@ fn chain(keys: &Keys) -> ChainSpec {
             validator_key: Some(keys.validator.public()),
             network_key: Some(Keypair::from_seed([3; 32]).public().to_bytes()),
             admin_keys: vec![keys.admin.public()],
+            admin_threshold: 1,
             status: OrgStatus::Active,
         }],
         mode: ChainMode::Contracts,
+        governance: Default::default(),
     };
     ChainSpec::new(genesis).unwrap()
 }
@@ -61,6 +63,7 @@ struct Harness {
 fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
     let (net, net_rx) = mpsc::channel(1 << 16);
     let (gossip, gossip_rx) = mpsc::channel(1 << 16);
+    let validators = RwLock::new(chain.validators.clone());
     let shared = Arc::new(Shared {
         chain,
         storage,
@@ -77,6 +80,8 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
         moniker: "test".into(),
         replay: crate::auth::ReplayCache::default(),
         committed_events: tokio::sync::broadcast::channel(crate::shared::COMMITTED_EVENTS_QUEUE).0,
+        validators,
+        evidence: Mutex::new(std::collections::VecDeque::new()),
     });
     Harness { shared, _net: net_rx, _gossip: gossip_rx }
 }
@@ -164,7 +169,7 @@ async fn catch_up_applies_certified_blocks_and_refuses_tampered_ones() {
         .on_net_event(NetEvent::SyncRequested { request: SyncRequest::Committed { from: Height(1), count: 64 }, reply })
         .unwrap();
     let response = answer.await.unwrap();
-    let SyncResponse::Committed { blocks, certificate } = response.clone() else { panic!("{response:?}") };
+    let SyncResponse::Committed { blocks, certificate, .. } = response.clone() else { panic!("{response:?}") };
     assert!(!blocks.is_empty() && certificate.is_some());
     let last = blocks.last().unwrap().header.height;
 
@@ -177,11 +182,11 @@ async fn catch_up_applies_certified_blocks_and_refuses_tampered_ones() {
     // A payload changed in transit, or a certificate stripped of its signatures: refused.
     let mut tampered = blocks.clone();
     tampered[0].payload = Payload::opaque(vec![1, 2, 3]);
-    let bad = SyncResponse::Committed { blocks: tampered, certificate: certificate.clone() };
+    let bad = SyncResponse::Committed { blocks: tampered, certificate: certificate.clone(), suffix: Vec::new() };
     shell.on_net_event(NetEvent::SyncAnswered { from: peer, response: Some(bad) }).unwrap();
     let mut unsigned = certificate.clone().unwrap();
     unsigned.child_qc.signatures.clear();
-    let bad = SyncResponse::Committed { blocks: blocks.clone(), certificate: Some(unsigned) };
+    let bad = SyncResponse::Committed { blocks: blocks.clone(), certificate: Some(unsigned), suffix: Vec::new() };
     shell.on_net_event(NetEvent::SyncAnswered { from: peer, response: Some(bad) }).unwrap();
     assert_eq!(follower_storage.committed_height().unwrap(), Some(Height::ZERO));
 

@@ -51,6 +51,11 @@ pub const REFUSALS_KEPT: u64 = 100_000;
 const KEY_SAFETY: &[u8] = b"safety";
 const KEY_HEIGHT: &[u8] = b"height";
 const PENDING_PREFIX: &[u8] = b"pending/";
+const EPOCH_END_PREFIX: &[u8] = b"epoch-end/";
+
+fn epoch_end_key(height: Height) -> Vec<u8> {
+    [EPOCH_END_PREFIX, &height.0.to_be_bytes()].concat()
+}
 
 /// Largest receipt or certificate read back, in bytes.
 const RECORD_BYTES_MAX: usize = 4 * 1024 * 1024;
@@ -109,6 +114,20 @@ pub struct BlockCommit<'a> {
     /// The state's bookkeeping after the block (its root and where the state tree and
     /// the audit log stand), kept per height so that proofs can name the version.
     pub meta: Meta,
+    /// When the block ends an epoch: the proof that it is final, kept for catch-up and
+    /// light clients (the uncommitted blocks of the ending epoch are dropped with it).
+    pub epoch_end: Option<&'a EpochEnd>,
+}
+
+/// The proof that a block ending an epoch is final: the certificate that committed it,
+/// and when that certificate is for a block above it (committed in the same step, then
+/// abandoned by the epoch change), the headers from it up to the certified block.
+#[derive(Debug, Clone, PartialEq, Eq, codec::Encode, codec::Decode)]
+pub struct EpochEnd {
+    /// The commit certificate.
+    pub certificate: CommitCertificate,
+    /// Headers above the block, up to the certified one (empty when it is certified itself).
+    pub suffix: Vec<panacea_consensus::BlockHeader>,
 }
 
 /// The node's database.
@@ -251,8 +270,11 @@ impl Storage {
             batch.put_cf(self.cf(CF_TRANSACTIONS), receipt.tx.as_bytes(), codec::encode(&(height, position)));
             batch.put_cf(self.cf(CF_RECEIPTS), receipt.tx.as_bytes(), codec::encode(receipt));
         }
+        if let Some(end) = commit.epoch_end {
+            batch.put_cf(self.cf(CF_CONSENSUS), epoch_end_key(height), codec::encode(end));
+        }
         for pending in self.pending_blocks()? {
-            if pending.header.height <= height {
+            if pending.header.height <= height || commit.epoch_end.is_some() {
                 batch.delete_cf(self.cf(CF_CONSENSUS), pending_key(&pending.id()));
             }
         }
@@ -282,7 +304,15 @@ impl Storage {
         }
     }
 
-    /// The certificate that made the block at `height` final.
+    /// The proof that the block at `height`, which ended an epoch, is final.
+    pub fn epoch_end(&self, height: Height) -> Result<Option<EpochEnd>, StorageError> {
+        match self.get(CF_CONSENSUS, &epoch_end_key(height), "reading an epoch's end")? {
+            Some(bytes) => Ok(Some(decode::<EpochEnd, RECORD_BYTES_MAX>("an epoch's end", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The certificate stored with the block at `height`, if any.
     pub fn certificate(&self, height: Height) -> Result<Option<CommitCertificate>, StorageError> {
         match self.get(CF_CERTIFICATES, &height.0.to_be_bytes(), "reading a certificate")? {
             Some(bytes) => Ok(Some(decode::<CommitCertificate, RECORD_BYTES_MAX>("certificate", &bytes)?)),

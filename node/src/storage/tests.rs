@@ -35,10 +35,11 @@ fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
             state: &outcome.writes,
             receipts: &[],
             meta: Meta::default(),
+            epoch_end: None,
         })
         .unwrap();
     let tx = register_nurse();
-    let context = BlockContext { chain_id: chain_id(), height: Height(1), time: Timestamp(1_700_000_001_000) };
+    let context = BlockContext::new(chain_id(), Height(1), Timestamp(1_700_000_001_000));
     let outcome = execute_block(&storage.state(), &context, std::slice::from_ref(&tx)).unwrap();
     let justify = QuorumCert::genesis(Epoch(0), block0.id());
     let block1 =
@@ -50,6 +51,7 @@ fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
             state: &outcome.writes,
             receipts: &outcome.receipts,
             meta: outcome.meta,
+            epoch_end: None,
         })
         .unwrap();
     (block0, block1, outcome.receipts[0].clone())
@@ -82,7 +84,7 @@ fn rocksdb_state_computes_the_same_roots_as_memory() {
     let outcome = panacea_contracts::genesis(&memory, &genesis()).unwrap();
     memory.apply(&outcome.writes);
     let tx = register_nurse();
-    let context = BlockContext { chain_id: chain_id(), height: Height(1), time: Timestamp(1_700_000_001_000) };
+    let context = BlockContext::new(chain_id(), Height(1), Timestamp(1_700_000_001_000));
     let outcome = execute_block(&memory, &context, &[tx]).unwrap();
     memory.apply(&outcome.writes);
     assert_eq!(Meta::load(&storage.state()).unwrap().state_root(), Meta::load(&memory).unwrap().state_root());
@@ -104,6 +106,7 @@ fn blocks_commit_in_height_order_only() {
         state: &WriteBatch::new(),
         receipts: &[],
         meta: Meta::default(),
+        epoch_end: None,
     });
     assert!(matches!(error, Err(StorageError::NotNext { got: Height(0), committed: Height(1) })));
 }
@@ -152,6 +155,7 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
             state: &WriteBatch::new(),
             receipts: &[],
             meta: Meta::default(),
+            epoch_end: None,
         })
         .unwrap();
     assert_eq!(storage.pending_blocks().unwrap().len(), 2, "height 1 is above the committed height");
@@ -162,6 +166,7 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
             state: &WriteBatch::new(),
             receipts: &[],
             meta: Meta::default(),
+            epoch_end: None,
         })
         .unwrap();
     assert_eq!(

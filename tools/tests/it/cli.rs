@@ -104,7 +104,8 @@ fn the_cli_registers_staff_records_a_consent_and_requests_access_with_exit_codes
     assert!(stdout(&registered).contains("committed at height"), "{}", stdout(&registered));
 
     // The physician records a consent from a FHIR file, with the hash of the signed form.
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/tests/fixtures/fhir/consent-optin-share-all.json");
+    let fixture_path = crate_dir().join("../contracts/tests/fixtures/fhir/consent-optin-share-all.json");
+    let fixture = fixture_path.to_str().unwrap();
     let form = "ab".repeat(32);
     let recorded =
         panacea(&url, &["--json", "consent", "record", "--key", staff_path, "--fhir", fixture, "--form-hash", &form]);
@@ -502,7 +503,7 @@ fn the_cli_pseudonymises_at_the_edge_and_explains_every_decision() {
 /// found at high risk refused access (exit 7, `device-quarantined`) until mitigated.
 #[test]
 fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
-    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testnet/sample-hospital/hospital-a"));
+    let sample = &crate_dir().join("../testnet/sample-hospital/hospital-a");
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory");
     std::fs::create_dir(&inventory).unwrap();
@@ -654,7 +655,7 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
 /// when the folder changes (and only then).
 #[test]
 fn the_risk_worker_submits_when_the_inventory_changes() {
-    let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testnet/sample-hospital/hospital-a"));
+    let sample = &crate_dir().join("../testnet/sample-hospital/hospital-a");
     let dir = tempfile::tempdir().unwrap();
     let plan = single_node(dir.path(), "panacea-risk-worker");
     let layout = generate(&plan).unwrap();
@@ -731,4 +732,11 @@ fn the_risk_worker_submits_when_the_inventory_changes() {
     std::fs::write(inventory.join("devices.json"), devices.to_string()).unwrap();
     let second = wait_for(2);
     assert_ne!(second[0]["inputs"], second[1]["inputs"], "the new snapshot is committed by its hash");
+}
+
+/// This crate's folder, as the test runner says at run time (a path baked in at compile time
+/// goes stale when another clone sharing the target folder built the binary last).
+fn crate_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }
