@@ -677,6 +677,51 @@ impl Client {
         written
     }
 
+    /// How the consortium governs itself now: rules, parameters, epoch, pending set and
+    /// open proposals (public).
+    pub async fn governance(&self) -> Result<crate::types::GovernanceView, ClientError> {
+        Self::parse(self.http.get(format!("{}/v1/governance", self.base)).send().await?).await
+    }
+
+    /// Governance proposals, newest first (members and auditors): only open ones with `open`.
+    pub async fn proposals(
+        &self,
+        signer: &RequestSigner,
+        open: bool,
+        limit: usize,
+    ) -> Result<Vec<panacea_contracts::governance::Proposal>, ClientError> {
+        self.signed_get(signer, &format!("/v1/governance/proposals?open={open}&limit={limit}")).await
+    }
+
+    /// One governance proposal (members and auditors).
+    pub async fn proposal(
+        &self,
+        signer: &RequestSigner,
+        id: &panacea_contracts::governance::ProposalId,
+    ) -> Result<panacea_contracts::governance::Proposal, ClientError> {
+        self.signed_get(signer, &format!("/v1/governance/proposals/{id}")).await
+    }
+
+    /// The proofs of the validator-set changes from epoch `from` (public), decoded: follow
+    /// them with [`crate::verify::TrustAnchor::follow_all`].
+    pub async fn epoch_changes(&self, from: u64) -> Result<Vec<crate::verify::EpochChange>, ClientError> {
+        let view: crate::types::EpochChangesView =
+            Self::parse(self.http.get(format!("{}/v1/governance/epochs?from={from}", self.base)).send().await?).await?;
+        view.changes
+            .iter()
+            .map(|hex| crate::verify::EpochChange::from_hex(hex).map_err(ClientError::Unverified))
+            .collect()
+    }
+
+    /// Proved misbehaviour of an organisation's validator (members and auditors).
+    pub async fn misbehaviour(
+        &self,
+        signer: &RequestSigner,
+        org: &panacea_contracts::ids::OrgId,
+    ) -> Result<Vec<panacea_contracts::governance::Misbehaviour>, ClientError> {
+        self.signed_get(signer, &format!("/v1/organisations/{}/misbehaviour", org.as_str())).await
+    }
+
     /// The validator set of the current epoch.
     pub async fn validators(&self) -> Result<ValidatorSetView, ClientError> {
         Self::parse(self.http.get(format!("{}/v1/validators", self.base)).send().await?).await

@@ -510,3 +510,26 @@ pub mod signed {
         Domain::new(chain_id.clone(), Epoch(0), SignatureKind::ApiRequest)
     }
 }
+
+/// `GET /v1/governance`: how the consortium governs itself, now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceView {
+    /// The rules fixed in genesis (threshold, longest voting period).
+    pub rules: panacea_contracts::governance::GovernanceRules,
+    /// The chain parameters in force.
+    pub parameters: panacea_contracts::governance::ChainParameters,
+    /// The current epoch's validators.
+    pub epoch: Option<panacea_contracts::governance::EpochRecord>,
+    /// A validator set decided but not yet in force.
+    pub pending: Option<panacea_contracts::governance::PendingValidators>,
+    /// Proposals open, with their deadlines.
+    pub open: Vec<(panacea_contracts::governance::ProposalId, panacea_primitives::Timestamp)>,
+}
+
+/// `GET /v1/governance/epochs`: the proofs of the validator-set changes, each the hex of a
+/// [`crate::verify::EpochChange`], in epoch order from `from`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochChangesView {
+    /// The changes, hex-encoded.
+    pub changes: Vec<String>,
+}

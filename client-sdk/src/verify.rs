@@ -15,11 +15,15 @@
 //! A tampered value or proof, a root from elsewhere, or a header certified by keys outside
 //! the validator set fails with a [`VerifyError`].
 //!
-//! The validator set is the genesis set (epoch 0). Changes of the set arrive with
-//! membership by vote; a header of another epoch is refused until then.
+//! The anchor starts with the genesis set (epoch 0) and follows the chain of validator-set
+//! changes ([`TrustAnchor::follow`]): each [`EpochChange`] is proved by the certificate of
+//! the block that ended the epoch (signed by the set the anchor already trusts), that
+//! block's attested state root, and a state proof of the next set decided on chain. So an
+//! auditor's trust anchor is still only the genesis file; a header of an epoch the anchor
+//! has not followed to is refused.
 
 use bincode::{Decode, Encode};
-use panacea_consensus::{Block, BlockHeader, Payload, QuorumCert, ValidatorSet};
+use panacea_consensus::{Block, BlockHeader, CommitCertificate, Payload, QuorumCert, ValidatorSet};
 use panacea_contracts::consent::Consent;
 use panacea_contracts::ids::{ConsentId, DecisionId, IdentityId, OrgId, PatientRef};
 use panacea_contracts::membership::{Genesis, OrgStatus};
@@ -184,12 +188,61 @@ impl VerifiedState {
     }
 }
 
-/// What a client trusts: the validator set and genesis block of its chain.
+/// What a client trusts: the validator set and genesis block of its chain, and the
+/// epochs it has followed since.
 #[derive(Debug, Clone)]
 pub struct TrustAnchor {
     validators: ValidatorSet,
     genesis_id: Hash,
+    /// Id of the block the current epoch starts from (the genesis block in epoch 0).
+    epoch_anchor: Hash,
     proof_age_max_ms: u64,
+}
+
+/// Largest encoded [`EpochChange`] accepted.
+pub const EPOCH_CHANGE_BYTES_MAX: usize = 512 * 1024;
+
+/// The proof that the validator set changed: the block that ended the epoch, the
+/// certificate that committed it (with the headers that link it to the certified block
+/// when that is above it), the state bookkeeping the block attests, and the state proof of
+/// the validator set decided on chain (`governance::pending_key`) in that state.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct EpochChange {
+    /// The header of the block that ended the epoch.
+    pub header: BlockHeader,
+    /// Its payload's meta part (a [`BlockMeta`]).
+    pub meta: Vec<u8>,
+    /// SHA-256 of its payload's data part.
+    pub data_digest: Hash,
+    /// The commit certificate, signed by the ending epoch's validators.
+    pub certificate: CommitCertificate,
+    /// Headers above the block up to the certified one (empty when it is certified).
+    pub suffix: Vec<BlockHeader>,
+    /// The state bookkeeping at the attested height; hashes to the attested root.
+    pub state: Meta,
+    /// The decided validator set's value (a `governance::PendingValidators`).
+    pub pending: Vec<u8>,
+    /// Its sparse Merkle proof against `state.tree_root`.
+    pub proof: Vec<u8>,
+}
+
+impl EpochChange {
+    /// Hex of the canonical encoding (what `/v1/governance/epochs` returns).
+    pub fn to_hex(&self) -> String {
+        hex::encode(codec::encode(self))
+    }
+
+    /// Decodes the hex form.
+    pub fn from_hex(text: &str) -> Result<EpochChange, VerifyError> {
+        let bytes = hex::decode(text).map_err(|e| VerifyError::Malformed(format!("epoch change is not hex: {e}")))?;
+        codec::decode::<EpochChange, EPOCH_CHANGE_BYTES_MAX>(&bytes)
+            .map_err(|e| VerifyError::Malformed(format!("epoch change: {e}")))
+    }
+
+    /// The epoch this change starts.
+    pub fn epoch(&self) -> Epoch {
+        Epoch(self.header.epoch.0 + 1)
+    }
 }
 
 /// How old a proof may be by default: the time of the certified block that attests the
@@ -202,7 +255,8 @@ impl TrustAnchor {
     /// The anchor of the chain that `genesis` starts.
     pub fn from_genesis(genesis: &Genesis) -> Result<TrustAnchor, VerifyError> {
         let validators = genesis_validators(genesis).map_err(VerifyError::Malformed)?;
-        Ok(TrustAnchor { validators, genesis_id: genesis_block(genesis).id(), proof_age_max_ms: PROOF_AGE_MAX_MS })
+        let genesis_id = genesis_block(genesis).id();
+        Ok(TrustAnchor { validators, genesis_id, epoch_anchor: genesis_id, proof_age_max_ms: PROOF_AGE_MAX_MS })
     }
 
     /// The anchor from a `genesis.json` document's text.
@@ -229,6 +283,67 @@ impl TrustAnchor {
         self.genesis_id
     }
 
+    /// Follows one change of the validator set: checks `change` against the set this
+    /// anchor trusts and, if it holds, trusts the next epoch's set instead. Changes must be
+    /// followed in order, from genesis.
+    pub fn follow(&mut self, change: &EpochChange) -> Result<(), VerifyError> {
+        let header = &change.header;
+        if header.epoch != self.validators.epoch() {
+            return Err(VerifyError::UnknownEpoch { got: header.epoch, known: self.validators.epoch() });
+        }
+        self.validators
+            .verify_commit(&change.certificate, self.epoch_anchor)
+            .map_err(|e| VerifyError::NotCertified(e.to_string()))?;
+        let mut certified = header.id();
+        for above in &change.suffix {
+            if above.parent() != certified || above.epoch != header.epoch {
+                return Err(VerifyError::NotCertified("the headers above the block do not chain".into()));
+            }
+            certified = above.id();
+        }
+        if change.certificate.committed != certified {
+            return Err(VerifyError::NotCertified("the certificate is for another block".into()));
+        }
+        if Payload::digest_of(&change.meta, change.data_digest) != header.payload_digest {
+            return Err(VerifyError::MetaMismatch);
+        }
+        let meta = BlockMeta::decode(&change.meta).map_err(|e| VerifyError::Malformed(format!("block meta: {e}")))?;
+        if meta.state.height >= header.height || change.state.state_root() != meta.state.state_root {
+            return Err(VerifyError::RootMismatch);
+        }
+        let key = panacea_contracts::governance::pending_key();
+        let proof = StateProof::from_parts(key.clone(), Some(change.pending.clone()), &change.proof)
+            .map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        if !proof.verify(change.state.tree_root) {
+            return Err(VerifyError::BadProof(hex::encode(&key)));
+        }
+        let pending = codec::decode::<
+            panacea_contracts::governance::PendingValidators,
+            { panacea_contracts::state::VALUE_BYTES_MAX },
+        >(&change.pending)
+        .map_err(|e| VerifyError::Malformed(format!("the decided validator set: {e}")))?;
+        if pending.decided_at > meta.state.height {
+            return Err(VerifyError::RootMismatch);
+        }
+        let next = ValidatorSet::new(self.validators.chain_id().clone(), change.epoch(), pending.validators)
+            .map_err(|e| VerifyError::Malformed(format!("the next validator set: {e}")))?;
+        self.validators = next;
+        self.epoch_anchor = header.id();
+        Ok(())
+    }
+
+    /// Follows every change in `changes`, in order, skipping those of epochs already
+    /// followed.
+    pub fn follow_all(&mut self, changes: &[EpochChange]) -> Result<(), VerifyError> {
+        for change in changes {
+            if change.header.epoch < self.validators.epoch() {
+                continue;
+            }
+            self.follow(change)?;
+        }
+        Ok(())
+    }
+
     /// Checks a certified state: the header's quorum certificate, its meta part and the
     /// bookkeeping against the attested root.
     pub fn verify_certified(&self, certified: &CertifiedState) -> Result<(Height, Hash, Timestamp), VerifyError> {
@@ -240,7 +355,7 @@ impl TrustAnchor {
             return Err(VerifyError::NotCertified("the certificate is for another block".into()));
         }
         self.validators
-            .verify_qc(&certified.qc, self.genesis_id)
+            .verify_qc(&certified.qc, self.epoch_anchor)
             .map_err(|e| VerifyError::NotCertified(e.to_string()))?;
         if Payload::digest_of(&certified.meta, certified.data_digest) != header.payload_digest {
             return Err(VerifyError::MetaMismatch);

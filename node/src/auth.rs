@@ -77,8 +77,9 @@ pub enum MemberRole {
     /// The organisation's admin key: operates its node, which replicates every block.
     Operator,
     /// An auditor identity (staff role `auditor`) of a health authority: audits every
-    /// organisation's records.
-    Auditor,
+    /// organisation's records, within what the consortium lets health authorities read
+    /// (`governance::AuthorityReads`, changed by vote).
+    Auditor(panacea_contracts::governance::AuthorityReads),
     /// Any other staff identity: reads its own organisation's records.
     Staff(StaffRole),
     /// A device or software service identity: submits transactions, reads no records.
@@ -100,15 +101,34 @@ pub enum Principal {
 }
 
 impl Principal {
-    /// True if the principal audits every organisation.
+    /// True if the principal audits every organisation's records (audit events,
+    /// accountings, decisions, consents): a health authority's auditor, while the
+    /// consortium lets authorities read the audit trail.
     pub fn is_auditor(&self) -> bool {
-        matches!(self, Principal::Member { role: MemberRole::Auditor, .. })
+        matches!(self, Principal::Member { role: MemberRole::Auditor(reads), .. } if reads.audit)
+    }
+
+    /// True if the principal reads every organisation's risk assessments: an auditor, while
+    /// the consortium lets authorities read risk.
+    pub fn audits_risk(&self) -> bool {
+        matches!(self, Principal::Member { role: MemberRole::Auditor(reads), .. } if reads.risk)
     }
 
     /// True if the principal may read whole blocks and every receipt: what its own node
-    /// replicates (an organisation's operator) or what it audits (an auditor).
+    /// replicates (an organisation's operator) or what it audits (an auditor, while the
+    /// consortium lets authorities read the ledger).
     pub fn may_read_ledger(&self) -> bool {
-        matches!(self, Principal::Member { role: MemberRole::Operator | MemberRole::Auditor, .. })
+        match self {
+            Principal::Member { role: MemberRole::Operator, .. } => true,
+            Principal::Member { role: MemberRole::Auditor(reads), .. } => reads.ledger,
+            _ => false,
+        }
+    }
+
+    /// True if the principal is a member's key (any role): governance is the whole
+    /// consortium's business.
+    pub fn is_member(&self) -> bool {
+        matches!(self, Principal::Member { .. })
     }
 
     /// The organisation whose records the principal reads, if it reads any as a member
@@ -130,11 +150,25 @@ impl Principal {
     }
 
     /// True if the principal may read an audit event: an auditor any, a member those with
-    /// an agent of its own organisation, a patient those about themselves.
+    /// an agent of its own organisation and every governance event (proposals, votes,
+    /// outcomes, epochs, misbehaviour: the consortium's own business, with no patient in
+    /// them), a patient those about themselves.
     pub fn may_read_event(&self, event: &AuditEvent) -> bool {
+        use panacea_contracts::audit::AuditKind;
+        let governance = matches!(
+            event.kind,
+            AuditKind::GovernanceProposed
+                | AuditKind::GovernanceVoted
+                | AuditKind::GovernanceDecided
+                | AuditKind::EpochChanged
+                | AuditKind::MisbehaviourReported
+        );
         match self {
             Principal::Patient(own) => event.entity.patient.as_ref() == Some(own),
             _ if self.is_auditor() => true,
+            Principal::Member {
+                role: MemberRole::Operator | MemberRole::Staff(_) | MemberRole::Auditor(_), ..
+            } if governance => true,
             _ => self.reading_org().is_some_and(|org| event.agents.iter().any(|a| a.org.as_ref() == Some(org))),
         }
     }
@@ -307,7 +341,9 @@ pub fn resolve(store: &dyn Store, key: &PublicKey) -> Result<Result<Principal, A
     match panacea_contracts::membership::organisation(store, &org)? {
         Some(record) if record.status == OrgStatus::Active => {
             let role = match role {
-                MemberRole::Staff(StaffRole::Auditor) if record.kind == OrgKind::HealthAuthority => MemberRole::Auditor,
+                MemberRole::Staff(StaffRole::Auditor) if record.kind == OrgKind::HealthAuthority => {
+                    MemberRole::Auditor(panacea_contracts::governance::parameters(store)?.authority_reads)
+                }
                 role => role,
             };
             Ok(Ok(Principal::Member { org, role }))

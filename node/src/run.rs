@@ -188,6 +188,9 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         // kept on dev and test homes only, registers it when the operator has not.
         let sharing_key = load_or_create(&home.sharing_key(), "sharing identity")?;
         let admin_key = crate::keys::load(&home.admin_key()).ok();
+        tokio::spawn(
+            crate::workers::evidence::EvidenceWorker::new(shared.clone(), sharing_key.clone()).run(shutdown.clone()),
+        );
         let worker = crate::workers::sharing::SharingWorker::new(
             shared.clone(),
             documents.clone(),

@@ -10,6 +10,7 @@ mod audit;
 mod chain;
 mod consent;
 mod documents;
+mod governance;
 mod pseudonyms;
 mod records;
 mod risk;
@@ -158,6 +159,11 @@ pub fn router(
         .route("/v1/organisations/{org}/risk", get(risk::organisation_risk))
         .route("/v1/organisations/{org}/risk/parameters", get(risk::organisation_risk_parameters))
         .route("/v1/validators", get(chain::validators))
+        .route("/v1/governance", get(governance::governance))
+        .route("/v1/governance/proposals", get(governance::proposals))
+        .route("/v1/governance/proposals/{id}", get(governance::proposal))
+        .route("/v1/governance/epochs", get(governance::epochs))
+        .route("/v1/organisations/{org}/misbehaviour", get(governance::misbehaviour))
         .route("/v1/identities/{id}", get(records::identity))
         .route("/v1/proofs/{kind}/{id}", get(records::proof))
         .route("/v1/consents/{id}", get(consent::consent_history))
@@ -263,6 +269,11 @@ pub struct PageQuery {
         pseudonyms::derive,
         risk::organisation_risk,
         risk::organisation_risk_parameters,
+        governance::governance,
+        governance::proposals,
+        governance::proposal,
+        governance::epochs,
+        governance::misbehaviour,
         audit::audit_events,
         audit::audit_stream,
         chain::metrics,

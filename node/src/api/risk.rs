@@ -24,7 +24,7 @@ pub(super) async fn organisation_risk(
 ) -> Result<Json<RiskView>, ApiError> {
     let Path(org) = org.map_err(|e| bad_request("bad_path", e))?;
     let org = OrgId::new(org).map_err(|e| bad_request("bad_org", e))?;
-    let allowed = signed.principal.is_auditor()
+    let allowed = signed.principal.audits_risk()
         || matches!(&signed.principal, Principal::Member { org: own, role: MemberRole::Operator | MemberRole::Staff(_) } if *own == org);
     if !allowed {
         return Err(signed.forbidden(&api));

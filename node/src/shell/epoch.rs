@@ -7,10 +7,11 @@
 //! ([`panacea_consensus::Config::for_epoch`]).
 
 use libp2p::PeerId;
+use panacea_client_sdk::verify::EpochChange;
 use panacea_consensus::{Block, ValidatorSet};
 use panacea_contracts::governance::EpochRecord;
 use panacea_contracts::membership::Organisation;
-use panacea_primitives::{Epoch, Hash, Height, ValidatorIndex};
+use panacea_primitives::{BlockMeta, Epoch, Hash, Height, ValidatorIndex};
 
 use super::ShellError;
 use crate::chain::{ChainSpec, peer_id_of};
@@ -92,4 +93,38 @@ impl EpochView {
     pub fn peer_of_validator(&self, index: ValidatorIndex) -> Option<PeerId> {
         self.peers.get(index.as_usize()).copied().flatten()
     }
+}
+
+/// The light client's proof of the change that ended the epoch at `ended`: its header and
+/// meta, its end proof (certificate and linking headers), the state bookkeeping it attests
+/// and the state proof of the decided validator set there. `None` when something it needs
+/// is gone (the attested version fell out of the state tree's history).
+pub(super) fn epoch_change_proof(storage: &Storage, ended: &Block) -> Result<Option<EpochChange>, ShellError> {
+    let height = ended.header.height;
+    let Some(end) = storage.epoch_end(height)? else { return Ok(None) };
+    let meta = match BlockMeta::decode(&ended.payload.meta) {
+        Ok(meta) => meta,
+        Err(_) => return Ok(None),
+    };
+    let Some(state) = storage.state_meta(meta.state.height)? else { return Ok(None) };
+    let Some(version) = state.tree_version else { return Ok(None) };
+    let key = panacea_contracts::governance::pending_key();
+    let proof = match panacea_contracts::state::authenticated::prove(&storage.state(), version, &key) {
+        Ok(proof) => proof,
+        Err(e) => {
+            tracing::warn!(error = %e, %height, "cannot prove the decided validator set of an epoch change");
+            return Ok(None);
+        }
+    };
+    let Some(pending) = proof.value.clone() else { return Ok(None) };
+    Ok(Some(EpochChange {
+        header: ended.header.clone(),
+        meta: ended.payload.meta.clone(),
+        data_digest: Hash::digest(&ended.payload.data),
+        certificate: end.certificate,
+        suffix: end.suffix,
+        state,
+        pending,
+        proof: proof.proof_bytes(),
+    }))
 }

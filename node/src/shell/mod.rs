@@ -619,6 +619,10 @@ impl Shell {
             .ok_or_else(|| ShellError::Fatal("the block that ended the epoch is missing".into()))?;
         let organisations = panacea_contracts::membership::organisations(&storage.state())?;
         let old = self.epoch.epoch();
+        match epoch::epoch_change_proof(&storage, &anchor)? {
+            Some(change) => storage.save_epoch_change(record.epoch, &panacea_primitives::codec::encode(&change))?,
+            None => tracing::warn!(epoch = %record.epoch, "no light-client proof could be kept for this epoch change"),
+        }
         self.epoch = EpochView::new(&self.shared.chain, record, anchor, &organisations)?;
         self.config = config_for(&self.epoch, &self.settings);
         let safety = fresh_safety(&self.epoch);

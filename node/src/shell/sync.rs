@@ -57,16 +57,17 @@ impl Shell {
         self.syncing_since = None;
         match self.verify_sync(blocks, certificate, suffix) {
             Ok(()) if blocks.last().is_some_and(|b| b.header.height > self.tip.height) => {
-                let count = blocks.len();
                 let mut applied = 0usize;
                 let mut ended = None;
                 for (i, block) in blocks.iter().enumerate() {
                     if block.header.height <= self.tip.height {
                         continue;
                     }
-                    let cert = if i + 1 == count { certificate } else { None };
-                    let suffix = if i + 1 == count { suffix } else { &[] };
-                    let change = self.execute_and_store(block, cert, suffix)?;
+                    // Every block gets the certificate (only the one it certifies keeps it)
+                    // and the headers above it, in case it ends the epoch.
+                    let above: Vec<BlockHeader> =
+                        blocks[i + 1..].iter().map(|b| b.header.clone()).chain(suffix.iter().cloned()).collect();
+                    let change = self.execute_and_store(block, certificate, &above)?;
                     self.shared.metrics.synced_blocks.inc();
                     applied += 1;
                     if change.is_some() {

@@ -53,6 +53,12 @@ const KEY_HEIGHT: &[u8] = b"height";
 const PENDING_PREFIX: &[u8] = b"pending/";
 const EPOCH_END_PREFIX: &[u8] = b"epoch-end/";
 
+const EPOCH_CHANGE_PREFIX: &[u8] = b"epoch-change/";
+
+fn epoch_change_key(epoch: panacea_primitives::Epoch) -> Vec<u8> {
+    [EPOCH_CHANGE_PREFIX, &epoch.0.to_be_bytes()].concat()
+}
+
 fn epoch_end_key(height: Height) -> Vec<u8> {
     [EPOCH_END_PREFIX, &height.0.to_be_bytes()].concat()
 }
@@ -350,6 +356,19 @@ impl Storage {
                 Err(StorageError::Corrupt { what: "receipt", reason: "indexed transaction without receipt".into() })
             }
         }
+    }
+
+    /// Records the encoded proof of the change that started `epoch`, synced.
+    pub fn save_epoch_change(&self, epoch: panacea_primitives::Epoch, change: &[u8]) -> Result<(), StorageError> {
+        self.db
+            .put_cf_opt(self.cf(CF_CONSENSUS), epoch_change_key(epoch), change, &Self::synced())
+            .map_err(db_error("writing an epoch change"))
+    }
+
+    /// The encoded proof of the change that started `epoch` (a light client's
+    /// `EpochChange`), if this node recorded it.
+    pub fn epoch_change(&self, epoch: panacea_primitives::Epoch) -> Result<Option<Vec<u8>>, StorageError> {
+        self.get(CF_CONSENSUS, &epoch_change_key(epoch), "reading an epoch change")
     }
 
     /// Writes the safety state, synced: call before the vote it protects leaves.

@@ -3,5 +3,6 @@
 //! submit transactions through the pool, signed by a service identity of their
 //! organisation. One folder per worker.
 
+pub mod evidence;
 pub mod risk;
 pub mod sharing;

@@ -92,6 +92,38 @@ impl Consortium {
         self.nodes[i].home.join("node.log")
     }
 
+    /// Prepares the node of a hospital that is not in genesis, as its operator would:
+    /// `panacea-node init` (its keys), the consortium's genesis file, loopback addresses, and
+    /// an admin key for its organisation. Returns its index (start it with [`Self::start`]).
+    pub fn prepare_joining(&mut self, org: &str) -> usize {
+        let home = Home(self.dir.path().join("net").join(format!("joining-{org}")));
+        let status = Command::new(env!("CARGO_BIN_EXE_panacea-node"))
+            .args(["init", "--moniker", org, "--role", "validator", "--home"])
+            .arg(&home.0)
+            .status()
+            .unwrap();
+        assert!(status.success(), "panacea-node init failed");
+        std::fs::copy(self.home(0).genesis(), home.genesis()).unwrap();
+        let mut config = panacea_node::config::Config::load(&home.config()).unwrap();
+        config.p2p.listen = "/ip4/127.0.0.1/tcp/0".into();
+        config.api.listen = "127.0.0.1:0".parse().unwrap();
+        config.save(&home.config()).unwrap();
+        let admin = panacea_node::keys::generate().unwrap();
+        panacea_node::keys::save(&home.admin_key(), "organisation admin", &admin).unwrap();
+        let network = panacea_node::keys::load(&home.node_key()).unwrap();
+        let peer_id = panacea_node::chain::peer_id_of(&network.public().to_bytes()).unwrap().to_string();
+        self.nodes.push(NodeLayout {
+            home: home.0.clone(),
+            org: org.to_string(),
+            role: panacea_node::config::NodeRole::Validator,
+            peer_id,
+            admin,
+        });
+        self.procs.push(None);
+        self.addresses.push(None);
+        self.nodes.len() - 1
+    }
+
     /// Starts node `i`, dialling every running node, and waits until it serves.
     pub fn start(&mut self, i: usize) {
         assert!(self.procs[i].is_none(), "node {i} is running");

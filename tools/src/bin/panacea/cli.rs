@@ -81,6 +81,9 @@ pub(crate) enum Command {
     /// Member organisations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Consortium governance: proposals, votes, epochs, misbehaviour.
+    #[command(subcommand)]
+    Gov(crate::gov::GovCommand),
     /// A record proved against the validator set from genesis, not the node's word.
     Proof {
         #[command(flatten)]
@@ -613,4 +616,4 @@ macro_rules! code_enum {
         }
     )*};
 }
-code_enum!(StaffRole, DataClass, Purpose, ResourceType);
+code_enum!(StaffRole, DataClass, Purpose, ResourceType, panacea_contracts::codes::OrgKind);

@@ -17,6 +17,7 @@ use clap::Parser;
 
 mod access;
 mod cli;
+mod gov;
 mod output;
 mod risk;
 
@@ -33,11 +34,11 @@ use panacea_primitives::{ChainId, Hash, Height, Keypair, PublicKey};
 
 pub(crate) use cli::*;
 
-fn hash(what: &str, text: &str) -> Result<Hash, Failure> {
+pub(crate) fn hash(what: &str, text: &str) -> Result<Hash, Failure> {
     Hash::from_hex(text.trim()).map_err(|e| Failure::local(format!("{what} must be 64 hex digits: {e}")))
 }
 
-fn public_key(text: &str) -> Result<PublicKey, Failure> {
+pub(crate) fn public_key(text: &str) -> Result<PublicKey, Failure> {
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut bytes)
         .map_err(|e| Failure::local(format!("a public key is 64 hex digits: {e}")))?;
@@ -122,6 +123,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             return Ok(0);
         }
+        Command::Gov(command) => match gov::run(&client, command, cli.json).await? {
+            gov::Gov::Submit(signer, call) => Work::Submit(signer, call),
+            gov::Gov::Done(code) => return Ok(code),
+        },
         Command::Org(OrgCommand::List) => {
             let orgs = client.organisations().await?;
             if cli.json {
@@ -530,7 +535,7 @@ async fn risk_parameters(
     Ok(client.risk_parameters(&signer, &org).await?)
 }
 
-async fn request_signer(client: &Client, key: &Path) -> Result<RequestSigner, Failure> {
+pub(crate) async fn request_signer(client: &Client, key: &Path) -> Result<RequestSigner, Failure> {
     let chain_id = ChainId::new(client.status().await?.chain_id).map_err(Failure::local)?;
     Ok(RequestSigner::new(load_key(key)?, chain_id))
 }
