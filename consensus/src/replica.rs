@@ -272,7 +272,10 @@ impl Replica {
             Role::Observer => None,
         };
         let mut high_qc = safety.high_qc.clone();
+        // The tip of a new epoch is the anchor, whose certificate (if the host kept it)
+        // is of the previous epoch: its QC means nothing here.
         if let Some(cert) = &tip.certificate
+            && cert.child_qc.epoch == epoch
             && cert.child_qc.round() > high_qc.round()
         {
             high_qc = cert.child_qc.clone();

@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use panacea_consensus::{
-    Block, BlockRef, CertError, CommittedTip, Config, Evidence, Input, Message, Output, Payload, Proposal, QuorumCert,
-    Rejection, Replica, Role, SafetyState, ValidatorSet, Vote, VoteData,
+    Block, BlockRef, CertError, CommitCertificate, CommittedTip, Config, Evidence, Input, Message, Output, Payload,
+    Proposal, QuorumCert, Rejection, Replica, Role, SafetyState, ValidatorSet, Vote, VoteData,
 };
 use panacea_primitives::{ChainId, Epoch, Hash, Height, Keypair, Round, ValidatorIndex};
 
@@ -19,6 +19,8 @@ pub(crate) struct Net {
     pub(crate) persisted: Vec<SafetyState>,
     pub(crate) stored: Vec<Vec<BlockRef>>,
     pub(crate) commits: Vec<Vec<BlockRef>>,
+    /// The certificate of each replica's last commit.
+    pub(crate) certificates: Vec<Option<CommitCertificate>>,
     pub(crate) pending: Vec<(usize, Vec<Output>)>,
 }
 
@@ -46,6 +48,7 @@ impl Net {
             persisted: Vec::new(),
             stored: vec![Vec::new(); usize::from(n)],
             commits: vec![Vec::new(); usize::from(n)],
+            certificates: vec![None; usize::from(n)],
             pending: Vec::new(),
             keys,
         };
@@ -138,6 +141,7 @@ impl Net {
                         .verify_commit(&certificate, self.genesis.id())
                         .expect("commit certificate verifies");
                     self.commits[i].extend(blocks);
+                    self.certificates[i] = Some(certificate);
                     Vec::new()
                 }
                 Output::SetTimer { .. } | Output::FetchBlocks { .. } | Output::Evidence(_) => Vec::new(),
@@ -495,4 +499,32 @@ fn a_new_epoch_continues_the_chain_with_a_new_validator_set() {
     let leader = usize::try_from((data.round.0 + 1) % 5).unwrap();
     new.deliver_to(leader, v(0), Message::Vote(Vote { epoch: Epoch(0), data, voter: v(0), signature }));
     assert_eq!(new.replicas[leader].last_rejection(), Some(&Rejection::WrongEpoch));
+}
+
+/// A host stores each committed block with the certificate that proved it final, and
+/// hands both to the next epoch's replica as its committed tip. That certificate belongs
+/// to the previous epoch: it must not become the new epoch's high QC (its round means
+/// nothing in the new epoch, and no member of the new set would accept it).
+#[test]
+fn a_new_epoch_ignores_the_previous_epochs_commit_certificate() {
+    let mut old = Net::new(4);
+    old.pump(20_000);
+    let anchor = old.commits[0].last().cloned().expect("epoch 0 committed blocks");
+    let certificate = old.certificates[0].clone().expect("epoch 0 commit certificate");
+    assert!(certificate.child_qc.round() > Round::ZERO);
+    let mut new = Net::for_epoch(4, 3, Epoch(1), anchor.clone());
+    new.pending.clear();
+    for i in 0..4 {
+        let safety = SafetyState::new(Epoch(1), new.genesis_qc());
+        let tip = CommittedTip { block: anchor.clone(), certificate: Some(certificate.clone()) };
+        let mut replica =
+            Replica::new(new.config(), Role::Validator(new.keys[i].clone()), safety, tip, vec![]).unwrap();
+        assert_eq!(replica.round(), Round(1), "rounds restart at 1 in a new epoch");
+        assert_eq!(replica.high_qc().epoch, Epoch(1), "the high QC is the new epoch's anchor");
+        let outputs = replica.start();
+        new.replicas[i] = replica;
+        new.pending.push((i, outputs));
+    }
+    new.pump(20_000);
+    assert!(new.commits[0].len() >= 3, "epoch 1 commits from a tip that carries its certificate");
 }
