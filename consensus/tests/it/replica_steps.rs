@@ -528,3 +528,52 @@ fn a_new_epoch_ignores_the_previous_epochs_commit_certificate() {
     new.pump(20_000);
     assert!(new.commits[0].len() >= 3, "epoch 1 commits from a tip that carries its certificate");
 }
+
+/// A QC for `block` signed by validators 0, 1 and 2 of `net` (a quorum of four).
+fn certify(net: &Net, block: &Block) -> QuorumCert {
+    let data = VoteData { round: block.header.round, height: block.header.height, block_id: block.id() };
+    let signatures = (0..3)
+        .map(|i| (v(u16::try_from(i).unwrap()), net.keys[i].sign(net.validators.vote_domain(), &data.signing_bytes())))
+        .collect();
+    QuorumCert { epoch: net.validators.epoch(), data, signatures }
+}
+
+/// At the end of an epoch nobody certifies anything higher: the QC that made its last
+/// block final may be the only one a lagging replica will ever get, and the replica may
+/// already hold a higher QC (of an abandoned block) that forms no 2-chain. It must still
+/// commit from the lower one rather than wait for a QC that never comes.
+#[test]
+fn a_lower_qc_that_completes_a_two_chain_still_commits() {
+    let mut net = Net::new(4);
+    let payload = |tag: u8| Payload::opaque(vec![tag; 8]);
+    let b1 = Block::new(Epoch(0), Round(1), net.genesis_qc(), payload(1), v(1));
+    let qc1 = certify(&net, &b1);
+    // B2 (round 2) extends B1 (round 1): QC(B2) makes B1 final.
+    let b2 = Block::new(Epoch(0), Round(2), qc1.clone(), payload(2), v(2));
+    let qc2 = certify(&net, &b2);
+    // B3 (round 4) also extends B1: its QC is higher but forms no 2-chain.
+    let b3 = Block::new(Epoch(0), Round(4), qc1, payload(3), v(0));
+    let qc3 = certify(&net, &b3);
+    let sync = |qc: QuorumCert| Message::Sync(panacea_consensus::SyncInfo { high_qc: qc, high_tc: None });
+    net.deliver_to(0, v(3), sync(qc3));
+    let outputs = net.replicas[0].handle(Input::BlocksFetched { blocks: vec![b3.clone(), b1.clone()] });
+    assert!(!outputs.iter().any(|o| matches!(o, Output::Commit { .. })), "{outputs:?}");
+    assert_eq!(net.replicas[0].high_qc().round(), Round(4));
+    // The QC that ended the epoch, lower than the replica's own.
+    let outputs = net.deliver_to(0, v(3), sync(qc2));
+    assert!(
+        outputs.iter().any(|o| matches!(o, Output::FetchBlocks { request, .. } if request.block_id == b2.id())),
+        "the replica fetches the block the lower QC certifies: {outputs:?}"
+    );
+    let outputs = net.replicas[0].handle(Input::BlocksFetched { blocks: vec![b2] });
+    let committed: Vec<Hash> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Commit { blocks, .. } => Some(blocks.iter().map(|b| b.id())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(committed, vec![b1.id()], "{outputs:?}");
+    assert_eq!(net.replicas[0].high_qc().round(), Round(4), "the high QC stays the highest");
+}
