@@ -717,10 +717,11 @@ impl Replica {
         self.enter_round(next, out);
     }
 
-    /// True if `qc` (not our high QC) may complete a 2-chain above the committed tip: its
-    /// block is unknown (it will be fetched) or directly extends an uncommitted QC.
+    /// True if `qc` may complete a 2-chain above the committed tip: its block is unknown
+    /// (it will be fetched) or directly extends an uncommitted QC. Our own high QC counts:
+    /// a replica restarted while it fetched the blocks below it never committed them.
     fn may_commit(&self, qc: &QuorumCert) -> bool {
-        if qc.round() <= self.tree.committed_round() || *qc == self.high_qc {
+        if qc.round() <= self.tree.committed_round() {
             return false;
         }
         self.tree.get(&qc.block_id()).is_none_or(|child| {

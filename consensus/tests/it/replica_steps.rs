@@ -577,3 +577,34 @@ fn a_lower_qc_that_completes_a_two_chain_still_commits() {
     assert_eq!(committed, vec![b1.id()], "{outputs:?}");
     assert_eq!(net.replicas[0].high_qc().round(), Round(4), "the high QC stays the highest");
 }
+
+/// A replica restarted with a high QC whose 2-chain it had not yet committed (it was
+/// still fetching the blocks when it crashed) commits when that same QC comes back in a
+/// Sync: at the end of an epoch nobody will send it a higher one.
+#[test]
+fn a_restarted_replica_commits_from_its_own_high_qc_when_it_comes_back() {
+    let net = Net::new(4);
+    let payload = |tag: u8| Payload::opaque(vec![tag; 8]);
+    let b1 = Block::new(Epoch(0), Round(1), net.genesis_qc(), payload(1), v(1));
+    let qc1 = certify(&net, &b1);
+    let b2 = Block::new(Epoch(0), Round(2), qc1, payload(2), v(2));
+    let qc2 = certify(&net, &b2);
+    let mut safety = SafetyState::new(Epoch(0), net.genesis_qc());
+    safety.high_qc = qc2.clone();
+    let mut replica = net.replica(0, safety, vec![]);
+    assert_eq!(replica.high_qc(), &qc2);
+    replica.start();
+    let sync = Message::Sync(panacea_consensus::SyncInfo { high_qc: qc2, high_tc: None });
+    let outputs = replica.handle(Input::Message { from: v(3), message: sync });
+    assert!(
+        outputs.iter().any(|o| matches!(o, Output::FetchBlocks { request, .. } if request.block_id == b2.id())),
+        "{outputs:?}"
+    );
+    let outputs = replica.handle(Input::BlocksFetched { blocks: vec![b2, b1.clone()] });
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Commit { blocks, .. } if blocks.len() == 1 && blocks[0].id() == b1.id())),
+        "{outputs:?}"
+    );
+}
