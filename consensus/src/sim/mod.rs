@@ -245,7 +245,7 @@ impl Simulation {
         let keys: Vec<PublicKey> = keypairs.iter().map(Keypair::public).collect();
         let set_of = |epoch: u64, ids: &[u16]| {
             let members = ids.iter().filter_map(|k| keys.get(usize::from(*k)).copied()).collect();
-            ValidatorSet::new(chain_id(), Epoch(epoch), members).unwrap_or_else(|error| unreachable_set(error))
+            ValidatorSet::new(chain_id(), Epoch(epoch), members).unwrap_or_else(unreachable_set)
         };
         let first: Vec<u16> = (0..n).filter_map(|v| u16::try_from(v).ok()).collect();
         let mut sets = vec![set_of(0, &first)];

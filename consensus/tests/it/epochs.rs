@@ -139,7 +139,7 @@ fn the_checker_reports_a_commit_above_an_epochs_end_and_a_different_end() {
     checker.committed(1, &[a.clone(), end.clone(), above.clone()]);
     checker.host_epoch(1, Epoch(0));
     // A host that switches at a block that is not the end of its epoch.
-    checker.committed(2, &[a.clone()]);
+    checker.committed(2, std::slice::from_ref(&a));
     checker.switched(2, Epoch(0), a.id());
     let violations = checker.into_violations();
     assert!(
