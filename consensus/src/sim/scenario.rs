@@ -212,8 +212,8 @@ impl Plan {
             }
             Scenario::Epochs => {
                 // A replica cut off (or crashed) across the first boundary must catch up
-                // by fetching; the others keep a quorum meanwhile, so at most f - 1
-                // Byzantine validators then.
+                // by fetching. At most f - 1 Byzantine validators then, so that the others
+                // usually keep a quorum meanwhile and the epoch ends without it.
                 let lag = rng.chance(650);
                 let count = rng.range_usize(0, f - usize::from(lag && f > 0));
                 plan.byzantine = pick(n, count, rng)
