@@ -17,7 +17,7 @@ const USAGE: &str = "usage: sim [--scenario NAME|all] [--validators 4|7|10|all] 
 [--seed SEED] [--threads N] [--trace]
 
   --scenario    fault family (happy, lossy, partition, crash, equivocation, double-vote, twins,
-                invalid-signatures, flood, mixed, twins-beyond-f) or all (default: all)
+                invalid-signatures, flood, mixed, epochs, twins-beyond-f) or all (default: all)
   --validators  4, 7, 10 or all: all cycles through 4, 7 and 10 by seed (default: all)
   --seeds       how many consecutive seeds per scenario (default: 100)
   --start       first seed (default: 0)
@@ -88,6 +88,29 @@ fn validators_for(seed: u64, fixed: Option<usize>) -> usize {
     fixed.unwrap_or([4, 7, 10][(seed % 3) as usize])
 }
 
+/// What the runs' epoch changes covered.
+#[derive(Default)]
+struct EpochTotals {
+    runs: u64,
+    switches: usize,
+    by_fetching: usize,
+    proposer_removed: usize,
+    byzantine_removed: usize,
+}
+
+impl EpochTotals {
+    fn add(&mut self, report: &Report) {
+        if report.switches.is_empty() {
+            return;
+        }
+        self.runs += 1;
+        self.switches += report.switches.len();
+        self.by_fetching += report.switched_by_fetching.len();
+        self.proposer_removed += report.switches.iter().filter(|s| s.proposer_removed).count();
+        self.byzantine_removed += report.switches.iter().filter(|s| s.byzantine_removed).count();
+    }
+}
+
 fn main() -> ExitCode {
     let args = match parse() {
         Ok(args) => args,
@@ -108,6 +131,7 @@ fn main() -> ExitCode {
     let next = AtomicUsize::new(0);
     let failures: Mutex<Vec<Report>> = Mutex::new(Vec::new());
     let totals = Mutex::new((0u64, 0u64, 0u64, 0usize)); // runs, blocks, virtual ms, evidence
+    let epochs = Mutex::new(EpochTotals::default());
     let per_scenario: Mutex<std::collections::BTreeMap<Scenario, (u64, u64)>> = Mutex::default();
     std::thread::scope(|scope| {
         for _ in 0..args.threads.min(jobs.len().max(1)) {
@@ -121,7 +145,8 @@ fn main() -> ExitCode {
                         println!("{line}");
                     }
                     println!(
-                        "{scenario} n={n} seed={seed}: heights {}..{}, {} events, {} ms virtual, {} evidence, trace {}",
+                        "{scenario} n={n} seed={seed}: epoch {}, heights {}..{}, {} events, {} ms virtual, {} evidence, trace {}",
+                        report.epoch.0,
                         report.min_committed_height,
                         report.max_committed_height,
                         report.events,
@@ -135,6 +160,9 @@ fn main() -> ExitCode {
                     t.1 += report.min_committed_height;
                     t.2 += report.virtual_ms;
                     t.3 += report.evidence;
+                }
+                if let Ok(mut e) = epochs.lock() {
+                    e.add(&report);
                 }
                 if let Ok(mut p) = per_scenario.lock() {
                     let entry = p.entry(scenario).or_default();
@@ -164,6 +192,14 @@ fn main() -> ExitCode {
         args.threads,
         virtual_ms as f64 / 1000.0
     );
+    let epochs = epochs.into_inner().unwrap_or_default();
+    if epochs.switches > 0 {
+        println!(
+            "epoch changes: {} in {} runs; {} replicas switched on fetched blocks; {} removed the proposer of the \
+             epoch's last block, {} removed a Byzantine validator",
+            epochs.switches, epochs.runs, epochs.by_fetching, epochs.proposer_removed, epochs.byzantine_removed
+        );
+    }
     for report in failures.iter().take(20) {
         println!("\nFAILED {} n={} seed={}: {:?}", report.scenario, report.validators, report.seed, report.violations);
         println!("  replay: {}", report.replay_command());

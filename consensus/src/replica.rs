@@ -272,7 +272,10 @@ impl Replica {
             Role::Observer => None,
         };
         let mut high_qc = safety.high_qc.clone();
+        // The tip of a new epoch is the anchor, whose certificate (if the host kept it)
+        // is of the previous epoch: its QC means nothing here.
         if let Some(cert) = &tip.certificate
+            && cert.child_qc.epoch == epoch
             && cert.child_qc.round() > high_qc.round()
         {
             high_qc = cert.child_qc.clone();
@@ -661,6 +664,12 @@ impl Replica {
         if sync.high_qc.round() > self.high_qc.round() {
             self.verify_qc(&sync.high_qc)?;
             self.process_qc(sync.high_qc, out);
+        } else if self.may_commit(&sync.high_qc) {
+            // A QC no higher than ours can still complete a 2-chain we lack. At the end of
+            // an epoch nobody certifies anything higher, so the QC that made the epoch's
+            // last block final may be the only way this replica ever commits it.
+            self.verify_qc(&sync.high_qc)?;
+            self.try_commit(sync.high_qc, out);
         }
         if let Some(tc) = sync.high_tc
             && tc.round >= self.round
@@ -706,6 +715,19 @@ impl Replica {
         self.high_tc = Some(tc);
         self.consecutive_timeouts = self.consecutive_timeouts.saturating_add(1);
         self.enter_round(next, out);
+    }
+
+    /// True if `qc` may complete a 2-chain above the committed tip: its block is unknown
+    /// (it will be fetched) or directly extends an uncommitted QC. Our own high QC counts:
+    /// a replica restarted while it fetched the blocks below it never committed them.
+    fn may_commit(&self, qc: &QuorumCert) -> bool {
+        if qc.round() <= self.tree.committed_round() {
+            return false;
+        }
+        self.tree.get(&qc.block_id()).is_none_or(|child| {
+            let justify = &child.header.justify;
+            child.header.round == justify.round().next() && justify.round() > self.tree.committed_round()
+        })
     }
 
     /// Commits the block two rounds below a 2-chain that `qc` completes, if any.

@@ -1,6 +1,7 @@
 //! A deterministic simulator: one seeded, single-threaded process runs a whole network
-//! of replicas in virtual time, with faulty links, partitions, crashes and Byzantine
-//! validators, and checks agreement, validity, no double signing and liveness.
+//! of replicas in virtual time, with faulty links, partitions, crashes, Byzantine
+//! validators and epoch changes (validators added and removed while faults run), and
+//! checks agreement, validity, no double signing, clean epoch boundaries and liveness.
 //!
 //! The same `(scenario, validators, seed)` always produces the same run, and the run's
 //! trace hash proves it; a failing seed is replayed with
@@ -8,32 +9,38 @@
 
 pub mod byzantine;
 pub mod checker;
+pub mod epochs;
 pub mod network;
 pub mod rng;
+mod routing;
 pub mod scenario;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
-use panacea_primitives::{ChainId, Epoch, Hash, Height, Keypair, Round, ValidatorIndex, codec};
+use panacea_primitives::{ChainId, Epoch, Hash, Height, Keypair, PublicKey, Round};
 
 use crate::block_tree::CommittedTip;
 use crate::event::{Input, Output};
+use crate::evidence::Evidence;
 use crate::messages::{BlockRequest, Message};
 use crate::replica::{Config, Replica, Role};
 use crate::safety::SafetyState;
-use crate::types::{Block, BlockRef, Payload, QuorumCert};
+use crate::types::{Block, BlockRef, CommitCertificate, Payload, QuorumCert};
 use crate::validators::ValidatorSet;
 
 pub use byzantine::Behaviour;
 pub use checker::Violation;
+pub use epochs::{EpochChange, EpochPlan, Switch};
 pub use scenario::{Fault, Plan, Scenario};
 
 use network::{LinkParams, Network};
 use rng::Rng;
+use routing::Dest;
 
-/// Blocks every honest replica must commit after the network heals.
+/// Blocks every honest validator of the last epoch must commit after the network heals
+/// (and after that epoch began).
 pub const LIVENESS_BLOCKS: u64 = 3;
 /// Virtual time allowed for that, after the faults end.
 pub const LIVENESS_MS: u64 = 60_000;
@@ -53,10 +60,17 @@ pub struct Report {
     pub violations: Vec<Violation>,
     /// Hash of every event processed, in order: equal for equal runs.
     pub trace_hash: Hash,
-    /// The lowest height committed by an honest replica.
+    /// The lowest height committed by an honest validator of the last epoch.
     pub min_committed_height: u64,
-    /// The highest height committed by any honest replica.
+    /// The highest height committed by an honest validator of the last epoch.
     pub max_committed_height: u64,
+    /// The lowest epoch an honest validator of the last planned epoch reached.
+    pub epoch: Epoch,
+    /// Each epoch change, as the first honest replica to switch saw it.
+    pub switches: Vec<Switch>,
+    /// Honest replicas (node slot, epoch begun) that switched on blocks they fetched:
+    /// they lagged across the boundary.
+    pub switched_by_fetching: Vec<(usize, Epoch)>,
     /// Virtual time at the end.
     pub virtual_ms: u64,
     /// Events processed.
@@ -82,14 +96,15 @@ impl Report {
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant, reason = "simulator queue entries; clarity over a few hundred bytes")]
 enum Event {
-    Deliver { to: usize, from: ValidatorIndex, message: Message },
+    Deliver { to: usize, from: usize, message: Message },
     Timer { node: usize, round: Round, generation: u64 },
-    PayloadReady { node: usize, round: Round, payload: Payload },
-    PayloadChecked { node: usize, block_id: Hash, valid: bool },
+    PayloadReady { node: usize, epoch: Epoch, round: Round, payload: Payload },
+    PayloadChecked { node: usize, epoch: Epoch, block_id: Hash, valid: bool },
     FetchRequest { to: usize, requester: usize, request: BlockRequest },
     FetchResponse { to: usize, blocks: Vec<BlockRef> },
     Fault(Fault),
     Restart { node: usize },
+    Join { node: usize, tip: CommittedTip, set: ValidatorSet },
     FaultsEnd,
 }
 
@@ -116,19 +131,48 @@ impl Ord for Scheduled {
     }
 }
 
+/// Whether a node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// Runs (or is crashed and will restart).
+    Active,
+    /// A validator of a later epoch that starts at the switch to it.
+    Waiting,
+    /// Removed from the validators, and stopped for good.
+    Stopped,
+}
+
 /// One simulated node: a replica (absent while crashed) and what its host persisted.
 struct Node {
-    validator: ValidatorIndex,
+    /// Which of the run's keys it holds (twins share one).
+    key_id: u16,
     key: Keypair,
+    public: PublicKey,
     behaviour: Option<Behaviour>,
     honest: bool,
+    status: Status,
     replica: Option<Replica>,
+    /// The configuration of the epoch the host is in.
+    config: Config,
     safety: SafetyState,
     chain: Vec<BlockRef>,
+    /// Position in `chain` of each committed block.
     chain_index: BTreeMap<Hash, usize>,
     tip: CommittedTip,
     /// Uncommitted blocks stored on `PersistBlock`.
     stored: BTreeMap<Hash, BlockRef>,
+    /// How each epoch this host left ended: the QC that made its last block final.
+    ends: BTreeMap<Epoch, QuorumCert>,
+    /// Blocks above an epoch's last block up to the certified child, kept for replicas
+    /// that lag (at most a few per epoch).
+    abandoned: BTreeMap<Hash, BlockRef>,
+    /// When this host last helped or asked each peer across epochs.
+    last_contact: BTreeMap<usize, u64>,
+    /// Messages of the next epoch, received before this host switched (bounded): they
+    /// are handed to the new replica once it starts, so the first rounds are not lost.
+    early: Vec<(usize, Message)>,
+    /// Test hook: the host ignores the blocks that end epochs (a host bug).
+    ignores_epoch_ends: bool,
     timer_generation: u64,
     crash_after: Option<(usize, u64)>,
     payloads_built: u64,
@@ -137,8 +181,14 @@ struct Node {
 /// A simulated network of replicas under one fault plan.
 pub struct Simulation {
     scenario: Scenario,
-    validators: ValidatorSet,
-    config: Config,
+    /// Validators of the first epoch.
+    validators: usize,
+    /// Timeouts every epoch's configuration copies.
+    base_config: Config,
+    /// Every key of the run, by key id.
+    keys: Vec<PublicKey>,
+    /// The validator set of each epoch of the plan.
+    sets: Vec<ValidatorSet>,
     seed: u64,
     rng: Rng,
     plan: Plan,
@@ -151,8 +201,27 @@ pub struct Simulation {
     trace: Hash,
     events: u64,
     liveness_target: Option<Height>,
+    /// The honest validators of the last planned epoch: liveness is judged on them.
+    judged: Vec<usize>,
+    switches: Vec<Switch>,
+    switched_by_fetching: Vec<(usize, Epoch)>,
+    /// True while blocks fetched from a peer are being handled.
+    feeding_fetched: bool,
     tracing: bool,
     log: Vec<String>,
+}
+
+/// The chain id of every simulated run.
+fn chain_id() -> ChainId {
+    ChainId::new("panacea-sim").unwrap_or_else(|_| unreachable_chain_id())
+}
+
+/// The key of key id `i`.
+fn keypair(i: usize) -> Keypair {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    seed[8] = 0x5a;
+    Keypair::from_seed(seed)
 }
 
 impl Simulation {
@@ -160,46 +229,66 @@ impl Simulation {
     pub fn new(scenario: Scenario, n: usize, seed: u64) -> Simulation {
         let mut rng = Rng::new(seed ^ (n as u64).rotate_left(32) ^ (scenario as u64).rotate_left(48));
         let plan = Plan::draw(scenario, n, &mut rng);
-        let keys: Vec<Keypair> = (0..n)
-            .map(|i| {
-                let mut seed = [0u8; 32];
-                seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                seed[8] = 0x5a;
-                Keypair::from_seed(seed)
-            })
-            .collect();
-        let chain_id = ChainId::new("panacea-sim").unwrap_or_else(|_| unreachable_chain_id());
-        let validators = match ValidatorSet::new(chain_id, Epoch(0), keys.iter().map(Keypair::public).collect()) {
-            Ok(set) => set,
-            Err(error) => unreachable_set(error),
+        Simulation::with_plan(scenario, n, seed, plan, rng)
+    }
+
+    /// The run of a hand-made `plan` with `n` validators (its replay command does not
+    /// reproduce it: it names the scenario's own plan for the seed).
+    pub fn from_plan(scenario: Scenario, n: usize, seed: u64, plan: Plan) -> Simulation {
+        let rng = Rng::new(seed ^ (n as u64).rotate_left(32) ^ (scenario as u64).rotate_left(48));
+        Simulation::with_plan(scenario, n, seed, plan, rng)
+    }
+
+    fn with_plan(scenario: Scenario, n: usize, seed: u64, plan: Plan, rng: Rng) -> Simulation {
+        let key_count = n + plan.epochs.extra_keys;
+        let keypairs: Vec<Keypair> = (0..key_count).map(keypair).collect();
+        let keys: Vec<PublicKey> = keypairs.iter().map(Keypair::public).collect();
+        let set_of = |epoch: u64, ids: &[u16]| {
+            let members = ids.iter().filter_map(|k| keys.get(usize::from(*k)).copied()).collect();
+            ValidatorSet::new(chain_id(), Epoch(epoch), members).unwrap_or_else(unreachable_set)
         };
+        let first: Vec<u16> = (0..n).filter_map(|v| u16::try_from(v).ok()).collect();
+        let mut sets = vec![set_of(0, &first)];
+        for (e, change) in plan.epochs.changes.iter().enumerate() {
+            sets.push(set_of(e as u64 + 1, &change.validators));
+        }
         let genesis = Arc::new(Block::genesis(Epoch(0), Payload::opaque(b"panacea simulated genesis".to_vec())));
         let genesis_id = genesis.id();
-        let mut config = Config::new(validators.clone(), genesis_id);
+        let mut config = Config::new(sets[0].clone(), genesis_id);
         config.round_timeout_ms = 1_000;
         config.round_timeout_max_ms = 8_000;
         let byzantine: BTreeMap<u16, Behaviour> = plan.byzantine.iter().copied().collect();
-        let mut faulty: BTreeSet<ValidatorIndex> = byzantine.keys().map(|v| ValidatorIndex(*v)).collect();
-        faulty.extend(plan.twins.iter().map(|v| ValidatorIndex(*v)));
-        let slots: Vec<u16> = (0..n).filter_map(|v| u16::try_from(v).ok()).chain(plan.twins.iter().copied()).collect();
+        let mut faulty: BTreeSet<u16> = byzantine.keys().copied().collect();
+        faulty.extend(plan.twins.iter().copied());
+        let slots: Vec<u16> =
+            (0..key_count).filter_map(|v| u16::try_from(v).ok()).chain(plan.twins.iter().copied()).collect();
         let nodes = slots
             .iter()
-            .map(|v| {
-                let index = ValidatorIndex(*v);
-                let high_qc = QuorumCert::genesis(Epoch(0), genesis_id);
+            .map(|k| {
+                let key_id = usize::from(*k);
+                let status =
+                    if key_id < n || plan.epochs.observers.contains(k) { Status::Active } else { Status::Waiting };
                 let mut chain_index = BTreeMap::new();
                 chain_index.insert(genesis_id, 0);
                 Node {
-                    validator: index,
-                    key: keys[usize::from(*v)].clone(),
-                    behaviour: byzantine.get(v).copied(),
-                    honest: !faulty.contains(&index),
+                    key_id: *k,
+                    key: keypairs[key_id].clone(),
+                    public: keys[key_id],
+                    behaviour: byzantine.get(k).copied(),
+                    honest: !faulty.contains(k),
+                    status,
                     replica: None,
-                    safety: SafetyState::new(Epoch(0), high_qc),
+                    config: config.clone(),
+                    safety: SafetyState::new(Epoch(0), QuorumCert::genesis(Epoch(0), genesis_id)),
                     chain: vec![genesis.clone()],
                     chain_index,
                     tip: CommittedTip { block: genesis.clone(), certificate: None },
                     stored: BTreeMap::new(),
+                    ends: BTreeMap::new(),
+                    abandoned: BTreeMap::new(),
+                    last_contact: BTreeMap::new(),
+                    early: Vec::new(),
+                    ignores_epoch_ends: false,
                     timer_generation: 0,
                     crash_after: None,
                     payloads_built: 0,
@@ -207,10 +296,13 @@ impl Simulation {
             })
             .collect();
         let network = Network::new(plan.link);
-        Simulation {
+        let faulty_keys = faulty.iter().filter_map(|k| keys.get(usize::from(*k)).copied()).collect();
+        let mut simulation = Simulation {
             scenario,
-            validators,
-            config,
+            validators: n,
+            base_config: config,
+            keys,
+            sets,
             seed,
             rng,
             network,
@@ -218,14 +310,20 @@ impl Simulation {
             queue: BinaryHeap::new(),
             seq: 0,
             now: 0,
-            checker: checker::Checker::new(faulty),
+            checker: checker::Checker::new(faulty_keys),
             trace: Hash::ZERO,
             events: 0,
             liveness_target: None,
+            judged: Vec::new(),
+            switches: Vec::new(),
+            switched_by_fetching: Vec::new(),
+            feeding_fetched: false,
             tracing: false,
             log: Vec::new(),
             plan,
-        }
+        };
+        simulation.judged = simulation.honest_final_validators();
+        simulation
     }
 
     /// Records a human-readable log of commits and faults in the report.
@@ -240,16 +338,33 @@ impl Simulation {
         &self.plan
     }
 
+    /// Test hook: the host of node slot `node` ignores the blocks that end epochs, as a
+    /// buggy host would (it keeps committing the old epoch's blocks and never switches).
+    /// The checkers must report it.
+    #[must_use]
+    pub fn with_host_ignoring_epoch_ends(mut self, node: usize) -> Simulation {
+        if let Some(n) = self.nodes.get_mut(node) {
+            n.ignores_epoch_ends = true;
+        }
+        self
+    }
+
     /// Runs to the end and reports.
     pub fn run(mut self) -> Report {
         let (byzantine, twins, link) = (self.plan.byzantine.clone(), self.plan.twins.clone(), self.plan.link);
         self.note(|| format!("plan: byzantine {byzantine:?}, twins {twins:?}, link {link:?}"));
+        let epochs = self.plan.epochs.clone();
+        if !epochs.changes.is_empty() {
+            self.note(|| format!("epochs: {epochs:?}"));
+        }
         for (time, fault) in self.plan.faults.clone() {
             self.schedule(time, Event::Fault(fault));
         }
         self.schedule(self.plan.faults_end_ms, Event::FaultsEnd);
         for node in 0..self.nodes.len() {
-            self.boot(node);
+            if self.nodes[node].status == Status::Active {
+                self.boot(node);
+            }
         }
         let deadline = self.plan.faults_end_ms + LIVENESS_MS;
         while let Some(Reverse(next)) = self.queue.pop() {
@@ -271,8 +386,9 @@ impl Simulation {
             for (i, node) in self.nodes.iter().enumerate() {
                 let line = match &node.replica {
                     Some(r) => format!(
-                        "node {i} ({}): round {}, high QC {}, last voted {}, highest QC voted {}, stats {:?}, last rejection {:?}",
-                        node.validator,
+                        "node {i} (epoch {}, {:?}): round {}, high QC {}, last voted {}, highest QC voted {}, stats {:?}, last rejection {:?}",
+                        node.config.validators.epoch().0,
+                        r.index(),
                         r.round(),
                         r.high_qc().round(),
                         r.safety().last_voted_round,
@@ -280,28 +396,45 @@ impl Simulation {
                         r.stats(),
                         r.last_rejection()
                     ),
-                    None => format!("node {i}: down"),
+                    None => format!("node {i}: {:?}, down", node.status),
                 };
                 self.log.push(line);
             }
         }
-        let target = self.liveness_target.unwrap_or(Height(LIVENESS_BLOCKS));
-        let honest: Vec<usize> = (0..self.nodes.len()).filter(|i| self.nodes[*i].honest).collect();
-        for node in &honest {
+        let target = self.target();
+        let final_epoch = self.final_epoch();
+        let judged = self.judged.clone();
+        for node in &judged {
+            let epoch = self.nodes[*node].config.validators.epoch();
             let height = self.checker.height_of(*node);
-            if height < target {
+            if epoch != final_epoch {
+                self.checker.push(Violation::EpochNotReached { node: *node, epoch, expected: final_epoch });
+            } else if height < target {
                 self.checker.liveness(*node, height, target);
             }
         }
-        let heights: Vec<u64> = honest.iter().map(|i| self.checker.height_of(*i).0).collect();
-        let rejected = honest.iter().filter_map(|i| self.nodes[*i].replica.as_ref()).map(|r| r.stats().rejected).sum();
+        for node in 0..self.nodes.len() {
+            if self.nodes[node].honest {
+                self.checker.host_epoch(node, self.nodes[node].config.validators.epoch());
+            }
+        }
+        let heights: Vec<u64> = judged.iter().map(|i| self.checker.height_of(*i).0).collect();
+        let epoch = judged.iter().map(|i| self.nodes[*i].config.validators.epoch()).min().unwrap_or(Epoch(0));
+        let rejected = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].honest)
+            .filter_map(|i| self.nodes[i].replica.as_ref())
+            .map(|r| r.stats().rejected)
+            .sum();
         Report {
             scenario: self.scenario,
-            validators: self.validators.len(),
+            validators: self.validators,
             seed: self.seed,
             trace_hash: self.trace,
             min_committed_height: heights.iter().copied().min().unwrap_or(0),
             max_committed_height: heights.iter().copied().max().unwrap_or(0),
+            epoch,
+            switches: self.switches,
+            switched_by_fetching: self.switched_by_fetching,
             virtual_ms: self.now,
             events: self.events,
             evidence: self.checker.evidence_count(),
@@ -311,10 +444,37 @@ impl Simulation {
         }
     }
 
-    /// True once every honest replica reached the liveness target after the faults.
+    /// The honest validators of the last planned epoch.
+    fn honest_final_validators(&self) -> Vec<usize> {
+        let Some(set) = self.planned_set(self.final_epoch()) else { return Vec::new() };
+        (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].honest && set.index_of(&self.nodes[*i].public).is_some())
+            .collect()
+    }
+
+    /// The height every judged validator must reach: `LIVENESS_BLOCKS` above the highest
+    /// honest commit when the faults ended, and above the last epoch's anchor.
+    fn target(&self) -> Height {
+        let healed = self.liveness_target.unwrap_or(Height(LIVENESS_BLOCKS));
+        let anchor = self
+            .switches
+            .iter()
+            .find(|s| s.epoch == self.final_epoch())
+            .map_or(Height::ZERO, |s| Height(s.anchor_height.0 + LIVENESS_BLOCKS));
+        healed.max(anchor)
+    }
+
+    /// True once every judged validator is in the last epoch and reached the liveness
+    /// target after the faults.
     fn live(&self) -> bool {
-        let Some(target) = self.liveness_target else { return false };
-        (0..self.nodes.len()).filter(|i| self.nodes[*i].honest).all(|i| self.checker.height_of(i) >= target)
+        if self.liveness_target.is_none() {
+            return false;
+        }
+        let (target, final_epoch) = (self.target(), self.final_epoch());
+        self.judged.iter().all(|i| {
+            let i = *i;
+            self.nodes[i].config.validators.epoch() == final_epoch && self.checker.height_of(i) >= target
+        })
     }
 
     fn schedule(&mut self, time: u64, event: Event) {
@@ -347,11 +507,11 @@ impl Simulation {
                 self.mix(&[
                     b"deliver",
                     &(to as u64).to_le_bytes(),
-                    &from.0.to_le_bytes(),
+                    &(from as u64).to_le_bytes(),
                     message.kind().as_bytes(),
                     &round,
                 ]);
-                self.feed(to, Input::Message { from, message });
+                self.deliver(to, from, message);
             }
             Event::Timer { node, round, generation } => {
                 if self.nodes[node].timer_generation == generation {
@@ -359,13 +519,18 @@ impl Simulation {
                     self.feed(node, Input::TimerFired { round });
                 }
             }
-            Event::PayloadReady { node, round, payload } => {
-                self.mix(&[b"payload", &(node as u64).to_le_bytes(), payload.digest().as_bytes()]);
-                self.feed(node, Input::PayloadReady { round, payload });
+            Event::PayloadReady { node, epoch, round, payload } => {
+                if self.nodes[node].config.validators.epoch() == epoch {
+                    self.mix(&[b"payload", &(node as u64).to_le_bytes(), payload.digest().as_bytes()]);
+                    self.feed(node, Input::PayloadReady { round, payload });
+                }
             }
-            Event::PayloadChecked { node, block_id, valid } => {
-                self.mix(&[b"checked", &(node as u64).to_le_bytes(), block_id.as_bytes(), &[u8::from(valid)]]);
-                self.feed(node, Input::PayloadChecked { block_id, valid });
+            Event::PayloadChecked { node, epoch, block_id, valid } => {
+                if self.nodes[node].config.validators.epoch() == epoch {
+                    let verdict = [u8::from(valid)];
+                    self.mix(&[b"checked", &(node as u64).to_le_bytes(), block_id.as_bytes(), &verdict]);
+                    self.feed(node, Input::PayloadChecked { block_id, valid });
+                }
             }
             Event::FetchRequest { to, requester, request } => {
                 self.mix(&[b"fetch", &(to as u64).to_le_bytes(), request.block_id.as_bytes()]);
@@ -374,10 +539,13 @@ impl Simulation {
             Event::FetchResponse { to, blocks } => {
                 self.mix(&[b"fetched", &(to as u64).to_le_bytes(), &(blocks.len() as u64).to_le_bytes()]);
                 let blocks = blocks.iter().map(|b| (**b).clone()).collect();
+                self.feeding_fetched = true;
                 self.feed(to, Input::BlocksFetched { blocks });
+                self.feeding_fetched = false;
             }
             Event::Fault(fault) => self.fault(fault),
             Event::Restart { node } => self.restart(node),
+            Event::Join { node, tip, set } => self.join(node, tip, set),
             Event::FaultsEnd => self.faults_end(),
         }
     }
@@ -420,11 +588,16 @@ impl Simulation {
         self.liveness_target = Some(Height(highest.0 + LIVENESS_BLOCKS));
     }
 
+    /// Starts the replica of `node` from what its host persisted, in the host's epoch: as
+    /// a validator if its key is in the epoch's set, as an observer otherwise.
     fn boot(&mut self, node: usize) {
         let n = &self.nodes[node];
         let stored = n.stored.values().cloned().collect();
-        let role = Role::Validator(n.key.clone());
-        let replica = Replica::new(self.config.clone(), role, n.safety.clone(), n.tip.clone(), stored);
+        let role = match n.config.validators.index_of(&n.public) {
+            Some(_) => Role::Validator(n.key.clone()),
+            None => Role::Observer,
+        };
+        let replica = Replica::new(n.config.clone(), role, n.safety.clone(), n.tip.clone(), stored);
         match replica {
             Ok(mut replica) => {
                 let outputs = replica.start();
@@ -442,12 +615,13 @@ impl Simulation {
         let n = &mut self.nodes[node];
         n.replica = None;
         n.crash_after = None;
+        n.early.clear();
         n.timer_generation += 1;
         self.schedule(self.now + down_ms, Event::Restart { node });
     }
 
     fn restart(&mut self, node: usize) {
-        if self.nodes[node].replica.is_some() {
+        if self.nodes[node].replica.is_some() || self.nodes[node].status != Status::Active {
             return;
         }
         self.mix(&[b"restart", &(node as u64).to_le_bytes()]);
@@ -462,31 +636,38 @@ impl Simulation {
     }
 
     /// Executes outputs in order, as a host must; a pending crash cuts the list short,
-    /// losing whatever had not been executed (the point of persisting first).
+    /// losing whatever had not been executed (the point of persisting first). A commit
+    /// that ends the epoch replaces the replica: the old one's remaining outputs are
+    /// dropped, as the host stops it.
     fn execute(&mut self, node: usize, outputs: Vec<Output>) {
         let crash = self.nodes[node].crash_after.take();
         let limit = crash.map_or(usize::MAX, |(after, _)| after);
-        let count = outputs.len();
+        let mut executed = 0;
         for output in outputs.into_iter().take(limit) {
-            self.execute_one(node, output);
+            executed += 1;
+            if self.execute_one(node, output) {
+                break;
+            }
         }
         if let Some((after, down_ms)) = crash {
-            if after <= count {
+            if after <= executed {
                 self.crash(node, down_ms);
-            } else {
-                self.nodes[node].crash_after = Some((after - count, down_ms));
+            } else if self.nodes[node].replica.is_some() {
+                self.nodes[node].crash_after = Some((after - executed, down_ms));
             }
         }
     }
 
-    fn execute_one(&mut self, node: usize, output: Output) {
+    /// Executes one output; true if it switched the node to another epoch.
+    fn execute_one(&mut self, node: usize, output: Output) -> bool {
+        let epoch = self.nodes[node].config.validators.epoch();
         match output {
             Output::PersistSafety(state) => self.nodes[node].safety = state,
             Output::PersistBlock(block) => {
                 self.nodes[node].stored.insert(block.id(), block);
             }
-            Output::Send { to, message } => self.send(node, Some(to), message),
-            Output::Broadcast(message) => self.send(node, None, message),
+            Output::Send { to, message } => self.send(node, Dest::Validator(to), message),
+            Output::Broadcast(message) => self.send(node, Dest::All, message),
             Output::SetTimer { round, duration_ms } => {
                 let n = &mut self.nodes[node];
                 n.timer_generation += 1;
@@ -495,176 +676,86 @@ impl Simulation {
             }
             Output::BuildPayload { round, .. } => {
                 let payload = self.build_payload(node, round, true);
-                self.schedule(self.now + 1, Event::PayloadReady { node, round, payload });
+                self.schedule(self.now + 1, Event::PayloadReady { node, epoch, round, payload });
             }
             Output::CheckPayload { block } => {
-                let valid = self.checker.is_proposed(&block.header.payload_digest);
-                self.schedule(self.now + 1, Event::PayloadChecked { node, block_id: block.id(), valid });
+                let valid = self.checker.is_proposed(&block.header.payload_digest) && epochs::well_formed(&block);
+                self.schedule(self.now + 1, Event::PayloadChecked { node, epoch, block_id: block.id(), valid });
             }
-            Output::Commit { blocks, certificate } => {
-                if self.validators.verify_commit(&certificate, self.config.genesis_id).is_err() {
-                    self.checker.bad_commit_certificate(node);
-                }
-                let n = &mut self.nodes[node];
-                for block in &blocks {
-                    n.chain_index.insert(block.id(), n.chain.len());
-                    n.chain.push(block.clone());
-                }
-                if let Some(last) = blocks.last() {
-                    let height = last.header.height;
-                    n.stored.retain(|_, block| block.header.height > height);
-                    n.tip = CommittedTip { block: last.clone(), certificate: Some(certificate) };
-                }
-                if self.nodes[node].honest {
-                    self.checker.committed(node, &blocks);
-                    if let Some(last) = blocks.last() {
-                        let height = last.header.height;
-                        let id = last.id();
-                        self.mix(&[b"commit", &(node as u64).to_le_bytes(), id.as_bytes()]);
-                        self.note(|| format!("node {node} commits up to height {} ({id:?})", height.0));
-                    }
-                }
-            }
-            Output::FetchBlocks { request, from } => {
-                for peer in 0..self.nodes.len() {
-                    if peer != node && self.nodes[peer].validator == from {
-                        for delay in self.network.delays(node, peer, &mut self.rng) {
-                            self.schedule(self.now + delay, Event::FetchRequest { to: peer, requester: node, request });
-                        }
-                    }
-                }
-            }
+            Output::Commit { blocks, certificate } => return self.commit(node, blocks, certificate),
+            Output::FetchBlocks { request, from } => self.route_fetch(node, from, request),
             Output::Evidence(evidence) => {
                 if self.nodes[node].honest {
-                    self.checker.evidence(&evidence, &self.validators);
+                    let epoch = match &evidence {
+                        Evidence::DoubleProposal { first, .. } => first.0.epoch,
+                        Evidence::DoubleVote { first, .. } => first.epoch,
+                    };
+                    let set = self.planned_set(epoch).cloned();
+                    self.checker.evidence(&evidence, set.as_ref());
                     self.note(|| format!("node {node} reports evidence {evidence:?}"));
                 }
             }
         }
+        false
     }
 
-    /// A payload no other host or round produces, and that the checker knows.
+    /// The host commits `blocks`, up to the block that ends its epoch if one is among
+    /// them (the rest are abandoned), and then switches. True if it switched.
+    fn commit(&mut self, node: usize, blocks: Vec<BlockRef>, certificate: CommitCertificate) -> bool {
+        let n = &self.nodes[node];
+        if n.config.validators.verify_commit(&certificate, n.config.genesis_id).is_err() {
+            self.checker.bad_commit_certificate(node);
+        }
+        let epoch = n.config.validators.epoch();
+        let end = if n.ignores_epoch_ends {
+            None
+        } else {
+            blocks.iter().enumerate().find_map(|(i, block)| {
+                epochs::ends_epoch(block).filter(|_| block.header.epoch == epoch).map(|next| (i, next))
+            })
+        };
+        let kept = end.as_ref().map_or(blocks.len(), |(i, _)| i + 1);
+        let n = &mut self.nodes[node];
+        for block in &blocks[..kept] {
+            n.chain_index.insert(block.id(), n.chain.len());
+            n.chain.push(block.clone());
+        }
+        if let Some(last) = blocks[..kept].last() {
+            let height = last.header.height;
+            n.stored.retain(|_, block| block.header.height > height);
+            n.tip = CommittedTip { block: last.clone(), certificate: Some(certificate.clone()) };
+        }
+        if self.nodes[node].honest {
+            self.checker.committed(node, &blocks[..kept]);
+            if let Some(last) = blocks[..kept].last() {
+                let height = last.header.height;
+                let id = last.id();
+                self.mix(&[b"commit", &(node as u64).to_le_bytes(), id.as_bytes()]);
+                self.note(|| format!("node {node} commits up to height {} ({id:?})", height.0));
+            }
+        }
+        match end {
+            Some((i, next)) => {
+                self.switch(node, blocks[i].clone(), next, certificate, &blocks[i + 1..]);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A payload no other host or round produces, and that the checker knows; it ends
+    /// the epoch if the plan's change is due.
     fn build_payload(&mut self, node: usize, round: Round, valid: bool) -> Payload {
+        let end = if valid { self.marker_due(node) } else { None };
         let n = &mut self.nodes[node];
         n.payloads_built += 1;
-        let mut bytes = codec::encode(&(node as u64, round.0, n.payloads_built));
+        let serial = n.payloads_built;
         let filler = self.rng.below_u8(64);
-        bytes.extend((0..filler).map(|i| i.wrapping_mul(31)));
-        let payload = Payload::opaque(bytes);
+        let payload = epochs::payload(node, round.0, serial, end, (0..filler).map(|i| i.wrapping_mul(31)).collect());
         if valid {
             self.checker.proposed(payload.digest());
         }
         payload
-    }
-
-    fn send(&mut self, node: usize, to: Option<ValidatorIndex>, message: Message) {
-        let outgoing = match self.nodes[node].behaviour {
-            None => {
-                if self.nodes[node].honest {
-                    self.checker.sent_by_honest(&message);
-                }
-                vec![(to, message)]
-            }
-            Some(behaviour) => self.misbehave(node, behaviour, to, message),
-        };
-        for (to, message) in outgoing {
-            let from = self.nodes[node].validator;
-            for peer in 0..self.nodes.len() {
-                if peer == node || to.is_some_and(|to| self.nodes[peer].validator != to) {
-                    continue;
-                }
-                for delay in self.network.delays(node, peer, &mut self.rng) {
-                    self.schedule(self.now + delay, Event::Deliver { to: peer, from, message: message.clone() });
-                }
-            }
-        }
-    }
-
-    fn misbehave(
-        &mut self,
-        node: usize,
-        behaviour: Behaviour,
-        to: Option<ValidatorIndex>,
-        message: Message,
-    ) -> Vec<(Option<ValidatorIndex>, Message)> {
-        let key = self.nodes[node].key.clone();
-        match (behaviour, &message) {
-            (Behaviour::Silent, _) => Vec::new(),
-            (Behaviour::Equivocate, Message::Proposal(proposal)) => {
-                let payload = self.build_payload(node, proposal.block.header.round, true);
-                let other = byzantine::equivocate(proposal, payload, &key, &self.validators);
-                // Half the validators get one block, half the other, and one of them
-                // gets both (an equivocator cannot know who compares notes).
-                let mut out = Vec::new();
-                let both = self.rng.index(self.validators.len());
-                let other = Message::Proposal(other);
-                for (i, v) in self.validators.indices().enumerate() {
-                    let (first, second) = if self.rng.chance(500) { (&message, &other) } else { (&other, &message) };
-                    out.push((Some(v), first.clone()));
-                    if i == both {
-                        out.push((Some(v), second.clone()));
-                    }
-                }
-                out
-            }
-            (Behaviour::InvalidPayload, Message::Proposal(proposal)) => {
-                let payload = self.build_payload(node, proposal.block.header.round, false);
-                let bad = byzantine::equivocate(proposal, payload, &key, &self.validators);
-                vec![(to, Message::Proposal(bad))]
-            }
-            (Behaviour::DoubleVote, Message::Vote(vote)) => {
-                let other = byzantine::double_vote(vote, &key, &self.validators, &mut self.rng);
-                vec![(to, message.clone()), (to, Message::Vote(other))]
-            }
-            (Behaviour::Corrupt, _) => {
-                let mut out: Vec<_> = byzantine::corrupt(&message, &self.validators, &mut self.rng)
-                    .into_iter()
-                    .map(|m| (to, m))
-                    .collect();
-                if self.rng.chance(300) {
-                    out.push((to, message));
-                }
-                out
-            }
-            (Behaviour::Flood, _) => {
-                let mut out: Vec<_> = byzantine::flood(&message, &key, &self.validators, &mut self.rng)
-                    .into_iter()
-                    .map(|m| (None, m))
-                    .collect();
-                out.push((to, message));
-                out
-            }
-            _ => vec![(to, message)],
-        }
-    }
-
-    /// Answers a fetch from the committed chain and the replica's block tree.
-    fn serve_fetch(&mut self, node: usize, requester: usize, request: BlockRequest) {
-        let n = &self.nodes[node];
-        let Some(replica) = n.replica.as_ref() else { return };
-        if n.behaviour == Some(Behaviour::Silent) {
-            return;
-        }
-        let mut blocks = Vec::new();
-        let mut cursor = request.block_id;
-        while blocks.len() < request.count as usize {
-            let block = match n.chain_index.get(&cursor) {
-                Some(height) => n.chain.get(*height).cloned(),
-                None => replica.block(&cursor),
-            };
-            let Some(block) = block else { break };
-            if block.header.height <= request.above_height {
-                break;
-            }
-            cursor = block.header.parent();
-            blocks.push(block);
-        }
-        if blocks.is_empty() {
-            return;
-        }
-        for delay in self.network.delays(node, requester, &mut self.rng) {
-            self.schedule(self.now + delay, Event::FetchResponse { to: requester, blocks: blocks.clone() });
-        }
     }
 }
 

@@ -4,6 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use super::byzantine::Behaviour;
+use super::epochs::EpochPlan;
 use super::network::LinkParams;
 use super::rng::Rng;
 
@@ -15,10 +16,11 @@ pub enum Scenario {
     Happy,
     /// Loss, duplication and heavy jitter (reordering).
     Lossy,
-    /// Partitions that heal, including ones that leave no side a quorum.
+    /// Partitions that heal, including ones that leave no side a quorum; in half the
+    /// seeds, across epoch changes.
     Partition,
     /// Crashes and restarts from persisted state, some in the middle of an output list,
-    /// sometimes of every replica at once.
+    /// sometimes of every replica at once; in half the seeds, across epoch changes.
     Crash,
     /// Up to f leaders propose two blocks per round to different halves.
     Equivocation,
@@ -30,8 +32,12 @@ pub enum Scenario {
     InvalidSignatures,
     /// Up to f validators flood stale and far-future messages, validly signed.
     Flood,
-    /// A random mix of all of the above.
+    /// A random mix of all of the above, with epoch changes in most seeds.
     Mixed,
+    /// One to three epoch changes (validators added, removed or replaced, Byzantine ones
+    /// and leaders among them), with Byzantine validators, sometimes lossy links, and
+    /// often one replica cut off or crashed across a boundary.
+    Epochs,
     /// f + 1 keys twinned and partitioned so both sides have a quorum: breaks the fault
     /// assumption on purpose, and must be reported as a fork. Not part of `all`.
     TwinsBeyondF,
@@ -39,7 +45,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario that stays within the fault assumption.
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Happy,
         Scenario::Lossy,
         Scenario::Partition,
@@ -50,6 +56,7 @@ impl Scenario {
         Scenario::InvalidSignatures,
         Scenario::Flood,
         Scenario::Mixed,
+        Scenario::Epochs,
     ];
 
     /// The command-line name.
@@ -65,6 +72,7 @@ impl Scenario {
             Scenario::InvalidSignatures => "invalid-signatures",
             Scenario::Flood => "flood",
             Scenario::Mixed => "mixed",
+            Scenario::Epochs => "epochs",
             Scenario::TwinsBeyondF => "twins-beyond-f",
         }
     }
@@ -120,6 +128,9 @@ pub struct Plan {
     pub byzantine: Vec<(u16, Behaviour)>,
     /// Validators whose key also runs on a second node slot.
     pub twins: Vec<u16>,
+    /// Epoch changes (none in most scenarios). Node slots `n..n + epochs.extra_keys`
+    /// hold the keys it adds; twins come after them.
+    pub epochs: EpochPlan,
     /// When the faults end and the network is good again (GST).
     pub faults_end_ms: u64,
 }
@@ -136,8 +147,17 @@ impl Plan {
             faults: Vec::new(),
             byzantine: Vec::new(),
             twins: Vec::new(),
+            epochs: EpochPlan::default(),
             faults_end_ms: FAULT_WINDOW_MS,
         };
+        let all_behaviours = [
+            Behaviour::Equivocate,
+            Behaviour::DoubleVote,
+            Behaviour::Corrupt,
+            Behaviour::Flood,
+            Behaviour::Silent,
+            Behaviour::InvalidPayload,
+        ];
         let behaviour = match scenario {
             Scenario::Equivocation => Some(Behaviour::Equivocate),
             Scenario::DoubleVote => Some(Behaviour::DoubleVote),
@@ -148,8 +168,18 @@ impl Plan {
         match scenario {
             Scenario::Happy => plan.faults_end_ms = 3_000,
             Scenario::Lossy => plan.link = LinkParams::lossy(rng),
-            Scenario::Partition => plan.faults = partitions(n, 0, rng),
-            Scenario::Crash => plan.faults = crashes(n, rng),
+            Scenario::Partition => {
+                if rng.chance(500) {
+                    plan.epochs = changes(n, &[], rng);
+                }
+                plan.faults = partitions(n + plan.epochs.extra_keys, 0, rng);
+            }
+            Scenario::Crash => {
+                if rng.chance(500) {
+                    plan.epochs = changes(n, &[], rng);
+                }
+                plan.faults = crashes(n + plan.epochs.extra_keys, rng);
+            }
             Scenario::Equivocation | Scenario::DoubleVote | Scenario::InvalidSignatures | Scenario::Flood => {
                 let count = rng.range_usize(1, f);
                 plan.byzantine =
@@ -161,24 +191,54 @@ impl Plan {
             }
             Scenario::Mixed => {
                 let count = rng.range_usize(0, f);
-                let all = [
-                    Behaviour::Equivocate,
-                    Behaviour::DoubleVote,
-                    Behaviour::Corrupt,
-                    Behaviour::Flood,
-                    Behaviour::Silent,
-                    Behaviour::InvalidPayload,
-                ];
-                plan.byzantine = pick(n, count, rng).into_iter().map(|v| (v, all[rng.index(all.len())])).collect();
+                plan.byzantine = pick(n, count, rng)
+                    .into_iter()
+                    .map(|v| (v, all_behaviours[rng.index(all_behaviours.len())]))
+                    .collect();
                 plan.link = LinkParams::lossy(rng);
-                let mut faults = partitions(n, 0, rng);
-                // Crash only honest validators, so that faulty ones never exceed f.
-                faults.extend(crashes(n, rng).into_iter().filter(|(_, fault)| match fault {
+                if rng.chance(700) {
+                    let byzantine: Vec<u16> = plan.byzantine.iter().map(|(v, _)| *v).collect();
+                    plan.epochs = changes(n, &byzantine, rng);
+                }
+                let slots = n + plan.epochs.extra_keys;
+                let mut faults = partitions(slots, 0, rng);
+                // Crash only honest nodes, so that faulty ones never exceed f.
+                faults.extend(crashes(slots, rng).into_iter().filter(|(_, fault)| match fault {
                     Fault::Crash { node, .. } => !plan.byzantine.iter().any(|(v, _)| usize::from(*v) == *node),
                     _ => true,
                 }));
                 faults.sort_by_key(|(time, _)| *time);
                 plan.faults = faults;
+            }
+            Scenario::Epochs => {
+                // A replica cut off (or crashed) across the first boundary must catch up
+                // by fetching. At most f - 1 Byzantine validators then, so that the others
+                // usually keep a quorum meanwhile and the epoch ends without it.
+                let lag = rng.chance(650);
+                let count = rng.range_usize(0, f - usize::from(lag && f > 0));
+                plan.byzantine = pick(n, count, rng)
+                    .into_iter()
+                    .map(|v| (v, all_behaviours[rng.index(all_behaviours.len())]))
+                    .collect();
+                let byzantine: Vec<u16> = plan.byzantine.iter().map(|(v, _)| *v).collect();
+                plan.epochs = changes(n, &byzantine, rng);
+                if rng.chance(300) {
+                    plan.link = LinkParams::lossy(rng);
+                }
+                let honest: Vec<usize> = (0..n).filter(|v| !byzantine.iter().any(|b| usize::from(*b) == *v)).collect();
+                let first = plan.epochs.changes.first().map_or(FAULT_WINDOW_MS / 2, |c| c.from_ms);
+                if lag && !honest.is_empty() {
+                    let node = honest[rng.index(honest.len())];
+                    let start = first.saturating_sub(rng.range(0, 1_000));
+                    if rng.chance(500) {
+                        let groups = (0..n + plan.epochs.extra_keys).map(|slot| u8::from(slot == node)).collect();
+                        let end = (first + rng.range(1_500, 5_000)).min(FAULT_WINDOW_MS);
+                        plan.faults = vec![(start, Fault::Partition(groups)), (end, Fault::Heal)];
+                    } else {
+                        let down_ms = rng.range(1_500, 5_000);
+                        plan.faults = vec![(start, Fault::Crash { node, after_outputs: 0, down_ms })];
+                    }
+                }
             }
             Scenario::TwinsBeyondF => {
                 // Twin f + 1 keys; put one copy of each on either side, with the honest
@@ -198,6 +258,11 @@ impl Plan {
         }
         plan
     }
+}
+
+/// The epoch changes of a plan: 1 to 3, inside the fault window.
+fn changes(n: usize, byzantine: &[u16], rng: &mut Rng) -> EpochPlan {
+    EpochPlan::draw(n, byzantine, 300, FAULT_WINDOW_MS - 1_500, rng)
 }
 
 /// `count` distinct validator indices.

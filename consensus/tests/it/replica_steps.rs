@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use panacea_consensus::{
-    Block, BlockRef, CertError, CommittedTip, Config, Evidence, Input, Message, Output, Payload, Proposal, QuorumCert,
-    Rejection, Replica, Role, SafetyState, ValidatorSet, Vote, VoteData,
+    Block, BlockRef, CertError, CommitCertificate, CommittedTip, Config, Evidence, Input, Message, Output, Payload,
+    Proposal, QuorumCert, Rejection, Replica, Role, SafetyState, ValidatorSet, Vote, VoteData,
 };
 use panacea_primitives::{ChainId, Epoch, Hash, Height, Keypair, Round, ValidatorIndex};
 
@@ -19,6 +19,8 @@ pub(crate) struct Net {
     pub(crate) persisted: Vec<SafetyState>,
     pub(crate) stored: Vec<Vec<BlockRef>>,
     pub(crate) commits: Vec<Vec<BlockRef>>,
+    /// The certificate of each replica's last commit.
+    pub(crate) certificates: Vec<Option<CommitCertificate>>,
     pub(crate) pending: Vec<(usize, Vec<Output>)>,
 }
 
@@ -46,6 +48,7 @@ impl Net {
             persisted: Vec::new(),
             stored: vec![Vec::new(); usize::from(n)],
             commits: vec![Vec::new(); usize::from(n)],
+            certificates: vec![None; usize::from(n)],
             pending: Vec::new(),
             keys,
         };
@@ -138,6 +141,7 @@ impl Net {
                         .verify_commit(&certificate, self.genesis.id())
                         .expect("commit certificate verifies");
                     self.commits[i].extend(blocks);
+                    self.certificates[i] = Some(certificate);
                     Vec::new()
                 }
                 Output::SetTimer { .. } | Output::FetchBlocks { .. } | Output::Evidence(_) => Vec::new(),
@@ -495,4 +499,112 @@ fn a_new_epoch_continues_the_chain_with_a_new_validator_set() {
     let leader = usize::try_from((data.round.0 + 1) % 5).unwrap();
     new.deliver_to(leader, v(0), Message::Vote(Vote { epoch: Epoch(0), data, voter: v(0), signature }));
     assert_eq!(new.replicas[leader].last_rejection(), Some(&Rejection::WrongEpoch));
+}
+
+/// A host stores each committed block with the certificate that proved it final, and
+/// hands both to the next epoch's replica as its committed tip. That certificate belongs
+/// to the previous epoch: it must not become the new epoch's high QC (its round means
+/// nothing in the new epoch, and no member of the new set would accept it).
+#[test]
+fn a_new_epoch_ignores_the_previous_epochs_commit_certificate() {
+    let mut old = Net::new(4);
+    old.pump(20_000);
+    let anchor = old.commits[0].last().cloned().expect("epoch 0 committed blocks");
+    let certificate = old.certificates[0].clone().expect("epoch 0 commit certificate");
+    assert!(certificate.child_qc.round() > Round::ZERO);
+    let mut new = Net::for_epoch(4, 3, Epoch(1), anchor.clone());
+    new.pending.clear();
+    for i in 0..4 {
+        let safety = SafetyState::new(Epoch(1), new.genesis_qc());
+        let tip = CommittedTip { block: anchor.clone(), certificate: Some(certificate.clone()) };
+        let mut replica =
+            Replica::new(new.config(), Role::Validator(new.keys[i].clone()), safety, tip, vec![]).unwrap();
+        assert_eq!(replica.round(), Round(1), "rounds restart at 1 in a new epoch");
+        assert_eq!(replica.high_qc().epoch, Epoch(1), "the high QC is the new epoch's anchor");
+        let outputs = replica.start();
+        new.replicas[i] = replica;
+        new.pending.push((i, outputs));
+    }
+    new.pump(20_000);
+    assert!(new.commits[0].len() >= 3, "epoch 1 commits from a tip that carries its certificate");
+}
+
+/// A QC for `block` signed by validators 0, 1 and 2 of `net` (a quorum of four).
+fn certify(net: &Net, block: &Block) -> QuorumCert {
+    let data = VoteData { round: block.header.round, height: block.header.height, block_id: block.id() };
+    let signatures = (0..3)
+        .map(|i| (v(u16::try_from(i).unwrap()), net.keys[i].sign(net.validators.vote_domain(), &data.signing_bytes())))
+        .collect();
+    QuorumCert { epoch: net.validators.epoch(), data, signatures }
+}
+
+/// At the end of an epoch nobody certifies anything higher: the QC that made its last
+/// block final may be the only one a lagging replica will ever get, and the replica may
+/// already hold a higher QC (of an abandoned block) that forms no 2-chain. It must still
+/// commit from the lower one rather than wait for a QC that never comes.
+#[test]
+fn a_lower_qc_that_completes_a_two_chain_still_commits() {
+    let mut net = Net::new(4);
+    let payload = |tag: u8| Payload::opaque(vec![tag; 8]);
+    let b1 = Block::new(Epoch(0), Round(1), net.genesis_qc(), payload(1), v(1));
+    let qc1 = certify(&net, &b1);
+    // B2 (round 2) extends B1 (round 1): QC(B2) makes B1 final.
+    let b2 = Block::new(Epoch(0), Round(2), qc1.clone(), payload(2), v(2));
+    let qc2 = certify(&net, &b2);
+    // B3 (round 4) also extends B1: its QC is higher but forms no 2-chain.
+    let b3 = Block::new(Epoch(0), Round(4), qc1, payload(3), v(0));
+    let qc3 = certify(&net, &b3);
+    let sync = |qc: QuorumCert| Message::Sync(panacea_consensus::SyncInfo { high_qc: qc, high_tc: None });
+    net.deliver_to(0, v(3), sync(qc3));
+    let outputs = net.replicas[0].handle(Input::BlocksFetched { blocks: vec![b3.clone(), b1.clone()] });
+    assert!(!outputs.iter().any(|o| matches!(o, Output::Commit { .. })), "{outputs:?}");
+    assert_eq!(net.replicas[0].high_qc().round(), Round(4));
+    // The QC that ended the epoch, lower than the replica's own.
+    let outputs = net.deliver_to(0, v(3), sync(qc2));
+    assert!(
+        outputs.iter().any(|o| matches!(o, Output::FetchBlocks { request, .. } if request.block_id == b2.id())),
+        "the replica fetches the block the lower QC certifies: {outputs:?}"
+    );
+    let outputs = net.replicas[0].handle(Input::BlocksFetched { blocks: vec![b2] });
+    let committed: Vec<Hash> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Commit { blocks, .. } => Some(blocks.iter().map(|b| b.id())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(committed, vec![b1.id()], "{outputs:?}");
+    assert_eq!(net.replicas[0].high_qc().round(), Round(4), "the high QC stays the highest");
+}
+
+/// A replica restarted with a high QC whose 2-chain it had not yet committed (it was
+/// still fetching the blocks when it crashed) commits when that same QC comes back in a
+/// Sync: at the end of an epoch nobody will send it a higher one.
+#[test]
+fn a_restarted_replica_commits_from_its_own_high_qc_when_it_comes_back() {
+    let net = Net::new(4);
+    let payload = |tag: u8| Payload::opaque(vec![tag; 8]);
+    let b1 = Block::new(Epoch(0), Round(1), net.genesis_qc(), payload(1), v(1));
+    let qc1 = certify(&net, &b1);
+    let b2 = Block::new(Epoch(0), Round(2), qc1, payload(2), v(2));
+    let qc2 = certify(&net, &b2);
+    let mut safety = SafetyState::new(Epoch(0), net.genesis_qc());
+    safety.high_qc = qc2.clone();
+    let mut replica = net.replica(0, safety, vec![]);
+    assert_eq!(replica.high_qc(), &qc2);
+    replica.start();
+    let sync = Message::Sync(panacea_consensus::SyncInfo { high_qc: qc2, high_tc: None });
+    let outputs = replica.handle(Input::Message { from: v(3), message: sync });
+    assert!(
+        outputs.iter().any(|o| matches!(o, Output::FetchBlocks { request, .. } if request.block_id == b2.id())),
+        "{outputs:?}"
+    );
+    let outputs = replica.handle(Input::BlocksFetched { blocks: vec![b2, b1.clone()] });
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Commit { blocks, .. } if blocks.len() == 1 && blocks[0].id() == b1.id())),
+        "{outputs:?}"
+    );
 }
