@@ -148,6 +148,8 @@ pub struct Shell {
     config: ConsensusConfig,
     /// The current epoch's validators.
     epoch: EpochView,
+    /// A peer spoke in a later epoch: catch up at once.
+    epoch_ahead: bool,
     settings: ShellSettings,
     clock: Arc<dyn Clock>,
     timer: Option<(Round, tokio::time::Instant)>,
@@ -233,6 +235,7 @@ impl Shell {
             validator_key,
             config,
             epoch,
+            epoch_ahead: false,
             settings,
             clock,
             timer: None,
@@ -302,10 +305,21 @@ impl Shell {
                     Message::Timeout(t) => t.high_qc.height(),
                     Message::Sync(s) => s.high_qc.height(),
                 };
+                let epoch = match &message {
+                    Message::Proposal(p) => p.block.header.epoch,
+                    Message::Vote(v) => v.epoch,
+                    Message::Timeout(t) => t.epoch,
+                    Message::Sync(s) => s.high_qc.epoch,
+                };
                 // An unverified claim: at worst it costs one catch-up request, whose
                 // answer is verified; an empty answer resets it.
                 if seen > self.best_seen {
                     self.best_seen = seen;
+                }
+                // A later epoch: this node missed the commit that ended its own, which no
+                // validator of the new set will repeat. Fetch it now, however small the gap.
+                if epoch > self.epoch.epoch() {
+                    self.epoch_ahead = true;
                 }
                 self.maybe_sync(Some(from));
                 let Some(index) = self.epoch.validator_of_peer(&from) else {
@@ -329,6 +343,7 @@ impl Shell {
                     self.on_committed_blocks(from, &blocks, certificate.as_ref(), &suffix)
                 }
                 None => {
+                    tracing::info!(peer = %from, "catch-up request failed; asking again");
                     self.syncing_since = None;
                     Ok(())
                 }
@@ -390,7 +405,15 @@ impl Shell {
                     // The core keeps waiting for this answer; a newer check replaces it.
                     Check::AfterCommitOf(_) => self.deferred = Some(block),
                 },
-                Output::Commit { blocks, certificate } => self.commit(&blocks, &certificate)?,
+                Output::Commit { blocks, certificate } => {
+                    let epoch = self.epoch.epoch();
+                    self.commit(&blocks, &certificate)?;
+                    if self.epoch.epoch() != epoch {
+                        // The replica that produced the rest of these outputs (its timer,
+                        // its votes) belongs to the epoch that just ended: drop them.
+                        return Ok(());
+                    }
+                }
                 Output::FetchBlocks { request, from } => {
                     let peer = self.epoch.peer_of_validator(from).or_else(|| self.any_member_peer());
                     if let Some(peer) = peer {
@@ -637,6 +660,7 @@ impl Shell {
             "epoch changed"
         );
         self.bodies.clear();
+        self.epoch_ahead = false;
         self.publish_epoch();
         self.restart_replica_with(safety)
     }

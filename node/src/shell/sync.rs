@@ -28,7 +28,7 @@ pub(super) struct SyncRefused(pub(super) String);
 impl Shell {
     /// Asks a peer for committed blocks if this node is far behind.
     pub(super) fn maybe_sync(&mut self, hint: Option<PeerId>) {
-        if self.best_seen.0 <= self.tip.height.0 + SYNC_LAG {
+        if self.best_seen.0 <= self.tip.height.0 + SYNC_LAG && !self.epoch_ahead {
             return;
         }
         if self.syncing_since.is_some_and(|since| since.elapsed() < SYNC_RETRY) {
@@ -82,8 +82,9 @@ impl Shell {
                 }
             }
             Ok(()) => {
-                // The peer has nothing beyond our tip: forget the height claim.
+                // The peer has nothing beyond our tip: forget the height and epoch claims.
                 self.best_seen = self.tip.height;
+                self.epoch_ahead = false;
             }
             Err(SyncRefused(reason)) => {
                 tracing::warn!(peer = %from, reason, "catch-up response refused");
