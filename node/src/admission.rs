@@ -94,6 +94,13 @@ pub(crate) fn admit(shared: &Shared, tx: SignedTransaction, bytes: Vec<u8>) -> R
         tracing::error!(error = %e, "cannot read a nonce");
         AdmitError::Full
     })?;
+    // The consortium's per-signer limit (a governed chain parameter) caps the node's own
+    // nonce window: a signer has at most that many transactions waiting.
+    let per_signer =
+        panacea_contracts::governance::parameters(&state).map(|p| u64::from(p.pool_per_signer_max)).unwrap_or(u64::MAX);
+    if tx.tx.nonce >= next && tx.tx.nonce - next >= per_signer {
+        return Err(AdmitError::NonceTooFar { nonce: tx.tx.nonce, next });
+    }
     let size = bytes.len();
     let result = match shared.mempool.lock() {
         Ok(mut pool) => pool.insert(tx, size, next, Instant::now()),
