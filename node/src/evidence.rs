@@ -48,3 +48,67 @@ impl EvidenceCheck for ConsensusEvidence {
         Ok(Offence { kind, epoch: epoch.epoch, round: evidence.round().0, culprit })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use panacea_consensus::{Vote, VoteData};
+    use panacea_primitives::{Hash, Height, Keypair, Round, ValidatorIndex};
+
+    use super::*;
+
+    fn chain() -> ChainId {
+        ChainId::new("evidence-test").unwrap()
+    }
+
+    fn keys() -> Vec<Keypair> {
+        (1..=4u8).map(|i| Keypair::from_seed([i; 32])).collect()
+    }
+
+    fn record(keys: &[Keypair]) -> EpochRecord {
+        EpochRecord {
+            epoch: Epoch(3),
+            validators: keys.iter().map(Keypair::public).collect(),
+            anchor_height: Height(9),
+        }
+    }
+
+    fn vote(keys: &[Keypair], voter: u16, block: &[u8]) -> Vote {
+        let set = ValidatorSet::new(chain(), Epoch(3), keys.iter().map(Keypair::public).collect()).unwrap();
+        let data = VoteData { round: Round(7), height: Height(12), block_id: Hash::digest(block) };
+        let signature = keys[usize::from(voter)].sign(set.vote_domain(), &data.signing_bytes());
+        Vote { epoch: Epoch(3), data, voter: ValidatorIndex(voter), signature }
+    }
+
+    #[test]
+    fn a_double_vote_verifies_against_its_epochs_set_and_names_the_culprits_key() {
+        let keys = keys();
+        let evidence = encode(&Evidence::DoubleVote { first: vote(&keys, 2, b"a"), second: vote(&keys, 2, b"b") });
+        assert_eq!(CONSENSUS_EVIDENCE.epoch_of(&evidence).unwrap(), Epoch(3));
+        let offence = CONSENSUS_EVIDENCE.verify(&chain(), &record(&keys), &evidence).unwrap();
+        assert_eq!(
+            offence,
+            Offence { kind: OffenceKind::DoubleVote, epoch: Epoch(3), round: 7, culprit: keys[2].public() }
+        );
+    }
+
+    #[test]
+    fn evidence_that_does_not_verify_is_refused() {
+        let keys = keys();
+        let record = record(&keys);
+        // The same vote twice is no offence.
+        let same = encode(&Evidence::DoubleVote { first: vote(&keys, 1, b"a"), second: vote(&keys, 1, b"a") });
+        assert!(CONSENSUS_EVIDENCE.verify(&chain(), &record, &same).is_err());
+        // A forged signature.
+        let mut forged = vote(&keys, 1, b"b");
+        forged.signature = vote(&keys, 0, b"b").signature;
+        let forged = encode(&Evidence::DoubleVote { first: vote(&keys, 1, b"a"), second: forged });
+        assert!(CONSENSUS_EVIDENCE.verify(&chain(), &record, &forged).is_err());
+        // Against another epoch's set, another chain, or garbage.
+        let real = encode(&Evidence::DoubleVote { first: vote(&keys, 1, b"a"), second: vote(&keys, 1, b"b") });
+        let other = EpochRecord { epoch: Epoch(4), ..record.clone() };
+        assert!(CONSENSUS_EVIDENCE.verify(&chain(), &other, &real).is_err());
+        assert!(CONSENSUS_EVIDENCE.verify(&ChainId::new("other").unwrap(), &record, &real).is_err());
+        assert!(CONSENSUS_EVIDENCE.verify(&chain(), &record, &[1, 2, 3]).is_err());
+        assert!(CONSENSUS_EVIDENCE.epoch_of(&[0xff; 40]).is_err());
+    }
+}

@@ -192,7 +192,6 @@ async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing(
     load.await.unwrap();
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 10, "the load ran: {} acknowledged", acknowledged.len());
-    eprintln!("acknowledged transactions: {}", acknowledged.len());
 
     // Every acknowledged transaction on every current member's node, at one height.
     let nodes = [0, 1, 2, fifth];

@@ -17,7 +17,7 @@ use super::*;
 /// Most proposals one listing returns.
 const PROPOSALS_PAGE_MAX: usize = 200;
 /// Most epoch changes one answer carries.
-const EPOCHS_PAGE_MAX: u64 = 64;
+const EPOCHS_PAGE_MAX: usize = 64;
 
 /// `GET /v1/governance`: the rules, the chain parameters in force, the current epoch, a
 /// pending validator set and the open proposals' ids (public).
@@ -111,7 +111,7 @@ pub(super) async fn epochs(
     let current = api.shared.validator_set().epoch().0;
     let from = query.from.unwrap_or(1).max(1);
     let mut changes = Vec::new();
-    for epoch in (from..=current).take(EPOCHS_PAGE_MAX as usize) {
+    for epoch in (from..=current).take(EPOCHS_PAGE_MAX) {
         match api.shared.storage.epoch_change(Epoch(epoch)).map_err(ApiError::internal)? {
             Some(bytes) => changes.push(hex::encode(bytes)),
             None => break,

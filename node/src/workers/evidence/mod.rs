@@ -82,10 +82,11 @@ impl EvidenceWorker {
                 true
             }
         };
-        if done && let Ok(mut queue) = self.shared.evidence.lock() {
-            if queue.front() == Some(&evidence) {
-                queue.pop_front();
-            }
+        if done
+            && let Ok(mut queue) = self.shared.evidence.lock()
+            && queue.front() == Some(&evidence)
+        {
+            queue.pop_front();
         }
     }
 }

@@ -188,6 +188,7 @@ fn now() -> Timestamp {
 }
 
 /// What a `gov` command does: a call to sign and submit, or done (exit code).
+#[allow(clippy::large_enum_variant, reason = "one per run of the command")]
 pub(crate) enum Gov {
     /// Sign and submit.
     Submit(Signer, Call),
