@@ -17,6 +17,19 @@ fn open_review_index(review: &Review) -> Vec<u8> {
     [OPEN_REVIEWS, review.custodian.as_str().as_bytes(), b"/", review.decision.0.as_bytes()].concat()
 }
 
+/// The indexes a module-state entry implies (an open review's), for a snapshot import.
+pub(crate) fn derived_indexes(state_key: &[u8], value: &[u8]) -> Vec<Vec<u8>> {
+    let mut prefix = key("review", &[]);
+    prefix.push(b'/');
+    if !state_key.starts_with(&prefix) {
+        return Vec::new();
+    }
+    match panacea_primitives::codec::decode::<Review, { crate::state::VALUE_BYTES_MAX }>(value) {
+        Ok(review) if matches!(review.status, ReviewStatus::Open) => vec![open_review_index(&review)],
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) fn put_decision(state: &mut BlockState<'_>, decision: &AccessDecision) {
     state.put(decision_key(&decision.id), decision);
 }

@@ -140,6 +140,28 @@ pub fn update<S: Store + ?Sized>(
     Ok(Hash(root.0))
 }
 
+/// The range proof (borsh) that the tree at `version` holds nothing between the
+/// previous chunk's last key and `rightmost`, for a state snapshot's chunk.
+pub fn range_proof<S: Store + ?Sized>(store: &S, version: Version, rightmost: KeyHash) -> Result<Vec<u8>, StoreError> {
+    let reader = Reader { store };
+    let tree = Sha256Jmt::new(&reader);
+    let proof =
+        tree.get_range_proof(rightmost, version).map_err(|e| StoreError(format!("proving a snapshot chunk: {e}")))?;
+    borsh::to_vec(&proof).map_err(|e| StoreError(format!("encoding a range proof: {e}")))
+}
+
+/// Adds the nodes and values a tree restore produced to `writes`, in this module's format.
+pub fn write_restored(batch: &jmt::storage::NodeBatch, writes: &mut WriteBatch) -> Result<(), StoreError> {
+    for (key, node) in batch.nodes() {
+        let bytes = borsh::to_vec(node).map_err(|e| StoreError(format!("encoding a tree node: {e}")))?;
+        writes.insert(node_key_bytes(key)?, Some(bytes));
+    }
+    for ((version, key_hash), value) in batch.values() {
+        writes.insert(value_key_bytes(key_hash), Some(codec::encode(&(*version, value.clone()))));
+    }
+    Ok(())
+}
+
 /// Deletes what versions older than the window superseded.
 fn prune<S: Store + ?Sized>(store: &S, version: Version, batch: &mut WriteBatch) -> Result<(), StoreError> {
     let Some(cutoff) = version.checked_sub(HISTORY_VERSIONS) else { return Ok(()) };

@@ -10,6 +10,7 @@
 
 pub mod audit_log;
 pub mod authenticated;
+pub mod snapshot;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -29,7 +30,7 @@ pub const STATE_PREFIX: &[u8] = b"s/";
 pub const AUDIT_EVENT_PREFIX: &[u8] = b"a/e/";
 /// Prefix of query indexes.
 pub const INDEX_PREFIX: &[u8] = b"i/";
-const META_KEY: &[u8] = b"m/meta";
+pub(crate) const META_KEY: &[u8] = b"m/meta";
 
 /// Bookkeeping kept with the state: where the tree and the audit log stand.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode)]
