@@ -322,7 +322,10 @@ impl TrustAnchor {
             { panacea_contracts::state::VALUE_BYTES_MAX },
         >(&change.pending)
         .map_err(|e| VerifyError::Malformed(format!("the decided validator set: {e}")))?;
-        if pending.decided_at > meta.state.height {
+        // The set names the epoch it starts, and no decision may replace a pending set:
+        // the only committed block of this epoch whose attested state holds it is the one
+        // that ended the epoch (any earlier one would have put it in force itself).
+        if pending.decided_at > meta.state.height || pending.epoch != change.epoch() {
             return Err(VerifyError::RootMismatch);
         }
         let next = ValidatorSet::new(self.validators.chain_id().clone(), change.epoch(), pending.validators)

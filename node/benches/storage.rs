@@ -50,6 +50,7 @@ fn commit(storage: &Storage, block: &Block, outcome: &BlockOutcome) {
             receipts: &outcome.receipts,
             meta: outcome.meta,
             epoch_end: None,
+            epoch_change: None,
         })
         .unwrap();
 }
@@ -67,6 +68,7 @@ fn bench_commit(c: &mut Criterion) {
             receipts: &[],
             meta: Meta::default(),
             epoch_end: None,
+            epoch_change: None,
         })
         .unwrap();
     // Hospital A registers an intake clerk, who records every consent.

@@ -81,6 +81,7 @@ fn main() {
             receipts: &[],
             meta: Meta::default(),
             epoch_end: None,
+            epoch_change: None,
         })
         .unwrap();
 
@@ -108,6 +109,7 @@ fn main() {
             receipts: &[],
             meta: Meta::default(),
             epoch_end: None,
+            epoch_change: None,
         };
         storage.commit_block(&commit).unwrap();
         parent = block;

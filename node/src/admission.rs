@@ -85,6 +85,11 @@ pub fn registered<S: Store + ?Sized>(store: &S, signer: &PublicKey) -> Result<bo
     Ok(panacea_contracts::membership::key_owner(store, signer)?.is_some())
 }
 
+/// The consortium's cap on one signer's waiting transactions (a governed chain parameter).
+fn per_signer_max<S: Store + ?Sized>(state: &S) -> u64 {
+    panacea_contracts::governance::parameters(state).map(|p| u64::from(p.pool_per_signer_max)).unwrap_or(u64::MAX)
+}
+
 /// Admits a checked transaction to the pool and queues it for gossip. Already pending
 /// is not an error: submission is idempotent.
 pub(crate) fn admit(shared: &Shared, tx: SignedTransaction, bytes: Vec<u8>) -> Result<Hash, AdmitError> {
@@ -143,6 +148,7 @@ pub fn admit_gossiped(shared: &Shared, author: PeerId, data: &[u8]) -> Verdict {
         return Verdict::Reject(format!("transaction {index} of the batch: {e}"));
     }
     let state = shared.storage.state();
+    let per_signer = per_signer_max(&state);
     let mut relay = true;
     for (bytes, tx) in items.iter().zip(checked.into_iter().flatten()) {
         if let Err(e) = signer_standing(&state, &tx.tx.signer) {
@@ -152,6 +158,9 @@ pub fn admit_gossiped(shared: &Shared, author: PeerId, data: &[u8]) -> Verdict {
             continue;
         }
         let Ok(next) = panacea_contracts::next_nonce(&state, &tx.tx.signer) else { continue };
+        if tx.tx.nonce >= next && tx.tx.nonce - next >= per_signer {
+            continue;
+        }
         if let Ok(mut pool) = shared.mempool.lock()
             && pool.insert(tx, bytes.len(), next, Instant::now()).is_ok()
         {

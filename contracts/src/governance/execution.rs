@@ -285,8 +285,8 @@ fn check_new_keys(
     Ok(())
 }
 
-/// Active members, in the order they joined.
-fn active_members(state: &BlockState<'_>) -> Result<Vec<Organisation>, StateError> {
+/// Every member (of any standing), in the order they joined.
+fn all_members(state: &BlockState<'_>) -> Result<Vec<Organisation>, StateError> {
     let mut out = Vec::new();
     for id in members_in(state)? {
         if let Some(org) = organisation_in(state, &id)? {
@@ -297,19 +297,17 @@ fn active_members(state: &BlockState<'_>) -> Result<Vec<Organisation>, StateErro
 }
 
 fn validator_key_taken(state: &BlockState<'_>, key: &PublicKey, except: &OrgId) -> Result<bool, StateError> {
-    Ok(active_members(state)?.iter().any(|o| &o.id != except && o.validator_key.as_ref() == Some(key))
+    Ok(all_members(state)?.iter().any(|o| &o.id != except && o.validator_key.as_ref() == Some(key))
         || key_used(state, key)?)
 }
 
 fn network_key_taken(state: &BlockState<'_>, key: &[u8; 32], except: &OrgId) -> Result<bool, StateError> {
-    Ok(active_members(state)?.iter().any(|o| &o.id != except && o.network_key.as_ref() == Some(key)))
+    Ok(all_members(state)?.iter().any(|o| &o.id != except && o.network_key.as_ref() == Some(key)))
 }
 
 /// Would at least one validator remain if `org` stopped validating?
 fn validators_remain_without(state: &BlockState<'_>, org: &OrgId) -> Result<bool, StateError> {
-    Ok(active_members(state)?
-        .iter()
-        .any(|o| &o.id != org && o.status == OrgStatus::Active && o.validator_key.is_some()))
+    Ok(all_members(state)?.iter().any(|o| &o.id != org && o.status == OrgStatus::Active && o.validator_key.is_some()))
 }
 
 fn existing(state: &BlockState<'_>, org: &OrgId) -> Result<Organisation, ExecError> {
@@ -320,8 +318,26 @@ fn existing(state: &BlockState<'_>, org: &OrgId) -> Result<Organisation, ExecErr
     }
 }
 
+/// True if applying `action` may change who validates.
+fn touches_validators(state: &BlockState<'_>, action: &Action) -> Result<bool, StateError> {
+    let validates = |org: &OrgId| -> Result<bool, StateError> {
+        Ok(organisation_in(state, org)?.is_some_and(|o| o.validator_key.is_some()))
+    };
+    Ok(match action {
+        Action::Admit(member) => member.validator_key.is_some(),
+        Action::Suspend(org) | Action::Reinstate(org) | Action::Remove(org) => validates(org)?,
+        Action::SetValidator { .. } => true,
+        Action::SetNetworkKey { .. } | Action::SetAdmins { .. } | Action::SetParameters(_) => false,
+    })
+}
+
 /// Checks that `action` can be applied to the current state.
 fn validate(state: &BlockState<'_>, action: &Action) -> Result<(), ExecError> {
+    if pending_in(state)?.is_some() && touches_validators(state, action)? {
+        return Err(invalid(
+            "a validator-set change is pending until the epoch ends (a few blocks); propose this again then",
+        ));
+    }
     match action {
         Action::Admit(NewMember { id, name, validator_key, network_key, admin_keys, admin_threshold, .. }) => {
             if organisation_in(state, id)?.is_some() {
@@ -344,7 +360,7 @@ fn validate(state: &BlockState<'_>, action: &Action) -> Result<(), ExecError> {
                     return Err(invalid("the network key is already another member's"));
                 }
             }
-            if active_members(state)?.len() >= crate::membership::ORGS_MAX {
+            if all_members(state)?.len() >= crate::membership::ORGS_MAX {
                 return Err(invalid("the consortium has the most members it can have"));
             }
             Ok(())
@@ -489,7 +505,7 @@ fn apply(state: &mut BlockState<'_>, block: &BlockContext, action: &Action) -> R
 /// The validator set the members call for now: the current (or pending) order kept for
 /// validators that stay, newcomers appended in the order they joined.
 fn called_for(state: &BlockState<'_>, current: &[PublicKey]) -> Result<Vec<PublicKey>, StateError> {
-    let members = active_members(state)?;
+    let members = all_members(state)?;
     let wanted: Vec<PublicKey> =
         members.iter().filter(|o| o.status == OrgStatus::Active).filter_map(|o| o.validator_key).collect();
     let mut out: Vec<PublicKey> = current.iter().filter(|k| wanted.contains(k)).copied().collect();
@@ -511,7 +527,8 @@ fn update_pending(state: &mut BlockState<'_>, block: &BlockContext) -> Result<()
     if next == current.validators {
         put_pending(state, None);
     } else if !next.is_empty() {
-        put_pending(state, Some(&PendingValidators { decided_at: block.height, validators: next }));
+        let epoch = panacea_primitives::Epoch(current.epoch.0 + 1);
+        put_pending(state, Some(&PendingValidators { epoch, decided_at: block.height, validators: next }));
     }
     Ok(())
 }
@@ -572,7 +589,7 @@ fn report(state: &mut BlockState<'_>, ctx: &TxContext, who: &Principal, evidence
     if get_misbehaviour(state, &id)?.is_some() {
         return Err(GovernanceError::AlreadyReported(id.to_string()).into());
     }
-    let culprit = active_members(state)?
+    let culprit = all_members(state)?
         .into_iter()
         .find(|o| o.validator_key == Some(offence.culprit))
         .map(|o| o.id)

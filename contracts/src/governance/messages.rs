@@ -91,7 +91,9 @@ impl Default for GovernanceRules {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthorityReads {
-    /// Every organisation's audit events, and patients' accountings of disclosures.
+    /// The auditor role itself: every organisation's audit events, patients' accountings
+    /// of disclosures, consents, decisions, identities and their proofs, evaluations and the
+    /// refusal log. Off, a health authority's auditor reads as its own staff do.
     pub audit: bool,
     /// Blocks, transactions and receipts.
     pub ledger: bool,
@@ -194,8 +196,8 @@ pub enum Action {
         /// Its node's new network key.
         key: Option<[u8; 32]>,
     },
-    /// Replaces a member's admin keys: the only way they change besides the member's own
-    /// rotation, so no member can lose its keys except by the consortium's vote.
+    /// Replaces a member's admin keys: the only way they change, so no member can lose its
+    /// keys except by the consortium's vote.
     SetAdmins {
         /// The member.
         org: OrgId,
@@ -359,8 +361,12 @@ pub struct EpochRecord {
 /// A change of the validator set decided but not yet in force: it takes effect at the
 /// first block whose state attestation covers `decided_at`, which ends the epoch (so a
 /// light client proves the new set from the certificate of the block that ends the epoch).
+/// While it is pending, no other decision may change the set: the only committed block of
+/// the epoch whose attested state holds it is the one that ends the epoch.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 pub struct PendingValidators {
+    /// The epoch these validators will serve.
+    pub epoch: Epoch,
     /// The block that decided the change.
     pub decided_at: Height,
     /// The next epoch's validators, in index order.

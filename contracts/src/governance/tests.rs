@@ -461,3 +461,35 @@ fn threshold_is_strictly_more_than_the_fraction() {
     assert!(t.reached(1, 1));
     assert!(!t.reached(0, 0));
 }
+
+#[test]
+fn a_pending_validator_set_is_never_superseded() {
+    // If a second decision could replace a pending set before it took effect, a committed
+    // block attesting the first decision's state would prove a set that never took effect.
+    let mut chain = Chain::new();
+    let (first, _) = propose(&mut chain, "hospital-a", Action::SetValidator { org: org("authority"), key: None });
+    let (second, _) = propose(&mut chain, "hospital-a", Action::Admit(newcomer("hospital-c")));
+    let (third, _) = propose(&mut chain, "hospital-a", Action::SetParameters(ChainParameters::default()));
+    for id in [first, second, third] {
+        vote(&mut chain, &key("hospital-b/admin"), id, true);
+    }
+    // The authority's three approvals in one block: the first carries the change, the
+    // second would change the set again and fails, the third changes no validator.
+    let authority = key("authority/admin");
+    let txs: Vec<_> = [first, second, third]
+        .into_iter()
+        .map(|proposal| chain.sign(&authority, Call::Governance(GovernanceCall::Vote { proposal, approve: true })))
+        .collect();
+    chain.block(&txs);
+    assert!(matches!(status(&chain, first), ProposalStatus::Executed { .. }));
+    assert!(
+        matches!(status(&chain, second), ProposalStatus::Failed { ref reason, .. } if reason.contains("pending")),
+        "{:?}",
+        status(&chain, second)
+    );
+    assert!(matches!(status(&chain, third), ProposalStatus::Executed { .. }));
+    let pending = pending_validators(&chain.store).unwrap().unwrap();
+    assert_eq!(pending.epoch, Epoch(1), "the set says which epoch it starts");
+    assert_eq!(pending.validators.len(), 2);
+    assert_eq!(chain.block(&[]).epoch_change.unwrap().validators, pending.validators);
+}

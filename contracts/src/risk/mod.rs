@@ -23,4 +23,4 @@ pub use messages::{
     QUARANTINED_MAX, Quarantine, RISK_INPUTS_MAX, RISK_TABLE_MAX, RiskCall, RiskInput, RiskLevel, RiskParameters,
     RiskRow, SERVICE_LEVEL_BYTES_MAX,
 };
-pub use state::{assessment, assessments_of, parameters, quarantine, quarantined};
+pub use state::{assessment, assessments_of, effective_parameters, parameters, quarantine, quarantined};

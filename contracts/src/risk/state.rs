@@ -77,6 +77,16 @@ pub fn parameters<S: Store + ?Sized>(store: &S, org: &OrgId) -> Result<Option<Ri
     read(store, &parameters_key(org))
 }
 
+/// The parameters `org`'s assessments are computed with: its own, or else the chain's
+/// default set by the consortium's vote (`governance::ChainParameters::risk_defaults`), or
+/// `None` (the model's own), from committed state.
+pub fn effective_parameters<S: Store + ?Sized>(store: &S, org: &OrgId) -> Result<Option<RiskParameters>, StateError> {
+    match parameters(store, org)? {
+        Some(own) => Ok(Some(own)),
+        None => Ok(crate::governance::parameters(store)?.risk_defaults),
+    }
+}
+
 /// A device's quarantine, if it is in one, from committed state.
 pub fn quarantine<S: Store + ?Sized>(store: &S, device: &IdentityId) -> Result<Option<Quarantine>, StateError> {
     read(store, &quarantine_key(device))

@@ -36,13 +36,14 @@ pub(super) async fn organisation_risk(
     Ok(Json(RiskView { org, parameters, assessments, quarantined }))
 }
 
-/// `GET /v1/organisations/{org}/risk/parameters`: the organisation's risk parameters (attacker
+/// `GET /v1/organisations/{org}/risk/parameters`: the risk parameters the organisation's
+/// assessments are computed with (its own, else the consortium's default; attacker
 /// thresholds, impact and likelihood thresholds), for any signed member and auditors:
 /// another organisation's worker applies them to recompute an assessment it attests. They
 /// describe the model, not the estate.
 #[utoipa::path(get, path = "/v1/organisations/{org}/risk/parameters", tag = "risk",
     params(("org" = String, Path, description = "organisation id"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
-    responses((status = 200, description = "the parameters, or null when the organisation set none"), (status = 400, description = "bad organisation id"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "a patient key"), (status = 429, description = "rate limited")))]
+    responses((status = 200, description = "the parameters in force for it (its own, else the consortium default), or null for the model's own"), (status = 400, description = "bad organisation id"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "a patient key"), (status = 429, description = "rate limited")))]
 pub(super) async fn organisation_risk_parameters(
     State(api): State<ApiState>,
     signed: Signed,
@@ -54,6 +55,6 @@ pub(super) async fn organisation_risk_parameters(
         return Err(signed.forbidden(&api));
     }
     let parameters =
-        panacea_contracts::risk::parameters(&api.shared.storage.state(), &org).map_err(ApiError::internal)?;
+        panacea_contracts::risk::effective_parameters(&api.shared.storage.state(), &org).map_err(ApiError::internal)?;
     Ok(Json(parameters))
 }

@@ -99,9 +99,13 @@ impl EpochView {
 /// meta, its end proof (certificate and linking headers), the state bookkeeping it attests
 /// and the state proof of the decided validator set there. `None` when something it needs
 /// is gone (the attested version fell out of the state tree's history).
-pub(super) fn epoch_change_proof(storage: &Storage, ended: &Block) -> Result<Option<EpochChange>, ShellError> {
+pub(super) fn epoch_change_proof(
+    storage: &Storage,
+    ended: &Block,
+    end: &crate::storage::EpochEnd,
+) -> Result<Option<EpochChange>, ShellError> {
     let height = ended.header.height;
-    let Some(end) = storage.epoch_end(height)? else { return Ok(None) };
+    let end = end.clone();
     let meta = match BlockMeta::decode(&ended.payload.meta) {
         Ok(meta) => meta,
         Err(_) => return Ok(None),

@@ -192,6 +192,7 @@ impl Shell {
                     receipts: &[],
                     meta: outcome.meta,
                     epoch_end: None,
+                    epoch_change: None,
                 })?;
                 tracing::info!(chain = %chain.chain_id(), genesis = %chain.genesis_id(), "wrote genesis");
             }
@@ -421,8 +422,15 @@ impl Shell {
                     }
                 }
                 Output::Evidence(evidence) => {
-                    tracing::error!(culprit = %evidence.culprit(), round = %evidence.round(), "a validator equivocated");
-                    self.shared.report_evidence(crate::evidence::encode(&evidence));
+                    let encoded = crate::evidence::encode(&evidence);
+                    // The hex is what `panacea gov report` takes, if the worker cannot report it.
+                    tracing::error!(
+                        culprit = %evidence.culprit(),
+                        round = %evidence.round(),
+                        evidence = %hex::encode(&encoded),
+                        "a validator equivocated"
+                    );
+                    self.shared.report_evidence(encoded);
                 }
             }
         }
@@ -642,10 +650,6 @@ impl Shell {
             .ok_or_else(|| ShellError::Fatal("the block that ended the epoch is missing".into()))?;
         let organisations = panacea_contracts::membership::organisations(&storage.state())?;
         let old = self.epoch.epoch();
-        match epoch::epoch_change_proof(&storage, &anchor)? {
-            Some(change) => storage.save_epoch_change(record.epoch, &panacea_primitives::codec::encode(&change))?,
-            None => tracing::warn!(epoch = %record.epoch, "no light-client proof could be kept for this epoch change"),
-        }
         self.epoch = EpochView::new(&self.shared.chain, record, anchor, &organisations)?;
         self.config = config_for(&self.epoch, &self.settings);
         let safety = fresh_safety(&self.epoch);
@@ -762,6 +766,18 @@ impl Shell {
             _ => None,
         };
         let own_certificate = certificate.filter(|c| c.committed == block.id());
+        // The light client's proof of the change goes in the same batch: a crash cannot
+        // leave the block without it.
+        let epoch_change = match (&outcome.epoch_change, &epoch_end) {
+            (Some(record), Some(end)) => match epoch::epoch_change_proof(&storage, block, end)? {
+                Some(change) => Some((record.epoch, panacea_primitives::codec::encode(&change))),
+                None => {
+                    tracing::warn!(epoch = %record.epoch, "no light-client proof could be kept for this epoch change");
+                    None
+                }
+            },
+            _ => None,
+        };
         storage.commit_block(&BlockCommit {
             block,
             certificate: own_certificate,
@@ -769,6 +785,7 @@ impl Shell {
             receipts: &outcome.receipts,
             meta: outcome.meta,
             epoch_end: epoch_end.as_ref(),
+            epoch_change: epoch_change.as_ref().map(|(epoch, bytes)| (*epoch, bytes.as_slice())),
         })?;
         // Durable: now the pool, waiting clients and metrics may learn of it.
         if !pending.body.batches.is_empty() {

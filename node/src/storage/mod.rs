@@ -123,6 +123,9 @@ pub struct BlockCommit<'a> {
     /// When the block ends an epoch: the proof that it is final, kept for catch-up and
     /// light clients (the uncommitted blocks of the ending epoch are dropped with it).
     pub epoch_end: Option<&'a EpochEnd>,
+    /// When the block ends an epoch: the epoch it starts and the encoded light-client proof
+    /// of the change (`client-sdk`'s `EpochChange`).
+    pub epoch_change: Option<(panacea_primitives::Epoch, &'a [u8])>,
 }
 
 /// The proof that a block ending an epoch is final: the certificate that committed it,
@@ -279,6 +282,9 @@ impl Storage {
         if let Some(end) = commit.epoch_end {
             batch.put_cf(self.cf(CF_CONSENSUS), epoch_end_key(height), codec::encode(end));
         }
+        if let Some((epoch, change)) = commit.epoch_change {
+            batch.put_cf(self.cf(CF_CONSENSUS), epoch_change_key(epoch), change);
+        }
         for pending in self.pending_blocks()? {
             if pending.header.height <= height || commit.epoch_end.is_some() {
                 batch.delete_cf(self.cf(CF_CONSENSUS), pending_key(&pending.id()));
@@ -356,13 +362,6 @@ impl Storage {
                 Err(StorageError::Corrupt { what: "receipt", reason: "indexed transaction without receipt".into() })
             }
         }
-    }
-
-    /// Records the encoded proof of the change that started `epoch`, synced.
-    pub fn save_epoch_change(&self, epoch: panacea_primitives::Epoch, change: &[u8]) -> Result<(), StorageError> {
-        self.db
-            .put_cf_opt(self.cf(CF_CONSENSUS), epoch_change_key(epoch), change, &Self::synced())
-            .map_err(db_error("writing an epoch change"))
     }
 
     /// The encoded proof of the change that started `epoch` (a light client's

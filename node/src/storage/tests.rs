@@ -36,6 +36,7 @@ fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
             receipts: &[],
             meta: Meta::default(),
             epoch_end: None,
+            epoch_change: None,
         })
         .unwrap();
     let tx = register_nurse();
@@ -52,6 +53,7 @@ fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
             receipts: &outcome.receipts,
             meta: outcome.meta,
             epoch_end: None,
+            epoch_change: None,
         })
         .unwrap();
     (block0, block1, outcome.receipts[0].clone())
@@ -107,6 +109,7 @@ fn blocks_commit_in_height_order_only() {
         receipts: &[],
         meta: Meta::default(),
         epoch_end: None,
+        epoch_change: None,
     });
     assert!(matches!(error, Err(StorageError::NotNext { got: Height(0), committed: Height(1) })));
 }
@@ -156,6 +159,7 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
             receipts: &[],
             meta: Meta::default(),
             epoch_end: None,
+            epoch_change: None,
         })
         .unwrap();
     assert_eq!(storage.pending_blocks().unwrap().len(), 2, "height 1 is above the committed height");
@@ -167,6 +171,7 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
             receipts: &[],
             meta: Meta::default(),
             epoch_end: None,
+            epoch_change: None,
         })
         .unwrap();
     assert_eq!(

@@ -119,7 +119,7 @@ impl RiskWorker {
     }
 
     fn parameters(&self, org: &OrgId) -> Result<Option<RiskParameters>, String> {
-        panacea_contracts::risk::parameters(&self.shared.storage.state(), org).map_err(|e| e.to_string())
+        panacea_contracts::risk::effective_parameters(&self.shared.storage.state(), org).map_err(|e| e.to_string())
     }
 
     /// Registers the service key with the admin key on a dev or test home; elsewhere the

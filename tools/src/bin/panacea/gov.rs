@@ -62,7 +62,7 @@ pub(crate) enum GovCommand {
         #[arg(long)]
         genesis: PathBuf,
     },
-    /// Report consensus evidence (hex, as a node logs or queues it) on chain.
+    /// Report consensus evidence on chain (the hex of the node's "a validator equivocated" log line).
     Report {
         #[command(flatten)]
         signer: Signer,
@@ -312,12 +312,16 @@ pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Res
         GovCommand::Epochs { genesis } => {
             let text =
                 std::fs::read_to_string(&genesis).map_err(|e| Failure::local(format!("{}: {e}", genesis.display())))?;
-            let mut anchor = TrustAnchor::from_genesis_json(&text).map_err(Failure::local)?;
-            let changes = client.epoch_changes(1).await?;
-            let mut epochs = vec![(anchor.validators().epoch().0, anchor.validators().len(), 0u64)];
+            let genesis_set = TrustAnchor::from_genesis_json(&text).map_err(Failure::local)?.validators().len();
+            let (_, changes) = followed_anchor(client, &text).await?;
+            let mut epochs = vec![(0u64, genesis_set, 0u64)];
             for change in &changes {
-                anchor.follow(change).map_err(|e| Failure::local(format!("epoch {}: {e}", change.epoch())))?;
-                epochs.push((anchor.validators().epoch().0, anchor.validators().len(), change.header.height.0));
+                let next: panacea_contracts::governance::PendingValidators = panacea_primitives::codec::decode::<
+                    _,
+                    { panacea_contracts::state::VALUE_BYTES_MAX },
+                >(&change.pending)
+                .map_err(Failure::local)?;
+                epochs.push((change.epoch().0, next.validators.len(), change.header.height.0));
             }
             if json {
                 let list: Vec<_> = epochs
@@ -355,6 +359,32 @@ pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Res
             Ok(Gov::Done(0))
         }
     }
+}
+
+/// The trust anchor of `genesis_text`, brought to the current epoch by following every
+/// validator-set change the node serves (page by page), each checked against the set
+/// before it. A change that does not verify is exit code 6, as any unverified answer.
+pub(crate) async fn followed_anchor(
+    client: &Client,
+    genesis_text: &str,
+) -> Result<(TrustAnchor, Vec<panacea_client_sdk::verify::EpochChange>), Failure> {
+    let mut anchor = TrustAnchor::from_genesis_json(genesis_text).map_err(Failure::local)?;
+    let mut followed = Vec::new();
+    loop {
+        let from = anchor.validators().epoch().0 + 1;
+        let changes = client.epoch_changes(from).await?;
+        if changes.is_empty() {
+            break;
+        }
+        for change in changes {
+            anchor.follow(&change).map_err(|e| Failure {
+                code: 6,
+                message: format!("the change to epoch {} does not verify: {e}", change.epoch()),
+            })?;
+            followed.push(change);
+        }
+    }
+    Ok((anchor, followed))
 }
 
 fn print_line(proposal: &Proposal) -> Result<(), Failure> {

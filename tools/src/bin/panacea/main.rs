@@ -23,7 +23,7 @@ mod risk;
 
 use output::{Failure, print_json, report, say};
 use panacea_client_sdk::types::{AuditQuery, EvaluateQuery, TxState, TxStatus};
-use panacea_client_sdk::{Client, ClientError, ProvableRecord, RequestSigner, TrustAnchor};
+use panacea_client_sdk::{Client, ClientError, ProvableRecord, RequestSigner};
 use panacea_contracts::access::AccessCall;
 use panacea_contracts::consent::ConsentCall;
 use panacea_contracts::identity::{IdentityCall, IdentityKind};
@@ -634,7 +634,7 @@ async fn prove(
 ) -> Result<u8, Failure> {
     let text = std::fs::read_to_string(genesis)
         .map_err(|e| Failure::local(format!("cannot read {}: {e}", genesis.display())))?;
-    let anchor = TrustAnchor::from_genesis_json(&text).map_err(Failure::local)?;
+    let (anchor, _) = gov::followed_anchor(client, &text).await?;
     let record = match kind {
         "organisation" => ProvableRecord::Organisation(OrgId::new(id).map_err(Failure::local)?),
         "identity" => ProvableRecord::Identity(IdentityId(hash("the identity id", id)?)),
