@@ -230,7 +230,25 @@ async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing(
     let proof = client.proof(&member, &ProvableRecord::Organisation(OrgId::new("hospital-4").unwrap())).await.unwrap();
     let verified = anchor.verify_proof(&proof, now()).unwrap();
     assert!(verified.values.iter().any(|(_, v)| v.is_some()));
-    // A change that does not verify is refused: the same change twice.
+    // A change that does not verify is refused: out of order, or with any part altered.
     let mut fresh = TrustAnchor::from_genesis_json(&genesis).unwrap();
     assert!(fresh.follow(&changes[1]).is_err(), "epoch 1's change first");
+    let mut pending = changes[0].clone();
+    let last = pending.pending.len() - 1;
+    pending.pending[last] ^= 1;
+    let mut meta = changes[0].clone();
+    meta.meta[0] ^= 1;
+    let mut state = changes[0].clone();
+    state.state.audit_count += 1;
+    let mut header = changes[0].clone();
+    header.header.round = panacea_primitives::Round(header.header.round.0 + 1);
+    let mut certificate = changes[0].clone();
+    certificate.certificate = changes[1].certificate.clone();
+    for (what, forged) in
+        [("set", pending), ("meta", meta), ("bookkeeping", state), ("header", header), ("certificate", certificate)]
+    {
+        let mut anchor = TrustAnchor::from_genesis_json(&genesis).unwrap();
+        assert!(anchor.follow(&forged).is_err(), "a change with another {what} is refused");
+        assert_eq!(anchor.validators().epoch().0, 0, "and the anchor is unchanged");
+    }
 }

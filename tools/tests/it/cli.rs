@@ -10,7 +10,7 @@ use panacea_node::testnet::{TestnetPlan, generate};
 use panacea_primitives::Timestamp;
 
 /// A node process, killed when dropped.
-struct Node(Child);
+pub(crate) struct Node(Child);
 
 impl Drop for Node {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ fn node_binary() -> PathBuf {
     node
 }
 
-fn start_node(home: &Path) -> (Node, String) {
+pub(crate) fn start_node(home: &Path) -> (Node, String) {
     let log = std::fs::File::create(home.join("node.log")).unwrap();
     let child = Command::new(node_binary())
         .arg("start")
@@ -51,7 +51,7 @@ fn start_node(home: &Path) -> (Node, String) {
 }
 
 /// A one-validator contracts chain under `dir`, on ports the system chooses.
-fn single_node(dir: &Path, chain_id: &str) -> TestnetPlan {
+pub(crate) fn single_node(dir: &Path, chain_id: &str) -> TestnetPlan {
     TestnetPlan {
         out: dir.join("net"),
         validators: 1,
@@ -65,15 +65,15 @@ fn single_node(dir: &Path, chain_id: &str) -> TestnetPlan {
     }
 }
 
-fn panacea(node: &str, args: &[&str]) -> Output {
+pub(crate) fn panacea(node: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_panacea")).arg("--node").arg(node).args(args).output().unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
