@@ -27,6 +27,9 @@ pub struct BlockOutcome {
     /// The next epoch, when this block ends the current one (the host switches its
     /// consensus replica to it once the block is committed).
     pub epoch_change: Option<crate::governance::EpochRecord>,
+    /// Audit events the block logged before its transactions (proposals expiring, the
+    /// epoch ending): in the log like any other, in no transaction's receipt.
+    pub block_events: Vec<crate::audit::AuditEvent>,
 }
 
 /// A genesis that cannot start a chain.
@@ -52,7 +55,14 @@ pub fn genesis(store: &dyn Store, genesis: &Genesis) -> Result<BlockOutcome, Gen
     apply_genesis(&mut state, genesis)?;
     state.commit_tx();
     let (writes, meta) = state.finish()?;
-    Ok(BlockOutcome { receipts: Vec::new(), writes, state_root: meta.state_root(), meta, epoch_change: None })
+    Ok(BlockOutcome {
+        receipts: Vec::new(),
+        writes,
+        state_root: meta.state_root(),
+        meta,
+        epoch_change: None,
+        block_events: Vec::new(),
+    })
 }
 
 fn nonce_key(tx: &Transaction) -> Vec<u8> {
@@ -82,7 +92,7 @@ pub fn execute_block(
     txs: &[SignedTransaction],
 ) -> Result<BlockOutcome, StateError> {
     let mut state = BlockState::new(store)?;
-    let epoch_change = crate::governance::begin_block(&mut state, block)?;
+    let (epoch_change, block_events) = crate::governance::begin_block(&mut state, block)?;
     let mut batch = BatchVerifier::with_capacity(txs.len());
     let mut ids: Vec<Hash> = Vec::with_capacity(txs.len());
     for signed in txs {
@@ -102,7 +112,7 @@ pub fn execute_block(
         receipts.push(Receipt { tx: id, outcome });
     }
     let (writes, meta) = state.finish()?;
-    Ok(BlockOutcome { receipts, writes, state_root: meta.state_root(), meta, epoch_change })
+    Ok(BlockOutcome { receipts, writes, state_root: meta.state_root(), meta, epoch_change, block_events })
 }
 
 fn failed(code: ErrorCode, message: impl Into<String>) -> Outcome {

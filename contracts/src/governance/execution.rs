@@ -536,8 +536,12 @@ fn update_pending(state: &mut BlockState<'_>, block: &BlockContext) -> Result<()
 /// Work at the start of every block, before its transactions: proposals past their
 /// deadline expire, and a pending validator set whose decision the block's state
 /// attestation covers takes effect (the block ends the epoch; the next block is the new
-/// epoch's first). Returns the new epoch's record when the block ends one.
-pub(crate) fn begin_block(state: &mut BlockState<'_>, block: &BlockContext) -> Result<Option<EpochRecord>, StateError> {
+/// epoch's first). Returns the new epoch's record when the block ends one, and the audit
+/// events logged (they belong to no transaction's receipt).
+pub(crate) fn begin_block(
+    state: &mut BlockState<'_>,
+    block: &BlockContext,
+) -> Result<(Option<EpochRecord>, Vec<AuditEvent>), StateError> {
     let open = open_in(state)?;
     let expired: Vec<ProposalId> =
         open.iter().filter(|(_, deadline)| **deadline < block.time).map(|(id, _)| *id).collect();
@@ -565,8 +569,8 @@ pub(crate) fn begin_block(state: &mut BlockState<'_>, block: &BlockContext) -> R
         state.emit(event(block, AuditKind::EpochChanged, AuditAction::Update, AuditOutcome::Success, Vec::new(), None));
         ended = Some(record);
     }
-    state.commit_tx();
-    Ok(ended)
+    let events = state.commit_tx();
+    Ok((ended, events))
 }
 
 /// Verifies and records a validator's misbehaviour.

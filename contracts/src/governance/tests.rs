@@ -87,8 +87,10 @@ fn a_new_hospital_is_admitted_by_more_than_two_thirds_and_validates_from_the_nex
     assert_eq!(pending.validators.len(), 4);
     assert_eq!(pending.validators[3], key("hospital-c/validator").public());
     assert_eq!(epoch(&chain.store).unwrap().unwrap().epoch, Epoch(0));
-    // The next block attests its parent: it ends epoch 0.
+    // The next block attests its parent: it ends epoch 0, and says so in the log (an event
+    // of the block, not of a transaction).
     let outcome = chain.block(&[]);
+    assert_eq!(outcome.block_events.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![AuditKind::EpochChanged]);
     let next = outcome.epoch_change.expect("the block ends the epoch");
     assert_eq!(next, EpochRecord { epoch: Epoch(1), validators: pending.validators, anchor_height: chain.height });
     assert_eq!(epoch(&chain.store).unwrap().unwrap(), next);
@@ -171,6 +173,8 @@ fn a_vote_after_the_deadline_is_refused_and_the_proposal_expires() {
     assert!(matches!(outcome, Outcome::Failed { ref message, .. } if message.contains("expired")), "{outcome:?}");
     assert!(matches!(status(&chain, id), ProposalStatus::Expired { .. }));
     assert_eq!(chain.meta().audit_count, before.audit_count + 1, "one event: the expiry");
+    let outcome = chain.dry_run(&[]);
+    assert!(outcome.block_events.is_empty(), "expired once");
     assert!(open_proposals(&chain.store).unwrap().is_empty());
     assert!(organisation(&chain.store, &org("hospital-c")).unwrap().is_none());
 }

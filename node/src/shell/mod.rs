@@ -807,14 +807,21 @@ impl Shell {
             self.shared.metrics.mempool_bytes.set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
         }
         self.shared.waiters.notify(&ids);
+        // The block's own events (expiries, the epoch ending) come first, as in the log.
         let events: Vec<_> = outcome
-            .receipts
+            .block_events
             .iter()
-            .filter_map(|r| match &r.outcome {
-                panacea_contracts::Outcome::Ok { events } => Some(events.iter().cloned()),
-                panacea_contracts::Outcome::Failed { .. } => None,
-            })
-            .flatten()
+            .cloned()
+            .chain(
+                outcome
+                    .receipts
+                    .iter()
+                    .filter_map(|r| match &r.outcome {
+                        panacea_contracts::Outcome::Ok { events } => Some(events.iter().cloned()),
+                        panacea_contracts::Outcome::Failed { .. } => None,
+                    })
+                    .flatten(),
+            )
             .collect();
         if !events.is_empty() {
             // No subscriber is not an error.
