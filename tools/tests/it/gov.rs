@@ -70,6 +70,11 @@ fn the_gov_commands_propose_vote_list_show_and_follow_epochs() {
     assert_eq!(unknown.status.code(), Some(3), "{}", stderr(&unknown));
     let bad_key = panacea(&url, &["gov", "propose", "--key", admin, "remove", "Not An Id"]);
     assert_eq!(bad_key.status.code(), Some(1), "{}", stderr(&bad_key));
+    for action in [["set-network-key", "hospital-0", "--key", "zz"], ["set-validator", "hospital-0", "--key", "zz"]] {
+        let bad = panacea(&url, &[&["gov", "propose", "--key", admin][..], &action[..]].concat());
+        assert_eq!(bad.status.code(), Some(1), "{action:?}: {}", stderr(&bad));
+        assert!(stderr(&bad).contains("64 hex digits"), "{action:?}: {}", stderr(&bad));
+    }
     let not_parameters = dir.path().join("parameters.json");
     std::fs::write(&not_parameters, "{\"permit_ms\": \"soon\"}").unwrap();
     let refused = panacea(

@@ -149,6 +149,17 @@ pub(crate) enum ProposeAction {
         #[arg(long)]
         none: bool,
     },
+    /// Set or remove a member's node network key (its node moved to a new key).
+    SetNetworkKey {
+        /// The member.
+        org: String,
+        /// The new key, hex (`panacea-node show-node-id`).
+        #[arg(long, conflicts_with = "none", required_unless_present = "none")]
+        key: Option<String>,
+        /// Remove its node.
+        #[arg(long)]
+        none: bool,
+    },
     /// Replace a member's admin keys.
     SetAdmins {
         /// The member.
@@ -223,6 +234,9 @@ pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Res
                 ProposeAction::Remove { org: o } => Action::Remove(org(&o)?),
                 ProposeAction::SetValidator { org: o, key, none: _ } => {
                     Action::SetValidator { org: org(&o)?, key: key.as_deref().map(crate::public_key).transpose()? }
+                }
+                ProposeAction::SetNetworkKey { org: o, key, none: _ } => {
+                    Action::SetNetworkKey { org: org(&o)?, key: key.as_deref().map(network_key).transpose()? }
                 }
                 ProposeAction::SetAdmins { org: o, admin_keys, threshold } => Action::SetAdmins {
                     org: org(&o)?,
