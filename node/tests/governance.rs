@@ -11,7 +11,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Consortium, eventually};
+use common::{Consortium, commit, eventually};
 use panacea_client_sdk::types::TxState;
 use panacea_client_sdk::{Client, ProvableRecord, RequestSigner, TrustAnchor};
 use panacea_contracts::access::AccessCall;
@@ -22,18 +22,6 @@ use panacea_contracts::ids::{OrgId, PatientRef};
 use panacea_contracts::membership::{OrgStatus, Organisation};
 use panacea_contracts::{Call, Transaction};
 use panacea_primitives::{ChainId, Hash, Height, Keypair, Timestamp};
-
-/// Signs `call` with `key` at its next nonce, submits, waits for its commit; returns the
-/// transaction id.
-async fn commit(client: &Client, chain: &ChainId, key: &Keypair, call: Call) -> Hash {
-    let nonce = client.next_nonce(&key.public()).await.expect("nonce");
-    let tx = Transaction { chain_id: chain.clone(), signer: key.public(), nonce, call }.sign(key);
-    let status = client.submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit");
-    assert_eq!(status.status, TxState::Committed);
-    let receipt = status.receipt.expect("receipt");
-    assert!(receipt.is_ok(), "{receipt:?}");
-    status.id
-}
 
 fn now() -> Timestamp {
     Timestamp(

@@ -5,30 +5,16 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::Consortium;
-use panacea_client_sdk::types::TxState;
-use panacea_client_sdk::{Client, RequestSigner};
+use common::{Consortium, commit};
+use panacea_client_sdk::RequestSigner;
+use panacea_contracts::Call;
 use panacea_contracts::access::{AccessCall, DecisionOutcome, DenyReason};
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
 use panacea_contracts::identity::{Identity, IdentityCall, IdentityKind};
 use panacea_contracts::ids::{DecisionId, DocumentHash, OrgId, PatientRef};
 use panacea_contracts::risk::RiskCall;
-use panacea_contracts::{Call, Transaction};
 use panacea_node::workers::risk::inventory::{assess_dir, submit_call};
-use panacea_primitives::{ChainId, Hash, Keypair};
-
-/// Signs `call` with `key` at its next nonce, submits, waits; returns the transaction id.
-async fn commit(client: &Client, chain: &ChainId, key: &Keypair, call: Call) -> Hash {
-    let nonce = client.next_nonce(&key.public()).await.expect("nonce");
-    let tx = Transaction { chain_id: chain.clone(), signer: key.public(), nonce, call }.sign(key);
-    let status = client.submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit");
-    assert_eq!(status.status, TxState::Committed);
-    let receipt = status.receipt.expect("receipt");
-    assert!(receipt.is_ok(), "{receipt:?}");
-    status.id
-}
+use panacea_primitives::{Hash, Keypair};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_enforced() {

@@ -42,13 +42,27 @@ pub(crate) fn new_event_with_outcome(
     entity: AuditEntity,
     purpose: Option<Purpose>,
 ) -> AuditEvent {
+    block_event(&ctx.block, kind, action, outcome, agents, entity, purpose)
+}
+
+/// An event of `block` that no transaction's signer caused (a proposal expiring, an
+/// epoch ending), or the common part of every event.
+pub(crate) fn block_event(
+    block: &crate::context::BlockContext,
+    kind: AuditKind,
+    action: AuditAction,
+    outcome: AuditOutcome,
+    agents: Vec<AuditAgent>,
+    entity: AuditEntity,
+    purpose: Option<Purpose>,
+) -> AuditEvent {
     AuditEvent {
         seq: 0,
         kind,
         action,
         outcome,
-        recorded: ctx.block.time,
-        height: ctx.block.height,
+        recorded: block.time,
+        height: block.height,
         agents,
         entity,
         purpose,

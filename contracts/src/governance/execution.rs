@@ -35,18 +35,8 @@ fn event(
     agents: Vec<AuditAgent>,
     proposal: Option<ProposalId>,
 ) -> AuditEvent {
-    AuditEvent {
-        seq: 0,
-        kind,
-        action,
-        outcome,
-        recorded: block.time,
-        height: block.height,
-        agents,
-        entity: AuditEntity { proposal: proposal.map(|p| p.0), ..AuditEntity::default() },
-        purpose: None,
-        prev: Hash::ZERO,
-    }
+    let entity = AuditEntity { proposal: proposal.map(|p| p.0), ..AuditEntity::default() };
+    crate::audit::block_event(block, kind, action, outcome, agents, entity, None)
 }
 
 fn admin(who: &Principal) -> Result<(OrgId, PublicKey), GovernanceError> {

@@ -257,6 +257,18 @@ impl Drop for Consortium {
     }
 }
 
+/// Signs `call` with `key` at its next nonce, submits, waits for its commit and checks it
+/// succeeded; returns the transaction id.
+pub async fn commit(client: &Client, chain: &ChainId, key: &Keypair, call: Call) -> panacea_primitives::Hash {
+    let nonce = client.next_nonce(&key.public()).await.expect("nonce");
+    let tx = Transaction { chain_id: chain.clone(), signer: key.public(), nonce, call }.sign(key);
+    let status = client.submit_and_wait(&tx, Duration::from_secs(60)).await.expect("submit");
+    assert_eq!(status.status, panacea_client_sdk::types::TxState::Committed);
+    let receipt = status.receipt.expect("receipt");
+    assert!(receipt.is_ok(), "{receipt:?}");
+    status.id
+}
+
 /// The next transaction of organisation `org`'s admin: it registers a new physician.
 pub fn admin_tx(net: &Consortium, org: usize, nonces: &mut BTreeMap<usize, u64>) -> SignedTransaction {
     let nonce = nonces.entry(org).or_insert(0);
