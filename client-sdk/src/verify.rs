@@ -278,6 +278,12 @@ impl TrustAnchor {
         &self.validators
     }
 
+    /// Id of the block the current epoch starts from (the genesis block in epoch 0):
+    /// what a commit certificate of this epoch is checked against.
+    pub fn epoch_anchor(&self) -> Hash {
+        self.epoch_anchor
+    }
+
     /// Id of the genesis block.
     pub fn genesis_id(&self) -> Hash {
         self.genesis_id

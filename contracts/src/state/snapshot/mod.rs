@@ -71,13 +71,47 @@ fn refused(message: impl Into<String>) -> SnapshotError {
     SnapshotError::Refused(message.into())
 }
 
+/// Where an export cuts its chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkLimits {
+    /// Most entries (or events) in one chunk.
+    pub entries: usize,
+    /// Bytes of keys and values after which a chunk ends (a chunk holds at least one
+    /// entry, and a single value is at most [`super::VALUE_BYTES_MAX`]).
+    pub bytes: usize,
+}
+
+impl ChunkLimits {
+    /// Chunks of up to `entries` entries, cut at 1 MiB.
+    pub fn entries(entries: usize) -> ChunkLimits {
+        ChunkLimits { entries, bytes: 1024 * 1024 }
+    }
+}
+
 /// The module state at the store's latest tree version, in chunks of `per_chunk` entries.
 /// Every key's hash is computed and sorted in memory: the export holds one 64-byte entry
 /// per state key.
 pub fn export_state<S: Store + ?Sized>(store: &S, per_chunk: usize) -> Result<Vec<StateChunk>, SnapshotError> {
+    let mut chunks = Vec::new();
+    export_state_with(store, ChunkLimits::entries(per_chunk), |chunk| {
+        chunks.push(chunk);
+        Ok(())
+    })?;
+    Ok(chunks)
+}
+
+/// The module state at the store's latest tree version, chunk by chunk into `sink`;
+/// returns the number of chunks. Every key and its hash are held in memory, sorted (the
+/// tree is ordered by key hash and stores no keys).
+pub fn export_state_with<S: Store + ?Sized>(
+    store: &S,
+    limits: ChunkLimits,
+    mut sink: impl FnMut(StateChunk) -> Result<(), SnapshotError>,
+) -> Result<u32, SnapshotError> {
     let meta = Meta::load(store)?;
-    let Some(version) = meta.tree_version else { return Ok(Vec::new()) };
-    let per_chunk = per_chunk.clamp(1, STATE_CHUNK_ENTRIES_MAX);
+    let Some(version) = meta.tree_version else { return Ok(0) };
+    let per_chunk = limits.entries.clamp(1, STATE_CHUNK_ENTRIES_MAX);
+    let bytes_max = limits.bytes.clamp(1, CHUNK_BYTES_MAX / 2);
     let mut keys: Vec<(KeyHash, Vec<u8>)> = Vec::new();
     let mut after: Option<Vec<u8>> = None;
     loop {
@@ -87,42 +121,88 @@ pub fn export_state<S: Store + ?Sized>(store: &S, per_chunk: usize) -> Result<Ve
         keys.extend(page.into_iter().map(|(k, _)| (key_hash(&k), k)));
     }
     keys.sort_by_key(|(hash, _)| hash.0);
-    let mut chunks = Vec::with_capacity(keys.len().div_ceil(per_chunk));
-    for group in keys.chunks(per_chunk) {
-        let mut entries = Vec::with_capacity(group.len());
-        for (_, key) in group {
-            let value = store.get(key)?.ok_or_else(|| StoreError("a state key vanished during the export".into()))?;
-            entries.push((key.clone(), value));
+    let mut count = 0u32;
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut bytes = 0usize;
+    let mut last = None;
+    let total = keys.len();
+    for (i, (hash, key)) in keys.into_iter().enumerate() {
+        let value = store.get(&key)?.ok_or_else(|| StoreError("a state key vanished during the export".into()))?;
+        bytes += key.len() + value.len();
+        entries.push((key, value));
+        last = Some(hash);
+        if entries.len() >= per_chunk || bytes >= bytes_max || i + 1 == total {
+            let rightmost = last.take().ok_or_else(|| StoreError("empty chunk".into()))?;
+            let proof = authenticated::range_proof(store, version, rightmost)?;
+            sink(StateChunk { entries: std::mem::take(&mut entries), proof })?;
+            bytes = 0;
+            count += 1;
         }
-        let last = group.last().map(|(hash, _)| *hash).ok_or_else(|| StoreError("empty chunk".into()))?;
-        let proof = authenticated::range_proof(store, version, last)?;
-        chunks.push(StateChunk { entries, proof });
     }
-    Ok(chunks)
+    Ok(count)
 }
 
 /// The audit log in chunks of `per_chunk` events, each with the proof of its last event.
 pub fn export_audit<S: Store + ?Sized>(store: &S, per_chunk: usize) -> Result<Vec<AuditChunk>, SnapshotError> {
-    let meta = Meta::load(store)?;
-    let per_chunk = per_chunk.clamp(1, AUDIT_CHUNK_EVENTS_MAX);
     let mut chunks = Vec::new();
+    export_audit_with(store, ChunkLimits::entries(per_chunk), |chunk| {
+        chunks.push(chunk);
+        Ok(())
+    })?;
+    Ok(chunks)
+}
+
+/// The audit log chunk by chunk into `sink`; returns the number of chunks.
+pub fn export_audit_with<S: Store + ?Sized>(
+    store: &S,
+    limits: ChunkLimits,
+    mut sink: impl FnMut(AuditChunk) -> Result<(), SnapshotError>,
+) -> Result<u32, SnapshotError> {
+    let meta = Meta::load(store)?;
+    let per_chunk = limits.entries.clamp(1, AUDIT_CHUNK_EVENTS_MAX);
+    let bytes_max = limits.bytes.clamp(1, CHUNK_BYTES_MAX / 2);
+    let mut count = 0u32;
     let mut after: Option<Vec<u8>> = None;
+    let mut events = Vec::new();
+    let mut bytes = 0usize;
     loop {
-        let page = store.scan(AUDIT_EVENT_PREFIX, after.as_deref(), per_chunk)?;
-        let Some((last, _)) = page.last() else { break };
-        after = Some(last.clone());
-        let mut events = Vec::with_capacity(page.len());
-        for (_, bytes) in page {
+        let page = store.scan(AUDIT_EVENT_PREFIX, after.as_deref(), 1_024)?;
+        let done = page.is_empty();
+        if let Some((last, _)) = page.last() {
+            after = Some(last.clone());
+        }
+        for (_, encoded) in page {
+            bytes += encoded.len();
             events.push(
-                codec::decode::<AuditEvent, { super::VALUE_BYTES_MAX }>(&bytes)
+                codec::decode::<AuditEvent, { super::VALUE_BYTES_MAX }>(&encoded)
                     .map_err(|e| StoreError(format!("a stored audit event: {e}")))?,
             );
+            if events.len() >= per_chunk || bytes >= bytes_max {
+                flush_audit(store, &meta, &mut events, &mut sink)?;
+                bytes = 0;
+                count += 1;
+            }
         }
-        let last_seq = events.last().map_or(0, |e| e.seq);
-        let proof = audit_log::prove(store, meta.audit_mmr_size, last_seq)?.items;
-        chunks.push(AuditChunk { events, proof });
+        if done {
+            break;
+        }
     }
-    Ok(chunks)
+    if !events.is_empty() {
+        flush_audit(store, &meta, &mut events, &mut sink)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn flush_audit<S: Store + ?Sized>(
+    store: &S,
+    meta: &Meta,
+    events: &mut Vec<AuditEvent>,
+    sink: &mut impl FnMut(AuditChunk) -> Result<(), SnapshotError>,
+) -> Result<(), SnapshotError> {
+    let last_seq = events.last().map_or(0, |e| e.seq);
+    let proof = audit_log::prove(store, meta.audit_mmr_size, last_seq)?.items;
+    sink(AuditChunk { events: std::mem::take(events), proof })
 }
 
 /// Collects the nodes the tree restore writes, to be turned into the store's format.
@@ -264,9 +344,27 @@ impl Importer {
         Ok(())
     }
 
+    /// The writes of the chunks taken in so far (module state, indexes, audit events and
+    /// the tree nodes the restore has completed), each already checked against the
+    /// attested roots; the caller may store them before the import finishes, as long as it
+    /// treats the state as incomplete until [`Importer::finish_over`] succeeds.
+    pub fn drain(&mut self) -> Result<WriteBatch, SnapshotError> {
+        let batches = std::mem::take(&mut *self.collector.batches.lock().map_err(|_| refused("collector poisoned"))?);
+        for batch in &batches {
+            authenticated::write_restored(batch, &mut self.writes)?;
+        }
+        Ok(std::mem::take(&mut self.writes))
+    }
+
     /// Checks that everything attested arrived and returns the writes that hold the state
     /// (module state, tree, audit log, indexes and bookkeeping).
-    pub fn finish(mut self) -> Result<WriteBatch, SnapshotError> {
+    pub fn finish(self) -> Result<WriteBatch, SnapshotError> {
+        self.finish_over(&MemoryStore::new())
+    }
+
+    /// As [`Importer::finish`], when earlier writes were taken with [`Importer::drain`] and
+    /// stored in `base`: returns the remaining writes.
+    pub fn finish_over<B: Store + ?Sized>(mut self, base: &B) -> Result<WriteBatch, SnapshotError> {
         if self.next_seq != self.meta.audit_count || self.audit_size != self.meta.audit_mmr_size {
             return Err(refused(format!("{} of {} audit events arrived", self.next_seq, self.meta.audit_count)));
         }
@@ -277,7 +375,7 @@ impl Importer {
         for batch in &batches {
             authenticated::write_restored(batch, &mut self.writes)?;
         }
-        let root = authenticated::root(&OverlayStore { batch: &self.writes }, self.meta.tree_version)?;
+        let root = authenticated::root(&OverlayStore { batch: &self.writes, base }, self.meta.tree_version)?;
         if root != self.meta.tree_root {
             return Err(refused("the rebuilt state tree has another root"));
         }
@@ -286,16 +384,21 @@ impl Importer {
     }
 }
 
-/// Reads a write batch as a store (for checking the rebuilt tree before writing it).
-struct OverlayStore<'a> {
+/// Reads a write batch over a store (for checking the rebuilt tree before writing it).
+struct OverlayStore<'a, B: ?Sized> {
     batch: &'a WriteBatch,
+    base: &'a B,
 }
 
-impl Store for OverlayStore<'_> {
+impl<B: Store + ?Sized> Store for OverlayStore<'_, B> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.batch.get(key).cloned().flatten())
+        match self.batch.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.base.get(key),
+        }
     }
 
+    /// Scans the batch only: the root check reads nodes by key.
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<super::Entries, StoreError> {
         let start = after.map_or_else(|| prefix.to_vec(), |a| a.to_vec());
         Ok(self

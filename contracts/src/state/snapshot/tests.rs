@@ -131,3 +131,33 @@ fn chunks_are_bounded() {
     let garbage = StateChunk { entries: vec![(b"s/x".to_vec(), vec![1])], proof: vec![1, 2, 3] };
     assert!(importer.add_state_chunk(&garbage).is_err());
 }
+
+#[test]
+fn an_import_drained_chunk_by_chunk_equals_one_taken_whole() {
+    let chain = busy_chain();
+    let mut state = Vec::new();
+    let count = export_state_with(&chain.store, ChunkLimits { entries: 4_096, bytes: 2_000 }, |chunk| {
+        state.push(chunk);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(count as usize, state.len());
+    assert!(state.len() > 2, "cut by bytes: {} chunks", state.len());
+    let audit = export_audit(&chain.store, 5).unwrap();
+    let whole = import(chain.meta(), &state, &audit).unwrap();
+    let mut importer = Importer::new(chain.meta()).unwrap();
+    let mut stored = MemoryStore::new();
+    for chunk in &state {
+        importer.add_state_chunk(chunk).unwrap();
+        stored.apply(&importer.drain().unwrap());
+    }
+    for chunk in &audit {
+        importer.add_audit_chunk(chunk).unwrap();
+        stored.apply(&importer.drain().unwrap());
+    }
+    let rest = importer.finish_over(&stored).unwrap();
+    stored.apply(&rest);
+    let mut expected = MemoryStore::new();
+    expected.apply(&whole);
+    assert_eq!(entries(&stored, b""), entries(&expected, b""));
+}
