@@ -71,6 +71,8 @@ pub struct Config {
     pub sharing: SharingConfig,
     /// The risk worker.
     pub risk: RiskConfig,
+    /// Snapshots and state sync.
+    pub state_sync: StateSyncConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -90,6 +92,26 @@ pub struct SharingConfig {
     pub store_bytes_max: u64,
     /// Most uploads the node accepts at once (1 to 64); more are told to retry.
     pub uploads_max: usize,
+}
+
+/// Snapshots for joining nodes, and state sync for this one (`docs/decisions/0015-state-sync.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateSyncConfig {
+    /// Make a snapshot of the state every this many committed blocks (0: none; the node
+    /// still serves the ones it holds).
+    pub snapshot_interval: u64,
+    /// Snapshots kept (the newest ones; 1 to 16).
+    pub snapshots_kept: usize,
+    /// A node that has committed nothing but genesis and is far behind takes in a peer's
+    /// snapshot instead of replaying the chain.
+    pub enabled: bool,
+}
+
+impl Default for StateSyncConfig {
+    fn default() -> StateSyncConfig {
+        StateSyncConfig { snapshot_interval: 10_000, snapshots_kept: 2, enabled: true }
+    }
 }
 
 /// The risk worker (`docs/risk.md`): assesses the organisation's inventory folder with
@@ -213,6 +235,7 @@ impl Default for Config {
             mempool: MempoolConfig::default(),
             sharing: SharingConfig::default(),
             risk: RiskConfig::default(),
+            state_sync: StateSyncConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -338,6 +361,12 @@ impl Config {
         if self.api.waiters_max == 0 || self.api.body_bytes_max < 1024 {
             return Err("api.waiters_max must be positive and api.body_bytes_max at least 1 KiB".into());
         }
+        if self.state_sync.snapshots_kept == 0 || self.state_sync.snapshots_kept > 16 {
+            return Err("state_sync.snapshots_kept must be between 1 and 16".into());
+        }
+        if self.state_sync.snapshot_interval != 0 && self.state_sync.snapshot_interval < 10 {
+            return Err("state_sync.snapshot_interval must be 0 (no snapshots) or at least 10 blocks".into());
+        }
         if self.sharing.fetch_window == 0 || self.sharing.fetch_window > crate::network::DOCS_IN_FLIGHT_MAX {
             return Err(format!("sharing.fetch_window must be between 1 and {}", crate::network::DOCS_IN_FLIGHT_MAX));
         }
@@ -421,6 +450,10 @@ impl Home {
     /// The RocksDB database.
     pub fn data(&self) -> PathBuf {
         self.0.join("data")
+    }
+    /// The state snapshots this node made.
+    pub fn snapshots(&self) -> PathBuf {
+        self.0.join("snapshots")
     }
     /// Where a running node writes the addresses it listens on.
     pub fn addresses(&self) -> PathBuf {
@@ -510,6 +543,15 @@ poll_interval_ms = 60000
 # [[risk.attest]]
 # org = "hospital-0"
 # inventory_dir = "shared/hospital-0"
+
+[state_sync]
+# A snapshot of the state every this many committed blocks (0: none), exported to
+# snapshots/ for hospitals that join later; the newest ones are kept.
+snapshot_interval = 10000
+snapshots_kept = 2
+# With nothing committed but genesis and far behind, take in a peer's snapshot (checked
+# against the state root a certified block attests) instead of replaying the chain.
+enabled = true
 
 [log]
 # "human" or "json" (one object per line). RUST_LOG overrides the filter.

@@ -44,6 +44,7 @@ pub mod ratelimit;
 pub mod run;
 pub mod shared;
 pub mod shell;
+pub mod statesync;
 pub mod storage;
 pub mod testnet;
 pub mod workers;

@@ -248,6 +248,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             std::fs::remove_dir_all(&data).with_context(|| format!("deleting {}", data.display()))?;
             println!("deleted {}", data.display());
+            // Snapshots are of this chain's state: they go with it.
+            let snapshots = home.snapshots();
+            if snapshots.exists() {
+                std::fs::remove_dir_all(&snapshots).with_context(|| format!("deleting {}", snapshots.display()))?;
+                println!("deleted {}", snapshots.display());
+            }
             Ok(())
         }
     }

@@ -52,6 +52,16 @@ pub struct Metrics {
     pub dropped_events: Counter,
     /// Blocks applied by catch-up.
     pub synced_blocks: Counter,
+    /// Snapshots this node made.
+    pub snapshots_made: Counter,
+    /// Height of the newest snapshot this node holds (0: none).
+    pub snapshot_height: Gauge,
+    /// Height of the snapshot this node's state was imported from (0: replayed from genesis).
+    pub state_synced_from: Gauge,
+    /// Snapshot chunks taken in by state sync.
+    pub state_sync_chunks: Counter,
+    /// Snapshot chunks refused by state sync (they did not match the attested roots).
+    pub state_sync_refused: Counter,
     /// API requests refused as unauthenticated (401) or not allowed (403).
     pub api_refusals: Counter,
     /// Live audit event streams open.
@@ -92,6 +102,11 @@ impl Metrics {
             gossip_graylisted: Counter::default(),
             dropped_events: Counter::default(),
             synced_blocks: Counter::default(),
+            snapshots_made: Counter::default(),
+            snapshot_height: Gauge::default(),
+            state_synced_from: Gauge::default(),
+            state_sync_chunks: Counter::default(),
+            state_sync_refused: Counter::default(),
             api_refusals: Counter::default(),
             audit_streams: Gauge::default(),
             risk_checks: Counter::default(),
@@ -143,6 +158,19 @@ impl Metrics {
         );
         registry.register("p2p_dropped_events", "Network events dropped: node overloaded", m.dropped_events.clone());
         registry.register("synced_blocks", "Blocks applied by catch-up", m.synced_blocks.clone());
+        registry.register("snapshots_made", "State snapshots this node made", m.snapshots_made.clone());
+        registry.register("snapshot_height", "Height of the newest snapshot held (0: none)", m.snapshot_height.clone());
+        registry.register(
+            "state_synced_from",
+            "Height of the snapshot the state was imported from (0: replayed from genesis)",
+            m.state_synced_from.clone(),
+        );
+        registry.register("state_sync_chunks", "Snapshot chunks taken in by state sync", m.state_sync_chunks.clone());
+        registry.register(
+            "state_sync_refused",
+            "Snapshot chunks refused by state sync: not matching the attested roots",
+            m.state_sync_refused.clone(),
+        );
         registry.register("api_refusals", "API requests refused: 401 or 403", m.api_refusals.clone());
         registry.register("api_audit_streams", "Live audit event streams open", m.audit_streams.clone());
         registry.register("risk_checks", "Inventory checks made by the risk worker", m.risk_checks.clone());

@@ -124,6 +124,15 @@ pub enum SyncRequest {
         /// Most blocks wanted.
         count: u32,
     },
+    /// The newest state snapshot the peer can prove (`crate::statesync`).
+    SnapshotOffer,
+    /// One chunk of a snapshot: state chunks first, then audit chunks.
+    SnapshotChunk {
+        /// The snapshot's height.
+        height: Height,
+        /// The chunk.
+        index: u32,
+    },
 }
 
 /// The answer to a [`SyncRequest`].
@@ -141,6 +150,17 @@ pub enum SyncResponse {
         /// When the last block ended an epoch and was committed together with blocks
         /// above it (abandoned by the epoch change): their headers, up to the certified one.
         suffix: Vec<panacea_consensus::BlockHeader>,
+    },
+    /// The peer's newest provable snapshot, if any.
+    Offer(Option<Box<crate::statesync::Offer>>),
+    /// A snapshot chunk, encoded (`None`: the peer no longer holds it).
+    Chunk {
+        /// The snapshot's height.
+        height: Height,
+        /// The chunk.
+        index: u32,
+        /// Its encoding.
+        bytes: Option<Vec<u8>>,
     },
 }
 

@@ -102,6 +102,15 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         .map_err(|error| NodeError::DataDir { path: home.data().display().to_string(), error })?;
     let storage = Arc::new(Storage::open(&home.data())?);
     let metrics = Arc::new(Metrics::new());
+    let snapshots = Arc::new(
+        crate::statesync::Snapshots::open(
+            &home.snapshots(),
+            config.state_sync.snapshot_interval,
+            config.state_sync.snapshots_kept,
+            metrics.clone(),
+        )
+        .map_err(NodeError::Config)?,
+    );
     let connected = Arc::new(Mutex::new(BTreeSet::new()));
     let (net_tx, net_rx) = mpsc::channel(network::COMMANDS_MAX);
     let (events_tx, events_rx) = mpsc::channel(EVENTS_MAX);
@@ -144,6 +153,8 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         committed_events: tokio::sync::broadcast::channel(crate::shared::COMMITTED_EVENTS_QUEUE).0,
         validators: RwLock::new(chain_validators),
         evidence: Mutex::new(std::collections::VecDeque::new()),
+        snapshots,
+        state_sync: config.state_sync.enabled,
     });
     let shell_settings = ShellSettings {
         block_transactions_max: config.consensus.block_transactions_max,

@@ -171,6 +171,10 @@ pub struct Shared {
     pub validators: RwLock<panacea_consensus::ValidatorSet>,
     /// Misbehaviour evidence waiting to be reported on chain (bounded).
     pub evidence: Mutex<std::collections::VecDeque<Vec<u8>>>,
+    /// The state snapshots this node makes and serves.
+    pub snapshots: Arc<crate::statesync::Snapshots>,
+    /// Whether this node may take in a snapshot instead of replaying the chain.
+    pub state_sync: bool,
 }
 
 /// Most pieces of evidence waiting to be reported.

@@ -8,7 +8,7 @@
 
 use libp2p::PeerId;
 use panacea_client_sdk::verify::EpochChange;
-use panacea_consensus::{Block, ValidatorSet};
+use panacea_consensus::{Block, BlockHeader, ValidatorSet};
 use panacea_contracts::governance::EpochRecord;
 use panacea_contracts::membership::Organisation;
 use panacea_primitives::{BlockMeta, Epoch, Hash, Height, ValidatorIndex};
@@ -24,8 +24,9 @@ pub struct EpochView {
     pub set: ValidatorSet,
     /// Each validator's node, by index (`None`: no network key on record).
     pub peers: Vec<Option<PeerId>>,
-    /// The block the epoch starts from.
-    pub anchor: Block,
+    /// The header of the block the epoch starts from (a node that imported a snapshot may
+    /// hold only the header, from the epoch change it checked).
+    pub anchor: BlockHeader,
 }
 
 impl EpochView {
@@ -40,11 +41,12 @@ impl EpochView {
             anchor_height: Height::ZERO,
         });
         let anchor = if record.anchor_height == Height::ZERO {
-            chain.genesis_block.clone()
+            chain.genesis_block.header.clone()
         } else {
-            storage.block(record.anchor_height)?.ok_or_else(|| {
-                ShellError::Fatal(format!("the block that starts epoch {} is missing from storage", record.epoch))
-            })?
+            match storage.block(record.anchor_height)? {
+                Some(block) => block.header,
+                None => anchor_from_change(storage, &record)?,
+            }
         };
         let organisations = panacea_contracts::membership::organisations(&state)?;
         EpochView::new(chain, &record, anchor, &organisations)
@@ -54,7 +56,7 @@ impl EpochView {
     pub fn new(
         chain: &ChainSpec,
         record: &EpochRecord,
-        anchor: Block,
+        anchor: BlockHeader,
         organisations: &[Organisation],
     ) -> Result<EpochView, ShellError> {
         let set = ValidatorSet::new(chain.chain_id().clone(), record.epoch, record.validators.clone())
@@ -93,6 +95,21 @@ impl EpochView {
     pub fn peer_of_validator(&self, index: ValidatorIndex) -> Option<PeerId> {
         self.peers.get(index.as_usize()).copied().flatten()
     }
+}
+
+/// The header of the block that started `record`'s epoch, from the stored proof of the
+/// change (a node that imported a snapshot above it holds no such block).
+fn anchor_from_change(storage: &Storage, record: &EpochRecord) -> Result<BlockHeader, ShellError> {
+    let missing = || ShellError::Fatal(format!("the block that starts epoch {} is missing from storage", record.epoch));
+    let bytes = storage.epoch_change(record.epoch)?.ok_or_else(missing)?;
+    let change = panacea_primitives::codec::decode::<EpochChange, { panacea_client_sdk::verify::EPOCH_CHANGE_BYTES_MAX }>(
+        &bytes,
+    )
+    .map_err(|e| ShellError::Fatal(format!("the stored proof of epoch {}: {e}", record.epoch)))?;
+    if change.header.height != record.anchor_height {
+        return Err(missing());
+    }
+    Ok(change.header)
 }
 
 /// The light client's proof of the change that ended the epoch at `ended`: its header and

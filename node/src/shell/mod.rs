@@ -163,6 +163,8 @@ pub struct Shell {
     last_members: Vec<PeerId>,
     /// A proposal whose payload check waits for a commit.
     deferred: Option<BlockRef>,
+    /// State sync from a peer's snapshot (a node that joins a long chain).
+    snapshot_sync: statesync::Phase,
     /// This node committed transactions that the other validators learn of only from the
     /// certificate in the next proposal: propose it at once rather than after the
     /// empty-block interval.
@@ -181,21 +183,13 @@ impl Shell {
     ) -> Result<Shell, ShellError> {
         let storage = shared.storage.clone();
         let chain = &shared.chain;
+        if storage.import_interrupted()? {
+            tracing::warn!("a snapshot import was interrupted; starting again from genesis");
+            storage.wipe_chain()?;
+        }
+        let shared_state_sync = shared.state_sync;
         match storage.committed_height()? {
-            None => {
-                let outcome = panacea_contracts::genesis(&storage.state(), &chain.genesis)
-                    .map_err(|e| ShellError::WrongChain(format!("cannot write genesis: {e}")))?;
-                storage.commit_block(&BlockCommit {
-                    block: &chain.genesis_block,
-                    certificate: None,
-                    state: &outcome.writes,
-                    receipts: &[],
-                    meta: outcome.meta,
-                    epoch_end: None,
-                    epoch_change: None,
-                })?;
-                tracing::info!(chain = %chain.chain_id(), genesis = %chain.genesis_id(), "wrote genesis");
-            }
+            None => write_genesis(&shared)?,
             Some(_) => {
                 let stored = storage.block(Height::ZERO)?.map(|b| b.id());
                 if stored != Some(chain.genesis_id()) {
@@ -249,6 +243,7 @@ impl Shell {
             stats: panacea_consensus::Stats::default(),
             last_members: Vec::new(),
             deferred: None,
+            snapshot_sync: statesync::Phase::initial(shared_state_sync, tip.height),
             announce_commit: false,
         };
         shell.refresh_members()?;
@@ -343,6 +338,9 @@ impl Shell {
                 Some(SyncResponse::Committed { blocks, certificate, suffix }) => {
                     self.on_committed_blocks(from, &blocks, certificate.as_ref(), &suffix)
                 }
+                Some(SyncResponse::Offer(offer)) => self.on_offer(from, offer.map(|o| *o)),
+                Some(SyncResponse::Chunk { height, index, bytes }) => self.on_chunk(from, height, index, bytes),
+                None if self.state_syncing() => self.on_state_sync_failure(from),
                 None => {
                     tracing::info!(peer = %from, "catch-up request failed; asking again");
                     self.syncing_since = None;
@@ -650,7 +648,7 @@ impl Shell {
             .ok_or_else(|| ShellError::Fatal("the block that ended the epoch is missing".into()))?;
         let organisations = panacea_contracts::membership::organisations(&storage.state())?;
         let old = self.epoch.epoch();
-        self.epoch = EpochView::new(&self.shared.chain, record, anchor, &organisations)?;
+        self.epoch = EpochView::new(&self.shared.chain, record, anchor.header, &organisations)?;
         self.config = config_for(&self.epoch, &self.settings);
         let safety = fresh_safety(&self.epoch);
         storage.save_safety(&safety)?;
@@ -787,6 +785,8 @@ impl Shell {
             epoch_end: epoch_end.as_ref(),
             epoch_change: epoch_change.as_ref().map(|(epoch, bytes)| (*epoch, bytes.as_slice())),
         })?;
+        // Before the next block is written: a snapshot's checkpoint holds exactly this state.
+        self.shared.snapshots.after_commit(&storage, height)?;
         // Durable: now the pool, waiting clients and metrics may learn of it.
         if !pending.body.batches.is_empty() {
             self.on_batches_committed(&pending.body.batches, &pending.ids);
@@ -889,6 +889,7 @@ impl Shell {
                 tracing::info!(expired, "transactions expired from the pool");
             }
         }
+        self.state_sync_tick()?;
         self.maybe_sync(None);
         self.publish_status();
         Ok(())
@@ -897,7 +898,8 @@ impl Shell {
 
 /// The consensus configuration of an epoch.
 fn config_for(epoch: &EpochView, settings: &ShellSettings) -> ConsensusConfig {
-    let mut config = ConsensusConfig::for_epoch(epoch.set.clone(), &epoch.anchor);
+    let mut config = ConsensusConfig::new(epoch.set.clone(), epoch.anchor.id());
+    config.genesis_height = epoch.anchor.height;
     config.round_timeout_ms = settings.round_timeout_ms;
     config.round_timeout_max_ms = settings.round_timeout_max_ms;
     config.payload_bytes_max = settings.block_bytes_max.max(64 * 1024);
@@ -907,10 +909,10 @@ fn config_for(epoch: &EpochView, settings: &ShellSettings) -> ConsensusConfig {
 /// The safety state an epoch starts from: nothing voted, the anchor certified.
 fn fresh_safety(epoch: &EpochView) -> SafetyState {
     let anchor = &epoch.anchor;
-    let qc = if anchor.header.height == Height::ZERO {
+    let qc = if anchor.height == Height::ZERO {
         QuorumCert::genesis(epoch.epoch(), anchor.id())
     } else {
-        QuorumCert::anchor(epoch.epoch(), anchor.id(), anchor.header.height)
+        QuorumCert::anchor(epoch.epoch(), anchor.id(), anchor.height)
     };
     SafetyState::new(epoch.epoch(), qc)
 }
@@ -936,6 +938,25 @@ fn output_name(output: &Output) -> &'static str {
         Output::FetchBlocks { .. } => "fetch-blocks",
         Output::Evidence(_) => "evidence",
     }
+}
+
+/// Writes genesis into an empty database.
+fn write_genesis(shared: &Shared) -> Result<(), ShellError> {
+    let chain = &shared.chain;
+    let storage = &shared.storage;
+    let outcome = panacea_contracts::genesis(&storage.state(), &chain.genesis)
+        .map_err(|e| ShellError::WrongChain(format!("cannot write genesis: {e}")))?;
+    storage.commit_block(&BlockCommit {
+        block: &chain.genesis_block,
+        certificate: None,
+        state: &outcome.writes,
+        receipts: &[],
+        meta: outcome.meta,
+        epoch_end: None,
+        epoch_change: None,
+    })?;
+    tracing::info!(chain = %chain.chain_id(), genesis = %chain.genesis_id(), "wrote genesis");
+    Ok(())
 }
 
 fn load_tip(shared: &Shared) -> Result<(Block, Tip), ShellError> {
@@ -975,6 +996,7 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 }
 
 mod epoch;
+mod statesync;
 mod sync;
 #[cfg(test)]
 mod tests;

@@ -28,6 +28,9 @@ pub(super) struct SyncRefused(pub(super) String);
 impl Shell {
     /// Asks a peer for committed blocks if this node is far behind.
     pub(super) fn maybe_sync(&mut self, hint: Option<PeerId>) {
+        if self.maybe_state_sync() {
+            return;
+        }
         if self.best_seen.0 <= self.tip.height.0 + SYNC_LAG && !self.epoch_ahead {
             return;
         }
@@ -212,6 +215,12 @@ impl Shell {
                     None => blocks.clear(),
                 }
                 Ok(SyncResponse::Committed { blocks, certificate, suffix })
+            }
+            SyncRequest::SnapshotOffer => {
+                Ok(SyncResponse::Offer(self.shared.snapshots.offer(&storage)?.map(Box::new)))
+            }
+            SyncRequest::SnapshotChunk { height, index } => {
+                Ok(SyncResponse::Chunk { height, index, bytes: self.shared.snapshots.chunk(height, index) })
             }
         }
     }

@@ -56,6 +56,7 @@ fn chain(keys: &Keys) -> ChainSpec {
 /// A node's shared state, with the receivers that stand in for the network.
 struct Harness {
     shared: Arc<Shared>,
+    _snapshots: tempfile::TempDir,
     _net: mpsc::Receiver<crate::network::NetCommand>,
     _gossip: mpsc::Receiver<Vec<u8>>,
 }
@@ -64,6 +65,9 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
     let (net, net_rx) = mpsc::channel(1 << 16);
     let (gossip, gossip_rx) = mpsc::channel(1 << 16);
     let validators = RwLock::new(chain.validators.clone());
+    let snapshots_dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let snapshots = Arc::new(crate::statesync::Snapshots::open(snapshots_dir.path(), 0, 2, metrics.clone()).unwrap());
     let shared = Arc::new(Shared {
         chain,
         storage,
@@ -72,7 +76,7 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
         mempool_notify: Notify::new(),
         status: RwLock::new(NodeStatus::default()),
         waiters: Waiters::new(100),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         connected: Arc::new(Mutex::new(BTreeSet::new())),
         net,
         gossip,
@@ -82,8 +86,10 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
         committed_events: tokio::sync::broadcast::channel(crate::shared::COMMITTED_EVENTS_QUEUE).0,
         validators,
         evidence: Mutex::new(std::collections::VecDeque::new()),
+        snapshots,
+        state_sync: false,
     });
-    Harness { shared, _net: net_rx, _gossip: gossip_rx }
+    Harness { shared, _snapshots: snapshots_dir, _net: net_rx, _gossip: gossip_rx }
 }
 
 fn settings() -> ShellSettings {

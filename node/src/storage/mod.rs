@@ -456,5 +456,6 @@ impl Store for StateStore<'_> {
     }
 }
 
+mod import;
 #[cfg(test)]
 mod tests;

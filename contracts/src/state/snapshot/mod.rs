@@ -124,16 +124,13 @@ pub fn export_state_with<S: Store + ?Sized>(
     let mut count = 0u32;
     let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut bytes = 0usize;
-    let mut last = None;
     let total = keys.len();
     for (i, (hash, key)) in keys.into_iter().enumerate() {
         let value = store.get(&key)?.ok_or_else(|| StoreError("a state key vanished during the export".into()))?;
         bytes += key.len() + value.len();
         entries.push((key, value));
-        last = Some(hash);
         if entries.len() >= per_chunk || bytes >= bytes_max || i + 1 == total {
-            let rightmost = last.take().ok_or_else(|| StoreError("empty chunk".into()))?;
-            let proof = authenticated::range_proof(store, version, rightmost)?;
+            let proof = authenticated::range_proof(store, version, hash)?;
             sink(StateChunk { entries: std::mem::take(&mut entries), proof })?;
             bytes = 0;
             count += 1;

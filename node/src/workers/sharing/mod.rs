@@ -374,6 +374,9 @@ impl SharingWorker {
     fn catch_up(&self, cursor: u64) -> Result<(u64, bool), String> {
         let storage = &self.shared.storage;
         let tip = storage.committed_height().map_err(|e| e.to_string())?.map_or(0, |h| h.0);
+        // A node that imported a snapshot holds no blocks below it (nor grants to hand out:
+        // its organisation joined after them).
+        let cursor = cursor.max(storage.history_from().map_err(|e| e.to_string())?.0.saturating_sub(1));
         let last = tip.min(cursor.saturating_add(CATCH_UP_BLOCKS));
         for height in cursor + 1..=last {
             let block =
