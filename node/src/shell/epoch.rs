@@ -102,10 +102,11 @@ impl EpochView {
 fn anchor_from_change(storage: &Storage, record: &EpochRecord) -> Result<BlockHeader, ShellError> {
     let missing = || ShellError::Fatal(format!("the block that starts epoch {} is missing from storage", record.epoch));
     let bytes = storage.epoch_change(record.epoch)?.ok_or_else(missing)?;
-    let change = panacea_primitives::codec::decode::<EpochChange, { panacea_client_sdk::verify::EPOCH_CHANGE_BYTES_MAX }>(
-        &bytes,
-    )
-    .map_err(|e| ShellError::Fatal(format!("the stored proof of epoch {}: {e}", record.epoch)))?;
+    let change =
+        panacea_primitives::codec::decode::<EpochChange, { panacea_client_sdk::verify::EPOCH_CHANGE_BYTES_MAX }>(
+            &bytes,
+        )
+        .map_err(|e| ShellError::Fatal(format!("the stored proof of epoch {}: {e}", record.epoch)))?;
     if change.header.height != record.anchor_height {
         return Err(missing());
     }

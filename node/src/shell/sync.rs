@@ -216,9 +216,7 @@ impl Shell {
                 }
                 Ok(SyncResponse::Committed { blocks, certificate, suffix })
             }
-            SyncRequest::SnapshotOffer => {
-                Ok(SyncResponse::Offer(self.shared.snapshots.offer(&storage)?.map(Box::new)))
-            }
+            SyncRequest::SnapshotOffer => Ok(SyncResponse::Offer(self.shared.snapshots.offer(&storage)?.map(Box::new))),
             SyncRequest::SnapshotChunk { height, index } => {
                 Ok(SyncResponse::Chunk { height, index, bytes: self.shared.snapshots.chunk(height, index) })
             }

@@ -57,17 +57,23 @@ fn chain(keys: &Keys) -> ChainSpec {
 struct Harness {
     shared: Arc<Shared>,
     _snapshots: tempfile::TempDir,
-    _net: mpsc::Receiver<crate::network::NetCommand>,
+    net: mpsc::Receiver<crate::network::NetCommand>,
     _gossip: mpsc::Receiver<Vec<u8>>,
 }
 
 fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
+    harness_with(chain, storage, 0, false)
+}
+
+/// A harness that makes snapshots every `interval` blocks and may state-sync.
+fn harness_with(chain: ChainSpec, storage: Arc<Storage>, interval: u64, state_sync: bool) -> Harness {
     let (net, net_rx) = mpsc::channel(1 << 16);
     let (gossip, gossip_rx) = mpsc::channel(1 << 16);
     let validators = RwLock::new(chain.validators.clone());
     let snapshots_dir = tempfile::tempdir().unwrap();
     let metrics = Arc::new(Metrics::new());
-    let snapshots = Arc::new(crate::statesync::Snapshots::open(snapshots_dir.path(), 0, 2, metrics.clone()).unwrap());
+    let snapshots =
+        Arc::new(crate::statesync::Snapshots::open(snapshots_dir.path(), interval, 2, metrics.clone()).unwrap());
     let shared = Arc::new(Shared {
         chain,
         storage,
@@ -87,9 +93,9 @@ fn harness(chain: ChainSpec, storage: Arc<Storage>) -> Harness {
         validators,
         evidence: Mutex::new(std::collections::VecDeque::new()),
         snapshots,
-        state_sync: false,
+        state_sync,
     });
-    Harness { shared, _snapshots: snapshots_dir, _net: net_rx, _gossip: gossip_rx }
+    Harness { shared, _snapshots: snapshots_dir, net: net_rx, _gossip: gossip_rx }
 }
 
 fn settings() -> ShellSettings {
@@ -333,3 +339,5 @@ fn the_owner_record_key_is_the_contracts_own() {
         Err(AdmitError::UnknownSigner { reason: SignerRefusal::NotRegistered })
     );
 }
+
+mod statesync;

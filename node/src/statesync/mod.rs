@@ -129,6 +129,3 @@ pub fn verify_offer(genesis: &panacea_contracts::membership::Genesis, offer: Off
     }
     Ok(Verified { offer, epoch_changes })
 }
-
-#[cfg(test)]
-mod tests;

@@ -283,9 +283,7 @@ fn build_offer(storage: &Storage, height: Height, info: Info) -> Result<Option<O
         if headers.first().is_some_and(|first: &panacea_consensus::BlockHeader| first.epoch != above.header.epoch) {
             return Ok(None);
         }
-        if attesting.is_none()
-            && BlockMeta::decode(&above.payload.meta).is_ok_and(|meta| meta.state.height == height)
-        {
+        if attesting.is_none() && BlockMeta::decode(&above.payload.meta).is_ok_and(|meta| meta.state.height == height) {
             let index = u32::try_from(headers.len()).unwrap_or(u32::MAX);
             attesting =
                 Some((index, above.payload.meta.clone(), panacea_primitives::Hash::digest(&above.payload.data)));
