@@ -398,7 +398,8 @@ impl Config {
             .replace("{role}", role)
             .replace("{p2p_listen}", &toml::Value::String(self.p2p.listen.clone()).to_string())
             .replace("{p2p_peers}", &peers_line)
-            .replace("{api_listen}", &toml::Value::String(self.api.listen.to_string()).to_string()))
+            .replace("{api_listen}", &toml::Value::String(self.api.listen.to_string()).to_string())
+            .replace("{snapshot_interval}", &self.state_sync.snapshot_interval.to_string()))
     }
 
     /// Writes the commented file to `path`.
@@ -547,7 +548,7 @@ poll_interval_ms = 60000
 [state_sync]
 # A snapshot of the state every this many committed blocks (0: none), exported to
 # snapshots/ for hospitals that join later; the newest ones are kept.
-snapshot_interval = 10000
+snapshot_interval = {snapshot_interval}
 snapshots_kept = 2
 # With nothing committed but genesis and far behind, take in a peer's snapshot (checked
 # against the state root a certified block attests) instead of replaying the chain.

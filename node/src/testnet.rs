@@ -169,6 +169,9 @@ pub fn generate(plan: &TestnetPlan) -> Result<Vec<NodeLayout>, TestnetError> {
             p2p_addrs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, (_, a))| a.clone()).collect()
         };
         config.api.listen = api;
+        // A local consortium snapshots often enough that a hospital voted in takes a
+        // snapshot rather than replaying (the default, 10,000 blocks, is for production).
+        config.state_sync.snapshot_interval = 1_000;
         config.save(&node.home.config()).map_err(|e| TestnetError::Invalid(e.to_string()))?;
         std::fs::write(node.home.genesis(), &genesis_json).map_err(io_error(&node.home.genesis()))?;
         out.push(NodeLayout {

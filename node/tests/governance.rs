@@ -11,7 +11,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Consortium, commit, eventually};
+use common::{Consortium, commit, eventually, metric};
 use panacea_client_sdk::types::TxState;
 use panacea_client_sdk::{Client, ProvableRecord, RequestSigner, TrustAnchor};
 use panacea_contracts::access::AccessCall;
@@ -57,6 +57,11 @@ async fn commits(net: &Consortium, i: usize, blocks: u64, what: &str) {
 async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing() {
     let mut net = Consortium::generate(4, 0);
     for i in 0..4 {
+        // Snapshots every ten blocks, so that the fifth hospital takes one in.
+        let path = net.home(i).config();
+        let mut config = panacea_node::config::Config::load(&path).unwrap();
+        config.state_sync.snapshot_interval = 10;
+        config.save(&path).unwrap();
         net.start(i);
     }
     let chain = net.chain_id();
@@ -125,8 +130,17 @@ async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing(
     assert!(matches!(client.proposal(&member, &proposal).await.unwrap().status, ProposalStatus::Executed { .. }));
     eventually("epoch 1 with five validators", || async { epoch_of(&client).await == (1, 5) }).await;
 
-    // It starts from the genesis file and its keys, catches up across the epoch change,
-    // and votes in epoch 1.
+    // The members' nodes snapshot the state of epoch 1.
+    let changed_at = net.height(0).await;
+    eventually("a snapshot of epoch 1 on every member's node, with blocks above it", || async {
+        let top = net.height(0).await;
+        (0..4).all(|i| snapshot_heights(&net, i).iter().any(|h| *h > changed_at && *h + 4 <= top))
+    })
+    .await;
+
+    // It starts from the genesis file and its keys, follows the epoch change from genesis,
+    // takes in a snapshot from its peers instead of replaying, catches up by blocks from
+    // there, and votes in epoch 1.
     net.start(fifth);
     let joined = net.client(fifth);
     eventually("the fifth node catches up and votes", || async {
@@ -135,6 +149,9 @@ async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing(
     })
     .await;
     assert_eq!(epoch_of(&joined).await, (1, 5));
+    let synced_from = metric(&joined.metrics().await.unwrap(), "panacea_state_synced_from") as u64;
+    assert!(synced_from > changed_at, "state-synced from {synced_from}, epoch 1 began by {changed_at}");
+    assert!(joined.block(Height(1)).await.is_err(), "no history below the snapshot");
     // With hospital-3 down, four of five validators are left: a quorum only if the fifth votes.
     net.kill(3);
     commits(&net, 0, 5, "commits without hospital-3, the fifth voting").await;
@@ -192,7 +209,12 @@ async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing(
     };
     for id in &acknowledged {
         let mut heights = Vec::new();
+        let committed_at = net.client(0).transaction(id).await.unwrap().height;
         for i in nodes {
+            // The fifth holds transactions from its snapshot on (the state has the rest).
+            if i == fifth && committed_at.is_none_or(|h| h.0 <= synced_from) {
+                continue;
+            }
             let status = net.client(i).transaction(id).await.unwrap();
             assert_eq!(status.status, TxState::Committed, "{id} on node {i}");
             heights.push(status.height);
@@ -203,6 +225,9 @@ async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing(
     for height in 1..=top {
         let reference = net.client(0).block(Height(height)).await.unwrap().id;
         for i in &nodes[1..] {
+            if *i == fifth && height < synced_from {
+                continue;
+            }
             assert_eq!(net.client(*i).block(Height(height)).await.unwrap().id, reference, "height {height}");
         }
     }
@@ -239,4 +264,14 @@ async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing(
         assert!(anchor.follow(&forged).is_err(), "a change with another {what} is refused");
         assert_eq!(anchor.validators().epoch().0, 0, "and the anchor is unchanged");
     }
+}
+
+/// Heights of the complete snapshots node `i` holds.
+fn snapshot_heights(net: &Consortium, i: usize) -> Vec<u64> {
+    let Ok(entries) = std::fs::read_dir(net.home(i).snapshots()) else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("info").exists())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+        .collect()
 }
