@@ -149,6 +149,7 @@ async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing(
     })
     .await;
     assert_eq!(epoch_of(&joined).await, (1, 5));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a height, exact in an f64")]
     let synced_from = metric(&joined.metrics().await.unwrap(), "panacea_state_synced_from") as u64;
     assert!(synced_from > changed_at, "state-synced from {synced_from}, epoch 1 began by {changed_at}");
     assert!(joined.block(Height(1)).await.is_err(), "no history below the snapshot");

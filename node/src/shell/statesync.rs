@@ -222,7 +222,8 @@ impl Shell {
     pub(super) fn on_state_sync_failure(&mut self, from: PeerId) -> Result<(), ShellError> {
         match &mut self.snapshot_sync {
             Phase::Asking { asked, .. } => {
-                if asked.remove(&from) && asked.is_empty() {
+                let last = asked.remove(&from) && asked.is_empty();
+                if last {
                     return self.choose_offer();
                 }
             }
@@ -455,7 +456,7 @@ impl Shell {
             %height,
             chunks = offer.chunks(),
             mib = bytes / (1024 * 1024),
-            ms = started.elapsed().as_millis() as u64,
+            ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "state synced from a snapshot; catching up from the next block"
         );
         self.shared.metrics.state_synced_from.set(i64::try_from(height.0).unwrap_or(i64::MAX));

@@ -119,7 +119,7 @@ impl Snapshots {
     /// state at `height`) and exports it in a thread of its own. One export at a time; a
     /// height reached while one runs is skipped.
     pub fn after_commit(self: &Arc<Self>, storage: &Storage, height: Height) -> Result<(), StorageError> {
-        if self.interval == 0 || height.0 == 0 || height.0 % self.interval != 0 {
+        if self.interval == 0 || height.0 == 0 || !height.0.is_multiple_of(self.interval) {
             return Ok(());
         }
         {
@@ -147,7 +147,7 @@ impl Snapshots {
                         %height,
                         state_chunks = info.state_chunks,
                         audit_chunks = info.audit_chunks,
-                        ms = started.elapsed().as_millis() as u64,
+                        ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                         "snapshot made"
                     );
                     let mut inner = this.lock();
