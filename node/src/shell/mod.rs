@@ -617,6 +617,11 @@ impl Shell {
     // ------------------------------------------------------------------ commits
 
     fn commit(&mut self, blocks: &[BlockRef], certificate: &CommitCertificate) -> Result<(), ShellError> {
+        // While a snapshot is asked for or taken in, the state is not the replica's to
+        // change: the replica restarts from whatever tip the state sync leaves.
+        if self.state_syncing() {
+            return Ok(());
+        }
         for (i, block) in blocks.iter().enumerate() {
             if block.header.height <= self.tip.height {
                 continue;

@@ -289,7 +289,8 @@ impl Shell {
         let Some(best) = verified.iter().map(|(_, v)| (v.offer.height, v.offer.meta)).max_by_key(|(h, _)| *h) else {
             tracing::info!("no peer offers a usable snapshot; replaying the chain");
             self.snapshot_sync = Phase::Idle { not_before: Some(Instant::now() + RETRY_AFTER) };
-            return Ok(());
+            // The replica may have moved on meanwhile without its commits being applied.
+            return self.restart_replica();
         };
         let mut peers = Vec::new();
         let mut chosen = None;
@@ -304,6 +305,10 @@ impl Shell {
     }
 
     fn start_fetch(&mut self, verified: Verified, peers: Vec<PeerId>) -> Result<(), ShellError> {
+        if self.tip.height != Height::ZERO {
+            self.snapshot_sync = Phase::Off;
+            return self.restart_replica();
+        }
         let offer = &verified.offer;
         tracing::info!(
             height = %offer.height,
@@ -429,7 +434,7 @@ impl Shell {
         let storage = self.shared.storage.clone();
         storage.wipe_chain()?;
         super::write_genesis(&self.shared)?;
-        Ok(())
+        self.restart_replica()
     }
 
     /// Every chunk is in: checks the rebuilt roots, makes the snapshot's block the

@@ -58,6 +58,10 @@ impl Shell {
         suffix: &[BlockHeader],
     ) -> Result<(), ShellError> {
         self.syncing_since = None;
+        if self.state_syncing() {
+            // An answer to a request sent before the state sync began.
+            return Ok(());
+        }
         match self.verify_sync(blocks, certificate, suffix) {
             Ok(()) if blocks.last().is_some_and(|b| b.header.height > self.tip.height) => {
                 let mut applied = 0usize;

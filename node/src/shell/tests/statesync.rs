@@ -154,3 +154,54 @@ async fn an_interrupted_import_starts_over_from_genesis() {
     assert_eq!(storage.state_root(Height::ZERO).unwrap(), genesis_root);
     assert_eq!(panacea_contracts::state::Store::get(&storage.state(), b"s/half").unwrap(), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_honest_peer_left_the_joiner_returns_to_genesis_and_replays() {
+    let keys = keys();
+    let dir = tempfile::tempdir().unwrap();
+    let source = harness_with(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()), 10, false);
+    commit(&source, &keys, register(&source.shared.chain, &keys.admin, 1)).await;
+    run_until(&source, &keys, 14).await;
+    snapshot_made(&source, Height(10)).await;
+    let mut server =
+        Shell::open(source.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
+            .unwrap();
+    let offer = offer_of(&mut server);
+
+    let joiner_dir = tempfile::tempdir().unwrap();
+    let joiner_storage = Arc::new(Storage::open(joiner_dir.path()).unwrap());
+    let genesis_root = {
+        let h = harness(chain(&keys), joiner_storage.clone());
+        drop(Shell::open(h.shared.clone(), Role::Observer, settings(), Arc::new(SystemClock)).unwrap());
+        joiner_storage.state_root(Height::ZERO).unwrap()
+    };
+    let mut joiner = harness_with(chain(&keys), joiner_storage.clone(), 0, true);
+    let mut shell = Shell::open(joiner.shared.clone(), Role::Observer, settings(), Arc::new(SystemClock)).unwrap();
+    let tamperer = PeerId::random();
+    joiner.shared.connected.lock().unwrap().insert(tamperer);
+    shell.best_seen = Height(14);
+    shell.maybe_sync(None);
+    let response = Some(SyncResponse::Offer(Some(Box::new(offer))));
+    shell.on_net_event(NetEvent::SyncAnswered { from: tamperer, response }).unwrap();
+    while shell.state_syncing() {
+        let Ok(command) = joiner.net.try_recv() else {
+            panic!("the joiner stopped asking for chunks: {:?}", shell.snapshot_sync);
+        };
+        let NetCommand::Sync { to, request: request @ SyncRequest::SnapshotChunk { .. } } = command else { continue };
+        let mut response = ask(&mut server, request);
+        if let SyncResponse::Chunk { bytes: Some(bytes), .. } = &mut response {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xff;
+        }
+        shell.on_net_event(NetEvent::SyncAnswered { from: to, response: Some(response) }).unwrap();
+    }
+    assert!(matches!(shell.snapshot_sync, crate::shell::statesync::Phase::Idle { .. }), "{:?}", shell.snapshot_sync);
+    assert_eq!(joiner.shared.metrics.state_sync_refused.get(), 1);
+    assert_eq!(joiner_storage.committed_height().unwrap(), Some(Height::ZERO));
+    assert_eq!(joiner_storage.state_root(Height::ZERO).unwrap(), genesis_root);
+    assert!(!joiner_storage.import_interrupted().unwrap());
+    // Catch-up by blocks from genesis works from there.
+    let response = ask(&mut server, SyncRequest::Committed { from: Height(1), count: 64 });
+    shell.on_net_event(NetEvent::SyncAnswered { from: tamperer, response: Some(response) }).unwrap();
+    assert!(joiner_storage.committed_height().unwrap().unwrap() > Height(10));
+}
