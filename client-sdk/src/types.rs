@@ -255,8 +255,16 @@ pub struct StatusView {
     pub best_seen_height: Height,
     /// True while catching up.
     pub catching_up: bool,
-    /// Connected peers.
+    /// Connected peers (a peer that stops answering is dropped within seconds).
     pub peers: Vec<String>,
+    /// Validators of the current epoch this node reaches: connected, or itself.
+    #[serde(default)]
+    pub validators_reachable: usize,
+    /// Whether those are enough for a certificate. When false the node cannot commit, and
+    /// cannot tell how far the others are: `best_seen_height` and `catching_up` may be
+    /// stale.
+    #[serde(default)]
+    pub quorum_reachable: bool,
     /// Transactions in the pool.
     pub mempool_transactions: usize,
     /// Bytes in the pool.

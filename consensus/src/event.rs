@@ -43,6 +43,15 @@ pub enum Input {
         /// The blocks: the requested one, then its ancestors.
         blocks: Vec<Block>,
     },
+    /// The host (re)connected to validator `validator`'s node. The replica sends it what it
+    /// may have missed while they were apart: its certificates, and its timeout of the
+    /// current round, so that a quorum that finds itself again after a partition forms the
+    /// round's timeout certificate at once instead of each waiting out its own backed-off
+    /// timer. Only messages already signed are sent again.
+    PeerConnected {
+        /// The validator whose node connected.
+        validator: ValidatorIndex,
+    },
 }
 
 /// An action for the host. The host must execute the outputs of one `handle` call **in

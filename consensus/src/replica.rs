@@ -334,6 +334,10 @@ impl Replica {
             Input::PayloadReady { round, payload } => self.on_payload_ready(round, payload, &mut out),
             Input::PayloadChecked { block_id, valid } => self.on_payload_checked(block_id, valid, &mut out),
             Input::BlocksFetched { blocks } => self.on_blocks_fetched(blocks, &mut out),
+            Input::PeerConnected { validator } => {
+                self.on_peer_connected(validator, &mut out);
+                Ok(())
+            }
         };
         if let Err(rejection) = result {
             self.stats.rejected += 1;
@@ -658,6 +662,19 @@ impl Replica {
             self.local_timeout(out);
         }
         Ok(())
+    }
+
+    /// A validator's node (re)connected: hands it our certificates and, if we gave up on
+    /// the current round, our timeout of it (a repeat is ignored by the receiver).
+    fn on_peer_connected(&mut self, to: ValidatorIndex, out: &mut Vec<Output>) {
+        if self.index() == Some(to) || self.validators().key(to).is_none() {
+            return;
+        }
+        let sync = SyncInfo { high_qc: self.high_qc.clone(), high_tc: self.high_tc.clone() };
+        out.push(Output::Send { to, message: Message::Sync(sync) });
+        if let Some(timeout) = self.my_timeout.as_ref().filter(|t| t.round == self.round) {
+            out.push(Output::Send { to, message: Message::Timeout(timeout.clone()) });
+        }
     }
 
     fn on_sync(&mut self, sync: SyncInfo, out: &mut Vec<Output>) -> Result<(), Rejection> {

@@ -24,6 +24,10 @@ pub struct Metrics {
     pub mempool_bytes: Gauge,
     /// Connected peers.
     pub peers: Gauge,
+    /// Connections closed because the peer stopped answering pings.
+    pub peers_lost: Counter,
+    /// Validators of the current epoch this node reaches (itself included).
+    pub validators_reachable: Gauge,
     /// Blocks committed.
     pub committed_blocks: Counter,
     /// Transactions executed in committed blocks.
@@ -102,6 +106,8 @@ impl Metrics {
             gossip_graylisted: Counter::default(),
             dropped_events: Counter::default(),
             synced_blocks: Counter::default(),
+            peers_lost: Counter::default(),
+            validators_reachable: Gauge::default(),
             snapshots_made: Counter::default(),
             snapshot_height: Gauge::default(),
             state_synced_from: Gauge::default(),
@@ -158,6 +164,16 @@ impl Metrics {
         );
         registry.register("p2p_dropped_events", "Network events dropped: node overloaded", m.dropped_events.clone());
         registry.register("synced_blocks", "Blocks applied by catch-up", m.synced_blocks.clone());
+        registry.register(
+            "validators_reachable",
+            "Validators of the current epoch this node reaches, itself included",
+            m.validators_reachable.clone(),
+        );
+        registry.register(
+            "p2p_peers_lost",
+            "Connections closed because the peer stopped answering pings",
+            m.peers_lost.clone(),
+        );
         registry.register("snapshots_made", "State snapshots this node made", m.snapshots_made.clone());
         registry.register("snapshot_height", "Height of the newest snapshot held (0: none)", m.snapshot_height.clone());
         registry.register(

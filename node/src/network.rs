@@ -32,9 +32,12 @@ use bincode::{Decode, Encode};
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
+use libp2p::core::upgrade::Version;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, gossipsub, identify, noise, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, Transport, allow_block_list, gossipsub, identify, noise, ping, tcp, yamux,
+};
 use panacea_consensus::{Block, BlockRequest, CommitCertificate, Message};
 use panacea_primitives::{Height, codec};
 use tokio::sync::{mpsc, oneshot};
@@ -105,6 +108,20 @@ impl Drop for HeldBytes {
 
 /// Most gossiped messages waiting for admission's verdict.
 pub const GOSSIP_VALIDATION_QUEUE_MAX: usize = 1_024;
+/// How often each connection is pinged.
+const PING_INTERVAL: Duration = Duration::from_secs(1);
+/// A ping unanswered this long fails.
+const PING_TIMEOUT: Duration = Duration::from_secs(3);
+/// A peer that has answered no ping for this long is disconnected (and redialled): it is
+/// frozen, partitioned or gone. Checked on every redial tick, because `libp2p-ping` reports
+/// only a second consecutive failure, which for a frozen peer comes after a 10 s stream
+/// negotiation timeout.
+const SILENCE_MAX: Duration = Duration::from_secs(4);
+/// Longest a dial (TCP connect, Noise, Yamux) may take.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often unconnected members are redialled (and bans and scores housekept).
+const REDIAL_INTERVAL: Duration = Duration::from_millis(500);
+
 /// Most block-sync requests served at once.
 const SERVING_MAX: usize = 64;
 /// Most commands queued for the network task.
@@ -230,6 +247,8 @@ pub enum NetEvent {
         /// The answer (`None` if the request failed).
         response: Option<SyncResponse>,
     },
+    /// A peer's first connection came up (at start, or again after it was lost).
+    PeerConnected(PeerId),
 }
 
 /// A gossiped message waiting for admission's [`Verdict`]; gossipsub holds it (and does
@@ -514,6 +533,9 @@ impl request_response::Codec for FrameCodec<Inbound<DocRequest>, DocResponse> {
 pub struct Behaviour {
     allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     identify: identify::Behaviour,
+    /// Liveness: a peer that stops answering pings is disconnected (and redialled), so
+    /// that a frozen or partitioned peer does not count as connected.
+    ping: ping::Behaviour,
     consensus: request_response::Behaviour<FrameCodec<Inbound<Vec<u8>>, ()>>,
     sync: request_response::Behaviour<FrameCodec<Inbound<SyncRequest>, SyncResponse>>,
     docs: request_response::Behaviour<FrameCodec<Inbound<DocRequest>, DocResponse>>,
@@ -529,6 +551,11 @@ pub struct Network {
     dial: BTreeMap<PeerId, Multiaddr>,
     scores: PeerScores,
     banned: BTreeMap<PeerId, Instant>,
+    /// When each connected peer last answered a ping (or connected). Bounded by the
+    /// connected members.
+    answered: BTreeMap<PeerId, Instant>,
+    /// When the last liveness check ran.
+    last_check: Instant,
     /// Connected peers whose gossipsub score is below the graylist threshold (reported once).
     graylisted: BTreeSet<PeerId>,
     events: mpsc::Sender<NetEvent>,
@@ -677,7 +704,16 @@ impl Network {
         let topic = transactions_topic(&settings.chain_id);
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
             .with_tokio()
-            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            // TCP, Noise and Yamux, with a bound on setting a connection up: a dial to an
+            // unreachable peer fails within DIAL_TIMEOUT instead of waiting out the kernel's
+            // SYN retries (minutes), so that the next redial finds a healed link at once.
+            .with_other_transport(|key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                    .upgrade(Version::V1)
+                    .authenticate(noise::Config::new(key)?)
+                    .multiplex(yamux::Config::default())
+                    .timeout(DIAL_TIMEOUT))
+            })
             .map_err(|e| NetworkError::Transport(e.to_string()))?
             .with_behaviour(|key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
                 let gossip_config = gossipsub::ConfigBuilder::default()
@@ -702,6 +738,9 @@ impl Network {
                 Ok(Behaviour {
                     allowed: allow_block_list::Behaviour::default(),
                     identify: identify::Behaviour::new(identify::Config::new("/panacea/1".into(), key.public())),
+                    ping: ping::Behaviour::new(
+                        ping::Config::new().with_interval(PING_INTERVAL).with_timeout(PING_TIMEOUT),
+                    ),
                     consensus: request_response::Behaviour::with_codec(
                         FrameCodec::new(limit),
                         [(StreamProtocol::new(CONSENSUS_PROTOCOL), ProtocolSupport::Full)],
@@ -753,6 +792,8 @@ impl Network {
             dial: BTreeMap::new(),
             scores: PeerScores::default(),
             banned: BTreeMap::new(),
+            answered: BTreeMap::new(),
+            last_check: Instant::now(),
             graylisted: BTreeSet::new(),
             events,
             gossiped,
@@ -788,6 +829,30 @@ impl Network {
             }
         }
         self.members = new;
+    }
+
+    /// Disconnects the peers that have answered no ping for [`SILENCE_MAX`].
+    fn drop_silent_peers(&mut self) {
+        let now = Instant::now();
+        let since_last = now.duration_since(self.last_check);
+        self.last_check = now;
+        if since_last > SILENCE_MAX / 2 {
+            // This node was the one that stopped (suspended, starved of CPU): its peers'
+            // silence is its own. Start counting again rather than drop everyone.
+            tracing::warn!(late = ?since_last, "the network task was held up; not judging peers");
+            for at in self.answered.values_mut() {
+                *at = now;
+            }
+            return;
+        }
+        let silent: Vec<PeerId> =
+            self.answered.iter().filter(|(_, at)| now.duration_since(**at) > SILENCE_MAX).map(|(p, _)| *p).collect();
+        for peer in silent {
+            tracing::warn!(%peer, silent_s = SILENCE_MAX.as_secs(), "peer stopped answering; disconnecting and redialling");
+            self.metrics.peers_lost.inc();
+            self.answered.remove(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
     }
 
     fn redial(&mut self) {
@@ -953,8 +1018,12 @@ impl Network {
 
     fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
                 tracing::info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "peer connected");
+                self.answered.insert(peer_id, Instant::now());
+                if num_established.get() == 1 {
+                    self.forward(NetEvent::PeerConnected(peer_id));
+                }
                 if let Ok(mut connected) = self.connected.lock() {
                     connected.insert(peer_id);
                     self.metrics.peers.set(i64::try_from(connected.len()).unwrap_or(i64::MAX));
@@ -965,6 +1034,7 @@ impl Network {
                     && let Ok(mut connected) = self.connected.lock()
                 {
                     connected.remove(&peer_id);
+                    self.answered.remove(&peer_id);
                     self.metrics.peers.set(i64::try_from(connected.len()).unwrap_or(i64::MAX));
                     tracing::info!(peer = %peer_id, "peer disconnected");
                 }
@@ -989,6 +1059,19 @@ impl Network {
     fn handle_behaviour_event(&mut self, event: BehaviourEvent) {
         use request_response::{Event, InboundFailure, Message as RrMessage};
         match event {
+            BehaviourEvent::Ping(ping::Event { peer, result: Ok(_), .. }) if self.answered.contains_key(&peer) => {
+                self.answered.insert(peer, Instant::now());
+            }
+            BehaviourEvent::Ping(ping::Event { peer, result: Err(ping::Failure::Unsupported), .. }) => {
+                // Not a Panacea node (a tool speaking only request-response): its liveness
+                // is not watched.
+                self.answered.remove(&peer);
+            }
+            BehaviourEvent::Ping(ping::Event { peer, connection, result: Err(error), .. }) => {
+                tracing::warn!(%peer, %error, "peer stopped answering; closing the connection and redialling");
+                self.metrics.peers_lost.inc();
+                self.swarm.close_connection(connection);
+            }
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 // Remember where a member listens so that it can be dialled again later.
                 if self.members.contains(&peer_id)
@@ -1089,7 +1172,7 @@ impl Network {
 
     /// Runs until the command channel closes.
     pub async fn run(mut self, mut commands: mpsc::Receiver<NetCommand>) {
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let mut tick = tokio::time::interval(REDIAL_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -1108,6 +1191,7 @@ impl Network {
                     let _ = self.swarm.behaviour_mut().docs.send_response(channel, answer);
                 }
                 _ = tick.tick() => {
+                    self.drop_silent_peers();
                     self.unban_expired();
                     self.scores.prune(Instant::now());
                     self.watch_gossip_scores();

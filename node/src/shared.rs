@@ -34,6 +34,11 @@ pub struct NodeStatus {
     pub catching_up: bool,
     /// This node's validator index, if it is a validator.
     pub validator_index: Option<ValidatorIndex>,
+    /// Validators of the current epoch this node reaches: those whose nodes it is
+    /// connected to, and itself if it is one.
+    pub validators_reachable: usize,
+    /// Votes a certificate of the current epoch needs.
+    pub quorum: usize,
 }
 
 impl Default for NodeStatus {
@@ -48,6 +53,8 @@ impl Default for NodeStatus {
             best_seen_height: Height::ZERO,
             catching_up: false,
             validator_index: None,
+            validators_reachable: 0,
+            quorum: 1,
         }
     }
 }

@@ -368,3 +368,78 @@ async fn an_ordering_only_chain_orders_opaque_batches_exactly_once() {
     }
     assert_eq!(ordered.len(), sent.len(), "nothing else was ordered");
 }
+
+/// Sends `signal` (`STOP`, `CONT`) to process `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// A frozen peer (SIGSTOP: its TCP connections stay open and the kernel still accepts new
+/// ones, but it answers nothing) is noticed by ping and disconnected within seconds,
+/// instead of counting as connected for ever; the others keep committing; once it thaws
+/// it is redialled at once and catches up. Then two of four freeze: the others' status says
+/// they reach no quorum, and once the two thaw, commits resume within two seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_peer_is_disconnected_and_redialled_once_it_thaws() {
+    let mut net = Consortium::generate(4, 0);
+    for i in 0..4 {
+        net.start(i);
+    }
+    eventually("the consortium commits", || async { net.height(0).await >= 2 }).await;
+    let frozen = net.peer_id(3).to_string();
+    let pid = net.pid(3);
+    signal(pid, "STOP");
+    let began = std::time::Instant::now();
+    for i in 0..3 {
+        let node = net.client(i);
+        eventually("the frozen peer is disconnected", || async {
+            node.status().await.is_ok_and(|s| !s.peers.contains(&frozen))
+        })
+        .await;
+    }
+    let detected = began.elapsed();
+    assert!(detected < Duration::from_secs(10), "noticed after {detected:?}");
+    assert!(metric(&net.client(0).metrics().await.unwrap(), "panacea_p2p_peers_lost_total") >= 1.0);
+    let before = net.height(0).await;
+    eventually("three of four keep committing", || async { net.height(0).await >= before + 3 }).await;
+    let status = net.client(0).status().await.unwrap();
+    assert_eq!((status.validators_reachable, status.quorum_reachable), (3, true), "{status:?}");
+
+    signal(pid, "CONT");
+    let thawed = std::time::Instant::now();
+    let node = net.client(0);
+    eventually("the thawed peer is connected again", || async {
+        node.status().await.is_ok_and(|s| s.peers.contains(&frozen))
+    })
+    .await;
+    let reconnected = thawed.elapsed();
+    assert!(reconnected < Duration::from_secs(10), "reconnected after {reconnected:?}");
+    eventually("it catches up", || async { net.height(3).await + 2 >= net.height(0).await }).await;
+
+    // Two of four freeze: node 0 reaches itself and node 3, short of a quorum of three, and
+    // says so rather than looking healthy.
+    let others = [net.pid(1), net.pid(2)];
+    for pid in others {
+        signal(pid, "STOP");
+    }
+    eventually("node 0 knows it reaches no quorum", || async {
+        node.status().await.is_ok_and(|s| s.validators_reachable == 2 && !s.quorum_reachable && s.peers.len() == 1)
+    })
+    .await;
+    let stalled = net.height(0).await;
+    for pid in others {
+        signal(pid, "CONT");
+    }
+    let healed = std::time::Instant::now();
+    // The first commit after the heal (an idle chain then goes on at its empty-block pace).
+    eventually("commits resume once the two thaw", || async { net.height(0).await > stalled }).await;
+    let resumed = healed.elapsed();
+    eprintln!(
+        "frozen peer dropped after {detected:?}, reconnected {reconnected:?} after it thawed; \
+         commits resumed {resumed:?} after two of four thawed"
+    );
+    // Measured 1.5 to 1.7 s on this machine (docs/benchmarks.md); the bound leaves room for a
+    // loaded CI machine and still fails the old behaviour (15 to 19 s after long partitions).
+    assert!(resumed < Duration::from_secs(4), "commits resumed {resumed:?} after the heal");
+}

@@ -608,3 +608,42 @@ fn a_restarted_replica_commits_from_its_own_high_qc_when_it_comes_back() {
         "{outputs:?}"
     );
 }
+
+#[test]
+fn a_reconnected_peer_gets_our_certificates_and_our_timeout_of_the_round() {
+    let mut net = Net::new(4);
+    net.pending.clear();
+    // Before giving up on round 1: only the certificates.
+    let outputs = net.replicas[0].handle(Input::PeerConnected { validator: v(2) });
+    assert!(
+        matches!(outputs.as_slice(), [Output::Send { to, message: Message::Sync(_) }] if *to == v(2)),
+        "{outputs:?}"
+    );
+    // Not to itself, nor to an index outside the set.
+    assert!(net.replicas[0].handle(Input::PeerConnected { validator: v(0) }).is_empty());
+    assert!(net.replicas[0].handle(Input::PeerConnected { validator: v(9) }).is_empty());
+    // After: the same signed timeout it broadcast, which the peer counts once.
+    let mut broadcast = None;
+    for output in net.replicas[0].handle(Input::TimerFired { round: Round(1) }) {
+        if let Output::Broadcast(Message::Timeout(t)) = output {
+            broadcast = Some(t);
+        }
+    }
+    let broadcast = broadcast.expect("replica 0 timed out round 1");
+    let outputs = net.replicas[0].handle(Input::PeerConnected { validator: v(2) });
+    let resent: Vec<_> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { to, message: Message::Timeout(t) } if *to == v(2) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resent, vec![broadcast.clone()], "{outputs:?}");
+    assert!(
+        outputs.iter().all(|o| !matches!(o, Output::PersistSafety(_) | Output::Broadcast(_))),
+        "nothing new signed"
+    );
+    net.deliver_to(2, v(0), Message::Timeout(broadcast.clone()));
+    net.deliver_to(2, v(0), Message::Timeout(broadcast));
+    assert_eq!(net.replicas[2].round(), Round(1), "one timeout, counted once, moves nobody");
+}

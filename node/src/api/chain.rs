@@ -76,6 +76,8 @@ pub(super) async fn status(State(api): State<ApiState>) -> Result<Json<StatusVie
         best_seen_height: status.best_seen_height,
         catching_up: status.catching_up,
         peers: shared.peers().iter().map(ToString::to_string).collect(),
+        validators_reachable: status.validators_reachable,
+        quorum_reachable: status.validators_reachable >= status.quorum,
         mempool_transactions: pool.transactions,
         mempool_bytes: pool.bytes,
         version: env!("CARGO_PKG_VERSION").into(),

@@ -325,6 +325,16 @@ impl Shell {
                 self.queue.push_back(Input::Message { from: index, message });
                 self.drain()
             }
+            NetEvent::PeerConnected(peer) => {
+                // After a partition heals: hand the validator what it may have missed, so
+                // that a quorum finding itself again resumes without waiting out timers.
+                if let Some(validator) = self.epoch.validator_of_peer(&peer) {
+                    self.queue.push_back(Input::PeerConnected { validator });
+                    self.drain()?;
+                }
+                self.publish_status();
+                Ok(())
+            }
             NetEvent::SyncRequested { request, reply } => {
                 let response = self.serve(request)?;
                 let _ = reply.send(response);
@@ -873,6 +883,12 @@ impl Shell {
     }
 
     fn publish_status(&self) {
+        // Truthful under partitions: the validators this node actually reaches (connected
+        // peers are dropped within seconds when they stop answering pings).
+        let connected = self.shared.peers();
+        let own = usize::from(self.replica.index().is_some());
+        let reachable = self.epoch.peers.iter().flatten().filter(|peer| connected.contains(peer)).count() + own;
+        self.shared.metrics.validators_reachable.set(i64::try_from(reachable).unwrap_or(i64::MAX));
         if let Ok(mut status) = self.shared.status.write() {
             *status = NodeStatus {
                 height: self.tip.height,
@@ -883,6 +899,8 @@ impl Shell {
                 best_seen_height: self.best_seen.max(self.tip.height),
                 catching_up: self.syncing_since.is_some() || self.best_seen.0 > self.tip.height.0 + SYNC_LAG,
                 validator_index: self.replica.index(),
+                validators_reachable: reachable,
+                quorum: self.epoch.set.quorum(),
             };
         }
     }
