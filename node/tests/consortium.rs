@@ -439,7 +439,7 @@ async fn a_frozen_peer_is_disconnected_and_redialled_once_it_thaws() {
         "frozen peer dropped after {detected:?}, reconnected {reconnected:?} after it thawed; \
          commits resumed {resumed:?} after two of four thawed"
     );
-    // Measured 1.5 to 1.7 s on this machine (docs/benchmarks.md); the bound leaves room for a
-    // loaded CI machine and still fails the old behaviour (15 to 19 s after long partitions).
+    // Measured 1.5 to 1.7 s on this machine (docs/benchmarks.md); the bound leaves room for
+    // a loaded CI machine.
     assert!(resumed < Duration::from_secs(4), "commits resumed {resumed:?} after the heal");
 }

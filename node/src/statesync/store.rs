@@ -230,15 +230,27 @@ impl Snapshots {
     }
 
     /// The offer of the newest snapshot that a committed, certified block attests, if any.
+    /// A snapshot that no block will ever prove (none of the [`OFFER_HEADERS_MAX`] blocks
+    /// above it attests exactly its height, or they cross an epoch's end first) is deleted,
+    /// so that it does not take the place of a usable one.
     pub fn offer(&self, storage: &Storage) -> Result<Option<Offer>, StorageError> {
         let ready: Vec<(Height, Info)> = self.lock().ready.iter().rev().map(|(h, i)| (*h, *i)).collect();
         for (height, info) in ready {
             if let Some(offer) = self.lock().offer.as_ref().filter(|o| o.height == height) {
                 return Ok(Some(offer.clone()));
             }
-            if let Some(offer) = build_offer(storage, height, info)? {
-                self.lock().offer = Some(offer.clone());
-                return Ok(Some(offer));
+            match build_offer(storage, height, info)? {
+                Provable::Yes(offer) => {
+                    self.lock().offer = Some(offer.clone());
+                    return Ok(Some(offer));
+                }
+                Provable::NotYet => {}
+                Provable::Never => {
+                    tracing::info!(%height, "no certified block attests this snapshot; deleting it");
+                    self.lock().ready.remove(&height);
+                    let _ = std::fs::remove_dir_all(self.dir.join(height.0.to_string()));
+                    self.publish();
+                }
             }
         }
         Ok(None)
@@ -268,29 +280,42 @@ fn read_info(dir: &Path) -> Result<Info, String> {
     codec::decode::<Info, 256>(&bytes).map_err(|e| e.to_string())
 }
 
+/// Whether a snapshot can be proved.
+#[allow(clippy::large_enum_variant, reason = "built once per snapshot and cached")]
+enum Provable {
+    Yes(Offer),
+    /// The blocks that would prove it are not committed yet.
+    NotYet,
+    /// The blocks above it are committed and none proves it.
+    Never,
+}
+
 /// The offer of the snapshot at `height`: its block, the headers above it up to the first
 /// certified one (all of one epoch), among them the first whose meta attests exactly
-/// `height`, and the epoch changes up to that epoch. `None` if no such blocks are
-/// committed yet or they cross an epoch's end.
-fn build_offer(storage: &Storage, height: Height, info: Info) -> Result<Option<Offer>, StorageError> {
-    let Some(block) = storage.block(height)? else { return Ok(None) };
+/// `height`, and the epoch changes up to that epoch.
+fn build_offer(storage: &Storage, height: Height, info: Info) -> Result<Provable, StorageError> {
+    let Some(block) = storage.block(height)? else { return Ok(Provable::Never) };
     let tip = storage.committed_height()?.unwrap_or(Height::ZERO);
     let mut headers = Vec::new();
     let mut attesting: Option<(u32, Vec<u8>, panacea_primitives::Hash)> = None;
     let mut next = height.next();
-    while next <= tip && headers.len() < OFFER_HEADERS_MAX {
-        let Some(above) = storage.block(next)? else { return Ok(None) };
-        if headers.first().is_some_and(|first: &panacea_consensus::BlockHeader| first.epoch != above.header.epoch) {
-            return Ok(None);
+    while headers.len() < OFFER_HEADERS_MAX {
+        if next > tip {
+            return Ok(Provable::NotYet);
         }
-        if attesting.is_none() && BlockMeta::decode(&above.payload.meta).is_ok_and(|meta| meta.state.height == height) {
+        let Some(above) = storage.block(next)? else { return Ok(Provable::Never) };
+        if headers.first().is_some_and(|first: &panacea_consensus::BlockHeader| first.epoch != above.header.epoch) {
+            return Ok(Provable::Never);
+        }
+        let attested = BlockMeta::decode(&above.payload.meta).map(|meta| meta.state.height).ok();
+        if attesting.is_none() && attested == Some(height) {
             let index = u32::try_from(headers.len()).unwrap_or(u32::MAX);
             attesting =
                 Some((index, above.payload.meta.clone(), panacea_primitives::Hash::digest(&above.payload.data)));
         }
         headers.push(above.header.clone());
         if storage.epoch_end(next)?.is_some() {
-            return Ok(None);
+            return Ok(Provable::Never);
         }
         if let (Some((index, meta, digest)), Some(certificate)) = (&attesting, storage.certificate(next)?) {
             let epoch = above.header.epoch;
@@ -298,10 +323,10 @@ fn build_offer(storage: &Storage, height: Height, info: Info) -> Result<Option<O
             for e in 1..=epoch.0 {
                 match storage.epoch_change(Epoch(e))? {
                     Some(change) => epoch_changes.push(change),
-                    None => return Ok(None),
+                    None => return Ok(Provable::Never),
                 }
             }
-            return Ok(Some(Offer {
+            return Ok(Provable::Yes(Offer {
                 height,
                 meta: info.meta,
                 block,
@@ -317,5 +342,5 @@ fn build_offer(storage: &Storage, height: Height, info: Info) -> Result<Option<O
         }
         next = next.next();
     }
-    Ok(None)
+    Ok(Provable::Never)
 }
