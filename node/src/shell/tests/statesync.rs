@@ -30,18 +30,35 @@ fn offer_of(server: &mut Shell) -> Offer {
     }
 }
 
+/// A single validator that committed `registrations` staff registrations and ran to
+/// `height`, with a snapshot at 10, and a shell on it that serves the snapshot and its
+/// offer.
+struct Source {
+    _dir: tempfile::TempDir,
+    harness: Harness,
+    server: Shell,
+    offer: Offer,
+}
+
+async fn source(keys: &Keys, registrations: u64, height: u64) -> Source {
+    let dir = tempfile::tempdir().unwrap();
+    let harness = harness_with(chain(keys), Arc::new(Storage::open(dir.path()).unwrap()), 10, false);
+    for nonce in 1..=registrations {
+        commit(&harness, keys, register(&harness.shared.chain, &keys.admin, nonce)).await;
+    }
+    run_until(&harness, keys, height).await;
+    snapshot_made(&harness, Height(10)).await;
+    let mut server =
+        Shell::open(harness.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
+            .unwrap();
+    let offer = offer_of(&mut server);
+    Source { _dir: dir, harness, server, offer }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offers_are_checked_against_genesis_and_refused_when_tampered() {
     let keys = keys();
-    let dir = tempfile::tempdir().unwrap();
-    let source = harness_with(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()), 10, false);
-    commit(&source, &keys, register(&source.shared.chain, &keys.admin, 1)).await;
-    run_until(&source, &keys, 14).await;
-    snapshot_made(&source, Height(10)).await;
-    let mut server =
-        Shell::open(source.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
-            .unwrap();
-    let offer = offer_of(&mut server);
+    let Source { harness: source, mut server, offer, _dir } = source(&keys, 1, 14).await;
     assert_eq!(offer.height, Height(10));
     let genesis = &source.shared.chain.genesis;
     verify_offer(genesis, offer.clone()).expect("the genuine offer checks out");
@@ -70,17 +87,7 @@ async fn offers_are_checked_against_genesis_and_refused_when_tampered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joining_node_imports_a_snapshot_refuses_a_tampered_chunk_and_catches_up() {
     let keys = keys();
-    let dir = tempfile::tempdir().unwrap();
-    let source = harness_with(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()), 10, false);
-    for nonce in 1..=3 {
-        commit(&source, &keys, register(&source.shared.chain, &keys.admin, nonce)).await;
-    }
-    run_until(&source, &keys, 16).await;
-    snapshot_made(&source, Height(10)).await;
-    let mut server =
-        Shell::open(source.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
-            .unwrap();
-    let offer = offer_of(&mut server);
+    let Source { harness: source, mut server, offer, _dir } = source(&keys, 3, 16).await;
 
     let joiner_dir = tempfile::tempdir().unwrap();
     let joiner_storage = Arc::new(Storage::open(joiner_dir.path()).unwrap());
@@ -158,15 +165,7 @@ async fn an_interrupted_import_starts_over_from_genesis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_no_honest_peer_left_the_joiner_returns_to_genesis_and_replays() {
     let keys = keys();
-    let dir = tempfile::tempdir().unwrap();
-    let source = harness_with(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()), 10, false);
-    commit(&source, &keys, register(&source.shared.chain, &keys.admin, 1)).await;
-    run_until(&source, &keys, 14).await;
-    snapshot_made(&source, Height(10)).await;
-    let mut server =
-        Shell::open(source.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
-            .unwrap();
-    let offer = offer_of(&mut server);
+    let Source { harness: _source, mut server, offer, _dir } = source(&keys, 1, 14).await;
 
     let joiner_dir = tempfile::tempdir().unwrap();
     let joiner_storage = Arc::new(Storage::open(joiner_dir.path()).unwrap());
