@@ -243,9 +243,22 @@ impl Client {
 
     /// The nonce `key`'s next transaction must carry, from committed state.
     pub async fn next_nonce(&self, key: &PublicKey) -> Result<u64, ClientError> {
+        Ok(self.nonces(key).await?.next_nonce)
+    }
+
+    /// The nonce a new transaction of `key` submitted to this node should carry: after the
+    /// key's transactions still pending in the node's pool. With [`Client::next_nonce`]
+    /// instead, a transaction stuck in the pool (its node cut off, say) makes every later
+    /// submission fail with `nonce_taken` until it commits.
+    pub async fn next_free_nonce(&self, key: &PublicKey) -> Result<u64, ClientError> {
+        let view = self.nonces(key).await?;
+        Ok(view.next_nonce.max(view.next_free_nonce))
+    }
+
+    /// Both nonces of `key` (`GET /v1/accounts/{key}/nonce`).
+    pub async fn nonces(&self, key: &PublicKey) -> Result<NonceView, ClientError> {
         let url = format!("{}/v1/accounts/{}/nonce", self.base, hex::encode(key.to_bytes()));
-        let view: NonceView = Self::parse(self.http.get(url).send().await?).await?;
-        Ok(view.next_nonce)
+        Self::parse(self.http.get(url).send().await?).await
     }
 
     /// The id of the node this client talks to (asked once, then remembered).

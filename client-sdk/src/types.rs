@@ -278,6 +278,11 @@ pub struct StatusView {
 pub struct NonceView {
     /// The next nonce, from committed state (transactions still pending are not counted).
     pub next_nonce: u64,
+    /// The nonce after the key's transactions pending in this node's pool (from
+    /// `next_nonce`, without gaps): what a new transaction submitted to this node should
+    /// carry. Equal to `next_nonce` when none is pending.
+    #[serde(default)]
+    pub next_free_nonce: u64,
 }
 
 /// A page of a patient's accounting of disclosures.

@@ -232,6 +232,19 @@ impl Mempool {
         Ok((id, tx))
     }
 
+    /// The nonce after `signer`'s transactions waiting here in an unbroken run from its next
+    /// committed nonce `committed_next`: what its next new transaction submitted to this node
+    /// should carry (a client that took `committed_next` while one is pending would be told
+    /// `nonce_taken`). Bounded by the nonce window.
+    pub fn next_free_nonce(&self, signer: &panacea_primitives::PublicKey, committed_next: u64) -> u64 {
+        let signer = signer.to_bytes();
+        let mut nonce = committed_next;
+        while nonce - committed_next < self.config.nonce_window && self.by_signer.contains_key(&(signer, nonce)) {
+            nonce += 1;
+        }
+        nonce
+    }
+
     fn remove(&mut self, id: &Hash) -> Option<Entry> {
         let entry = self.by_id.remove(id)?;
         self.by_signer.remove(&(entry.tx.tx.signer.to_bytes(), entry.tx.tx.nonce));
@@ -360,6 +373,32 @@ mod tests {
 
     fn pool(max: usize) -> Mempool {
         Mempool::new(MempoolConfig { transactions_max: max, bytes_max: 1 << 20, nonce_window: 10, ttl_secs: 60 })
+    }
+
+    #[test]
+    fn the_free_nonce_follows_the_signers_unbroken_run_of_pending_nonces() {
+        let key = Keypair::from_seed([1; 32]);
+        let other = Keypair::from_seed([2; 32]);
+        let mut pool = pool(100);
+        let now = Instant::now();
+        assert_eq!(pool.next_free_nonce(&key.public(), 3), 3, "nothing pending");
+        for nonce in [3, 4, 6] {
+            let tx = tx(&key, nonce);
+            let bytes = tx.encode().len();
+            pool.insert(tx, bytes, 3, now).unwrap();
+        }
+        assert_eq!(pool.next_free_nonce(&key.public(), 3), 5, "stops at the gap");
+        assert_eq!(pool.next_free_nonce(&other.public(), 1), 1, "per signer");
+        // Never past the window the pool admits within.
+        for nonce in 7..13 {
+            let tx = tx(&key, nonce);
+            let bytes = tx.encode().len();
+            let _ = pool.insert(tx, bytes, 3, now);
+        }
+        let tx = tx(&key, 5);
+        let bytes = tx.encode().len();
+        pool.insert(tx, bytes, 3, now).unwrap();
+        assert_eq!(pool.next_free_nonce(&key.public(), 3), 13, "3..=12 pending: the window of 10 from 3");
     }
 
     #[test]

@@ -443,3 +443,45 @@ async fn a_frozen_peer_is_disconnected_and_redialled_once_it_thaws() {
     // a loaded CI machine.
     assert!(resumed < Duration::from_secs(4), "commits resumed {resumed:?} after the heal");
 }
+
+/// A transaction stuck in a node's pool (the node cannot reach a quorum) does not make the
+/// signer's next submissions to that node fail with `nonce_taken`: the node reports the
+/// nonce after its pending ones, the SDK and CLI use it, and everything commits in order
+/// once a quorum is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_transaction_does_not_block_the_signers_next_ones() {
+    let mut net = Consortium::generate(4, 0);
+    net.start(0);
+    let client = net.client(0);
+    let admin = net.nodes[0].admin.clone();
+    let chain = net.chain_id();
+    let register = |nonce: u64| {
+        let staff = Keypair::from_seed([0x40 + u8::try_from(nonce).unwrap(); 32]).public();
+        let call =
+            Call::Identity(IdentityCall::Register { key: staff, kind: IdentityKind::Staff { role: StaffRole::Nurse } });
+        Transaction { chain_id: chain.clone(), signer: admin.public(), nonce, call }.sign(&admin)
+    };
+    // Alone, node 0 cannot commit: the first transaction stays pending.
+    let first = client.next_free_nonce(&admin.public()).await.unwrap();
+    assert_eq!(client.submit(&register(first)).await.unwrap().status, TxState::Pending);
+    let nonces = client.nonces(&admin.public()).await.unwrap();
+    assert_eq!((nonces.next_nonce, nonces.next_free_nonce), (first, first + 1));
+    // Taking the committed nonce again is what failed before: the pool holds it.
+    let taken = client.submit(&register(first + 10)).await;
+    assert!(taken.is_ok(), "a farther nonce within the window is pooled: {taken:?}");
+    let again = Transaction { nonce: first, ..register(first + 11).tx }.sign(&admin);
+    let refused = client.submit(&again).await.unwrap_err().to_string();
+    assert!(refused.contains("nonce_taken"), "{refused}");
+    // The free nonce is accepted and waits its turn.
+    let second = client.next_free_nonce(&admin.public()).await.unwrap();
+    assert_eq!(second, first + 1);
+    let pending = client.submit(&register(second)).await.unwrap();
+    assert_eq!(pending.status, TxState::Pending);
+
+    net.start(1);
+    net.start(2);
+    eventually("both commit in order", || async {
+        client.nonces(&admin.public()).await.is_ok_and(|n| n.next_nonce == second + 1)
+    })
+    .await;
+}

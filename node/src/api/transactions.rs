@@ -269,7 +269,7 @@ pub(super) async fn submit_opaque_batch(
 
 #[utoipa::path(get, path = "/v1/accounts/{key}/nonce", tag = "transactions",
     params(("key" = String, Path, description = "public key, hex")),
-    responses((status = 200, description = "`{\"next_nonce\"}`"), (status = 400, description = "bad key")))]
+    responses((status = 200, description = "`{\"next_nonce\", \"next_free_nonce\"}`: from committed state, and after the key's transactions pending in this node's pool"), (status = 400, description = "bad key")))]
 pub(super) async fn nonce(
     State(api): State<ApiState>,
     key: Result<Path<String>, PathRejection>,
@@ -280,7 +280,9 @@ pub(super) async fn nonce(
         .map_err(|e| bad_request("bad_key", format!("a public key is 64 hex digits: {e}")))?;
     let key = panacea_primitives::PublicKey::from_bytes(bytes).map_err(|e| bad_request("bad_key", e))?;
     let next_nonce = panacea_contracts::next_nonce(&api.shared.storage.state(), &key).map_err(ApiError::internal)?;
-    Ok(Json(NonceView { next_nonce }))
+    let next_free_nonce =
+        api.shared.mempool.lock().map(|pool| pool.next_free_nonce(&key, next_nonce)).unwrap_or(next_nonce);
+    Ok(Json(NonceView { next_nonce, next_free_nonce }))
 }
 
 #[utoipa::path(get, path = "/v1/transactions/{id}", tag = "transactions",

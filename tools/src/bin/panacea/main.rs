@@ -332,11 +332,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             return show_status(&status, cli.json);
         }
         Command::Nonce { key } => {
-            let next = client.next_nonce(&load_key(&key)?.public()).await?;
+            let nonces = client.nonces(&load_key(&key)?.public()).await?;
+            let free = nonces.next_nonce.max(nonces.next_free_nonce);
             if cli.json {
-                print_json(&serde_json::json!({ "next_nonce": next }))?;
+                print_json(&serde_json::json!({ "next_nonce": nonces.next_nonce, "next_free_nonce": free }))?;
+            } else if free == nonces.next_nonce {
+                say!("{}", nonces.next_nonce);
             } else {
-                say!("{next}");
+                say!("{} (committed; {free} after the transactions pending at this node)", nonces.next_nonce);
             }
             return Ok(0);
         }
@@ -469,7 +472,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     let key = load_key(&signer.key)?;
     let status = client.status().await?;
     let chain_id = ChainId::new(status.chain_id).map_err(Failure::local)?;
-    let nonce = client.next_nonce(&key.public()).await?;
+    // After the key's transactions still pending at this node: one stuck there (its node
+    // cut off from the others) does not make this one `nonce_taken`.
+    let nonce = client.next_free_nonce(&key.public()).await?;
     let tx = Transaction { chain_id: chain_id.clone(), signer: key.public(), nonce, call }.sign(&key);
     let status = client.submit_and_wait(&tx, wait).await?;
     let committed_ok = status.receipt.as_ref().is_some_and(|r| r.is_ok());
