@@ -5,7 +5,8 @@
 # filled the disk more than once. Executables in debug/deps (only the workspace's tests,
 # binaries and examples are executables there; dependencies are libraries) and the
 # incremental caches of the workspace's crates that no build has touched for
-# PRUNE_AGE_MINUTES (default 720: twelve hours) are removed. Several crates share a name
+# PRUNE_AGE_MINUTES (default 120: two hours; a working session builds several fresh clones,
+# each several GiB, and 720 let them fill the disk) are removed. Several crates share a name
 # (each crate's `tests/it` is `it`), so age, not "newest per name", says what is stale;
 # dependencies are untouched, so the next build stays incremental. Called by test.sh
 # before it builds.
@@ -17,7 +18,7 @@ target="${CARGO_TARGET_DIR:-$HOME/.cache/panacea-target}"
 dry_run=0
 if [ "${1:-}" = "--dry-run" ]; then dry_run=1; fi
 
-age_minutes="${PRUNE_AGE_MINUTES:-720}"
+age_minutes="${PRUNE_AGE_MINUTES:-120}"
 
 # Removes every path read on stdin.
 prune() {
