@@ -325,6 +325,10 @@ async fn an_upload_stores_the_signed_content_or_nothing_within_the_store_limits(
     // No content hash: refused.
     let (status, refused) = code(raw_upload(&scene, None, reqwest::Body::from(Vec::new())).await.unwrap()).await;
     assert_eq!((status, refused.as_str()), (400, "content_hash_required"));
+    // An empty document, even signed as such: refused, nothing stored.
+    let empty = Hash::digest(&[]);
+    let (status, refused) = code(raw_upload(&scene, Some(empty), reqwest::Body::from(Vec::new())).await.unwrap()).await;
+    assert_eq!((status, refused.as_str()), (400, "empty_document"));
     // Someone replaces the signed content: nothing is stored.
     let signed = Hash::digest(&study);
     let mut forged = study.clone();

@@ -51,7 +51,7 @@ impl ApiState {
 #[utoipa::path(post, path = "/v1/documents", tag = "documents",
     params(("patient" = String, Query, description = "patient reference, hex"), ("data_class" = String, Query, description = "data class code"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-content-sha256" = String, Header, description = "the body's SHA-256, hex, which the signature covers"), ("x-panacea-signature" = String, Header, description = "ed25519 signature over the request and the content's SHA-256")),
     request_body(content = String, description = "the document's bytes", content_type = "application/octet-stream"),
-    responses((status = 200, description = "`{\"document\", \"bytes\", \"chunks\"}`"), (status = 400, description = "bad patient or class, no content hash (`content_hash_required`), a body other than the signed content (`content_mismatch`) or cut off (`bad_body`)"), (status = 401, description = "unsigned"), (status = 403, description = "not this node's organisation"), (status = 413, description = "too large"), (status = 429, description = "too many uploads at once (`uploads_busy`)"), (status = 507, description = "the store holds its limit (`store_full`)")))]
+    responses((status = 200, description = "`{\"document\", \"bytes\", \"chunks\"}`"), (status = 400, description = "bad patient or class, no content hash (`content_hash_required`), an empty document (`empty_document`), a body other than the signed content (`content_mismatch`) or cut off (`bad_body`)"), (status = 401, description = "unsigned"), (status = 403, description = "not this node's organisation"), (status = 413, description = "too large"), (status = 429, description = "too many uploads at once (`uploads_busy`)"), (status = 507, description = "the store holds its limit (`store_full`)")))]
 pub(super) async fn upload_document(
     State(api): State<ApiState>,
     signed: Signed,
@@ -71,6 +71,11 @@ pub(super) async fn upload_document(
             ),
         ));
     };
+    // A clinical document of no bytes is a mistake (a client that lost its file), never
+    // something to share: refused before anything is read, however it is signed.
+    if content_sha256 == panacea_primitives::Hash::digest(&[]) {
+        return Err(bad_request("empty_document", "the document is empty; nothing was stored"));
+    }
     let Query(query) = query.map_err(|e| bad_request("bad_query", e))?;
     let patient = patient_ref(&query.patient)?;
     let data_class = panacea_contracts::codes::DataClass::from_code(&query.data_class)
