@@ -350,6 +350,24 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
     let openapi: serde_json::Value =
         http.get(format!("{base}/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(openapi["paths"]["/v1/audit/events"]["get"].is_object(), "{openapi}");
+    // Every `{name}` in a path is a declared path parameter of each of its operations: a
+    // generated client (or schemathesis) cannot call a route whose parameters it lacks.
+    let mut undeclared = Vec::new();
+    for (path, operations) in openapi["paths"].as_object().unwrap() {
+        let names: Vec<&str> = path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
+        for (method, operation) in operations.as_object().unwrap() {
+            let declared: Vec<&str> = operation["parameters"]
+                .as_array()
+                .map(|ps| ps.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect())
+                .unwrap_or_default();
+            for name in &names {
+                if !declared.contains(name) {
+                    undeclared.push(format!("{method} {path}: {name}"));
+                }
+            }
+        }
+    }
+    assert!(undeclared.is_empty(), "path parameters missing from the OpenAPI document: {undeclared:?}");
     let refusals = common::metric(&client.metrics().await.unwrap(), "panacea_api_refusals_total");
     assert!(refusals >= 10.0, "every refusal is counted, got {refusals}");
     // ... and recorded, for auditors only.

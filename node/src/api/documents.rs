@@ -307,7 +307,12 @@ pub(super) fn find_delivery(
 }
 
 /// `GET /v1/deliveries/{decision}/{document}`: one delivery: its envelope and progress.
-#[utoipa::path(get, path = "/v1/deliveries/{decision}/{document}", tag = "documents", responses((status = 200, description = "the delivery"), (status = 404, description = "none for this signer")))]
+#[utoipa::path(get, path = "/v1/deliveries/{decision}/{document}", tag = "documents",
+    params(("decision" = String, Path, description = "the access decision that granted it, hex"),
+        ("document" = String, Path, description = "the document's SHA-256, hex")),
+    responses((status = 200, description = "the delivery"), (status = 400, description = "bad path (`bad_path`)"),
+        (status = 401, description = "unsigned"), (status = 403, description = "not this node's organisation"),
+        (status = 404, description = "none for this signer (`no_delivery`)")))]
 pub(super) async fn delivery(
     State(api): State<ApiState>,
     signed: Signed,
@@ -319,7 +324,14 @@ pub(super) async fn delivery(
 
 /// `GET /v1/deliveries/{decision}/{document}/chunks/{index}`: one chunk, sealed for the
 /// signer (`application/octet-stream`).
-#[utoipa::path(get, path = "/v1/deliveries/{decision}/{document}/chunks/{index}", tag = "documents", responses((status = 200, description = "the sealed chunk"), (status = 404, description = "not here")))]
+#[utoipa::path(get, path = "/v1/deliveries/{decision}/{document}/chunks/{index}", tag = "documents",
+    params(("decision" = String, Path, description = "the access decision that granted it, hex"),
+        ("document" = String, Path, description = "the document's SHA-256, hex"),
+        ("index" = u32, Path, description = "the chunk, from 0")),
+    responses((status = 200, description = "the sealed chunk (`application/octet-stream`)"),
+        (status = 400, description = "bad path (`bad_path`)"), (status = 401, description = "unsigned"),
+        (status = 403, description = "not this node's organisation"),
+        (status = 404, description = "no such delivery for this signer (`no_delivery`), or not complete (`no_chunk`)")))]
 pub(super) async fn delivery_chunk(
     State(api): State<ApiState>,
     signed: Signed,
