@@ -123,6 +123,11 @@ code_enum!(
         Auditor => "auditor",
         /// Researcher.
         Researcher => "researcher",
+        /// Security officer: records the organisation's security-governance
+        /// self-assessments (`crate::csf`).
+        SecurityOfficer => "security-officer",
+        /// Security-by-design assessor: attests medical products (`crate::product`).
+        Assessor => "assessor",
     }
 );
 

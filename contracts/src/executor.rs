@@ -153,6 +153,10 @@ fn execute_tx(
         Call::Document(call) => crate::document::execute(state, &ctx, &who, call),
         Call::Risk(call) => crate::risk::execute(state, &ctx, &who, call),
         Call::Governance(call) => crate::governance::execute(state, &ctx, &who, call),
+        Call::Product(call) => crate::product::execute(state, &ctx, &who, call),
+        Call::Csf(call) => crate::csf::execute(state, &ctx, &who, call),
+        Call::Connection(call) => crate::connection::execute(state, &ctx, &who, call),
+        Call::Training(call) => crate::training::execute(state, &ctx, &who, call),
     };
     match result {
         Ok(()) => {

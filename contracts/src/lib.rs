@@ -32,8 +32,10 @@
 pub mod access;
 pub mod audit;
 pub mod codes;
+pub mod connection;
 pub mod consent;
 pub mod context;
+pub mod csf;
 pub mod document;
 pub mod error;
 pub mod executor;
@@ -42,10 +44,12 @@ pub mod governance;
 pub mod identity;
 pub mod ids;
 pub mod membership;
+pub mod product;
 pub mod provable;
 pub mod risk;
 pub mod state;
 pub mod testing;
+pub mod training;
 pub mod tx;
 
 pub use context::{BlockContext, TxContext};

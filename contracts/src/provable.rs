@@ -23,6 +23,14 @@ pub enum Record {
     Decision(DecisionId),
     /// A registered document (`document::DocumentRecord`).
     Document(DocumentHash),
+    /// A medical product, by firmware hash (`product::Product`).
+    Product(panacea_primitives::Hash),
+    /// One version of an organisation's self-assessment (`csf::SelfAssessment`).
+    SelfAssessment(OrgId, u32),
+    /// A machine-to-machine connection rule (`connection::ConnectionRule`).
+    ConnectionRule(panacea_primitives::Hash),
+    /// A holder's credential for a course (`training::Credential`).
+    Credential(IdentityId, String),
 }
 
 impl Record {
@@ -36,6 +44,10 @@ impl Record {
             Record::PatientConsents(patient) => crate::consent::state::patient_key(patient),
             Record::Decision(id) => crate::access::state::decision_key(id),
             Record::Document(hash) => crate::document::state::document_key(hash),
+            Record::Product(firmware) => crate::product::state::product_key(firmware),
+            Record::SelfAssessment(org, version) => crate::csf::state::version_key(org, *version),
+            Record::ConnectionRule(id) => crate::connection::state::rule_key(id),
+            Record::Credential(holder, course) => crate::training::state::credential_key(holder, course),
         }
     }
 }
@@ -57,6 +69,10 @@ mod tests {
             Record::PatientConsents(PatientRef(h)).key(),
             Record::Decision(DecisionId(h)).key(),
             Record::Document(DocumentHash(h)).key(),
+            Record::Product(h).key(),
+            Record::SelfAssessment(OrgId::new("hospital-a").unwrap(), 1).key(),
+            Record::ConnectionRule(h).key(),
+            Record::Credential(IdentityId(h), "emergency-access".into()).key(),
         ];
         let distinct: std::collections::BTreeSet<_> = keys.iter().collect();
         assert_eq!(distinct.len(), keys.len());

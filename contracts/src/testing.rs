@@ -169,3 +169,46 @@ impl Chain {
         (staff.clone(), Identity::id_for(&org(org_id), &staff.public()))
     }
 }
+
+impl Chain {
+    /// Registers the product with firmware `firmware` and SBOM `sbom` (by hospital-a's
+    /// admin, unless it exists) and has an assessor of the authority attest it for a year,
+    /// so that devices on it may be registered.
+    pub fn attest_firmware(&mut self, firmware: Hash, sbom: Hash) {
+        use crate::product::{Component, ProductCall, Sbom, SbomFormat, StandardClaim};
+        if crate::product::product(&self.store, &firmware).unwrap().is_none() {
+            let admin = self.admin("hospital-a");
+            let sbom = Sbom {
+                format: SbomFormat::CycloneDx,
+                hash: sbom,
+                components: vec![Component { name: "openssl".into(), version: "3.0.13".into(), purl: None }],
+            };
+            let claims = vec![StandardClaim { standard: "IEC 81001-5-1".into(), evidence: Hash([9; 32]) }];
+            self.ok(
+                &admin,
+                Call::Product(ProductCall::Register {
+                    manufacturer: "acme".into(),
+                    model: "p1".into(),
+                    firmware_version: "1.0.0".into(),
+                    firmware_hash: firmware,
+                    sbom,
+                    claims,
+                }),
+            );
+        }
+        let assessor = key("authority/assessor");
+        if crate::membership::key_owner(&self.store, &assessor.public()).unwrap().is_none() {
+            self.staff("authority", StaffRole::Assessor, "authority/assessor");
+        }
+        let expires = self.time.plus_millis(365 * 24 * 60 * 60 * 1000);
+        self.ok(
+            &assessor,
+            Call::Product(ProductCall::Attest {
+                product: firmware,
+                standards: vec!["IEC 81001-5-1".into()],
+                report: Hash([8; 32]),
+                expires,
+            }),
+        );
+    }
+}

@@ -29,6 +29,14 @@ pub enum Call {
     Risk(crate::risk::RiskCall),
     /// Consortium governance: proposals, votes, misbehaviour reports.
     Governance(crate::governance::GovernanceCall),
+    /// Security by design: medical products, their attestations and revocations.
+    Product(crate::product::ProductCall),
+    /// Security governance: NIST CSF self-assessments.
+    Csf(crate::csf::CsfCall),
+    /// Expected machine-to-machine connections.
+    Connection(crate::connection::ConnectionCall),
+    /// Training catalogue, policy and credentials.
+    Training(crate::training::TrainingCall),
 }
 
 /// What a signer asks the chain to do.

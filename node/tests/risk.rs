@@ -12,6 +12,7 @@ use panacea_contracts::access::{AccessCall, DecisionOutcome, DenyReason};
 use panacea_contracts::codes::{DataClass, Purpose, StaffRole};
 use panacea_contracts::identity::{Identity, IdentityCall, IdentityKind};
 use panacea_contracts::ids::{DecisionId, DocumentHash, OrgId, PatientRef};
+use panacea_contracts::product::{Component, ProductCall, Sbom, SbomFormat, StandardClaim};
 use panacea_contracts::risk::RiskCall;
 use panacea_node::workers::risk::inventory::{assess_dir, submit_call};
 use panacea_primitives::{Hash, Keypair};
@@ -39,6 +40,35 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
     let client = net.client(0);
     let chain = net.chain_id();
     let (admin0, admin1, admin2) = (net.nodes[0].admin.clone(), net.nodes[1].admin.clone(), net.nodes[2].admin.clone());
+
+    // The pump's firmware is a registered product, attested by the authority's assessor
+    // (no device is registered on firmware without an attestation in force).
+    let assessor = Keypair::from_seed([64; 32]);
+    let kind = IdentityKind::Staff { role: StaffRole::Assessor };
+    commit(&client, &chain, &admin2, Call::Identity(IdentityCall::Register { key: assessor.public(), kind })).await;
+    let sbom = Sbom {
+        format: SbomFormat::CycloneDx,
+        hash: Hash([2; 32]),
+        components: vec![Component { name: "openssl".into(), version: "1.1.1k".into(), purl: None }],
+    };
+    let claims = vec![StandardClaim { standard: "IEC 81001-5-1".into(), evidence: Hash([3; 32]) }];
+    let register = ProductCall::Register {
+        manufacturer: "acme".into(),
+        model: "p1".into(),
+        firmware_version: "1.0.0".into(),
+        firmware_hash: Hash([1; 32]),
+        sbom,
+        claims,
+    };
+    commit(&client, &chain, &admin0, Call::Product(register)).await;
+    let expires = panacea_primitives::Timestamp(u64::try_from(chrono_now_ms()).unwrap() + 30 * 24 * 60 * 60 * 1000);
+    let attest = ProductCall::Attest {
+        product: Hash([1; 32]),
+        standards: vec!["IEC 81001-5-1".into()],
+        report: Hash([4; 32]),
+        expires,
+    };
+    commit(&client, &chain, &assessor, Call::Product(attest)).await;
 
     // hospital-0 registers its pump; the authority registers its auditor.
     let pump = Keypair::from_seed([61; 32]);
@@ -134,4 +164,8 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
 fn crate_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
+}
+
+fn chrono_now_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
 }

@@ -60,6 +60,8 @@ pub enum SignatureKind {
     Transaction,
     /// An authenticated API request.
     ApiRequest,
+    /// A machine's answer to a connection challenge (machine-to-machine connections).
+    ConnectionChallenge,
 }
 
 impl SignatureKind {
@@ -70,6 +72,7 @@ impl SignatureKind {
             SignatureKind::ConsensusTimeout => 3,
             SignatureKind::Transaction => 16,
             SignatureKind::ApiRequest => 17,
+            SignatureKind::ConnectionChallenge => 18,
         }
     }
 }

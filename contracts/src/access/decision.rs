@@ -84,6 +84,10 @@ pub enum DenyReason {
     /// The requester is a device in risk quarantine (`crate::risk`): denied whatever the
     /// consents say, until a mitigation is recorded and a later assessment clears it.
     DeviceQuarantined,
+    /// The requester's organisation requires a current training credential for this
+    /// request that the requester does not hold (`crate::training`); the decision names
+    /// the course.
+    TrainingMissing,
 }
 
 impl DenyReason {
@@ -93,6 +97,7 @@ impl DenyReason {
             DenyReason::NoApplicableConsent => "no-applicable-consent",
             DenyReason::DeniedByConsent => "denied-by-consent",
             DenyReason::DeviceQuarantined => "device-quarantined",
+            DenyReason::TrainingMissing => "training-missing",
         }
     }
 }

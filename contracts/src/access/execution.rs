@@ -11,6 +11,7 @@ use crate::identity::{IdentityKind, Principal};
 use crate::ids::DecisionId;
 use crate::membership::{OrgStatus, organisation_in};
 use crate::state::BlockState;
+use crate::training::{GuardedAction, missing_training};
 
 /// Executes an access call.
 pub(crate) fn execute(
@@ -68,19 +69,40 @@ pub(crate) fn execute(
             // A device in risk quarantine is refused whatever the consents say.
             let quarantined = matches!(identity.kind, IdentityKind::Device { .. })
                 && crate::risk::state::get_quarantine(state, &identity.id)?.is_some();
+            // The organisation's training policy: a staff member without a current
+            // credential the policy requires for this request is refused, whatever the
+            // consents say; break-glass may need one more (checked where it would apply).
+            let mut guarded = vec![GuardedAction::AccessRequest];
+            if purpose == Purpose::Research {
+                guarded.push(GuardedAction::ResearchAccess);
+            }
+            let mut missing_training = missing_training(state, identity, &guarded, ctx.block.time)?;
             let decision = if quarantined {
                 Decision::Deny { reason: DenyReason::DeviceQuarantined, consents: Vec::new() }
+            } else if missing_training.is_some() {
+                Decision::Deny { reason: DenyReason::TrainingMissing, consents: Vec::new() }
             } else {
                 decide(&consents, &request)
             };
+            let consent_denied = matches!(
+                decision,
+                Decision::Deny { reason: DenyReason::NoApplicableConsent | DenyReason::DeniedByConsent, .. }
+            );
+            if break_glass && consent_denied {
+                missing_training =
+                    crate::training::missing_training(state, identity, &[GuardedAction::BreakGlass], ctx.block.time)?;
+            }
             let (outcome, deciding, overridden, expires_at) = match decision {
+                Decision::Deny { .. } if consent_denied && break_glass && missing_training.is_some() => {
+                    (DecisionOutcome::Deny(DenyReason::TrainingMissing), Vec::new(), Vec::new(), None)
+                }
                 Decision::Permit { consents, overridden } => (
                     DecisionOutcome::Permit,
                     consents,
                     overridden,
                     Some(ctx.block.time.plus_millis(crate::governance::parameters_in(state)?.permit_ms)),
                 ),
-                Decision::Deny { consents: overridden, .. } if break_glass => (
+                Decision::Deny { consents: overridden, .. } if break_glass && consent_denied => (
                     DecisionOutcome::BreakGlass,
                     overridden,
                     Vec::new(),
@@ -110,6 +132,7 @@ pub(crate) fn execute(
                 overridden: versions(overridden),
                 expires_at,
                 justification,
+                missing_training,
             };
             put_decision(state, &record);
             if outcome == DecisionOutcome::BreakGlass {

@@ -101,6 +101,9 @@ pub struct AccessDecision {
     pub expires_at: Option<Timestamp>,
     /// For break-glass, SHA-256 of the written justification kept off chain.
     pub justification: Option<DocumentHash>,
+    /// For a `training-missing` denial, the course whose current credential the
+    /// requester's organisation requires and the requester lacks.
+    pub missing_training: Option<String>,
 }
 
 impl AccessDecision {

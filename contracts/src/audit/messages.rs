@@ -68,6 +68,28 @@ pub enum AuditKind {
     EpochChanged,
     /// A validator's misbehaviour was proved and recorded against its member.
     MisbehaviourReported,
+    /// A medical product (one firmware build) was registered with its SBOM and claims.
+    ProductRegistered,
+    /// An assessor attested a product's security-by-design claims.
+    ProductAttested,
+    /// A product's attestation was revoked (its devices are suspended).
+    ProductRevoked,
+    /// A security officer recorded a NIST CSF self-assessment.
+    SelfAssessmentRecorded,
+    /// An admin allowed a machine-to-machine connection.
+    ConnectionAllowed,
+    /// An admin removed an allowed connection.
+    ConnectionRemoved,
+    /// A gateway reported a connection attempt no rule allowed.
+    UnexpectedConnection,
+    /// An admin defined or changed a training course.
+    CourseDefined,
+    /// An admin changed the organisation's training policy.
+    TrainingPolicyChanged,
+    /// A training service issued a completion credential.
+    TrainingIssued,
+    /// A completion credential was revoked.
+    TrainingRevoked,
 }
 
 /// AuditEvent.action.
@@ -137,6 +159,9 @@ pub struct AuditEntity {
     pub finding: Option<crate::access::ReviewOutcome>,
     /// The governance proposal concerned.
     pub proposal: Option<Hash>,
+    /// The registry record concerned: a product (by firmware hash), a self-assessment, a
+    /// connection rule or a training credential.
+    pub record: Option<Hash>,
 }
 
 /// One entry of the append-only audit log.

@@ -111,6 +111,17 @@ pub fn kind_code(kind: AuditKind) -> &'static str {
         AuditKind::GovernanceDecided => "governance-decided",
         AuditKind::EpochChanged => "epoch-changed",
         AuditKind::MisbehaviourReported => "misbehaviour-reported",
+        AuditKind::ProductRegistered => "product-registered",
+        AuditKind::ProductAttested => "product-attested",
+        AuditKind::ProductRevoked => "product-revoked",
+        AuditKind::SelfAssessmentRecorded => "self-assessment-recorded",
+        AuditKind::ConnectionAllowed => "connection-allowed",
+        AuditKind::ConnectionRemoved => "connection-removed",
+        AuditKind::UnexpectedConnection => "unexpected-connection",
+        AuditKind::CourseDefined => "course-defined",
+        AuditKind::TrainingPolicyChanged => "training-policy-changed",
+        AuditKind::TrainingIssued => "training-issued",
+        AuditKind::TrainingRevoked => "training-revoked",
     }
 }
 
@@ -141,6 +152,13 @@ fn module_code(kind: AuditKind) -> &'static str {
         | AuditKind::GovernanceDecided
         | AuditKind::EpochChanged
         | AuditKind::MisbehaviourReported => "governance",
+        AuditKind::ProductRegistered | AuditKind::ProductAttested | AuditKind::ProductRevoked => "product",
+        AuditKind::SelfAssessmentRecorded => "security-governance",
+        AuditKind::ConnectionAllowed | AuditKind::ConnectionRemoved | AuditKind::UnexpectedConnection => "connection",
+        AuditKind::CourseDefined
+        | AuditKind::TrainingPolicyChanged
+        | AuditKind::TrainingIssued
+        | AuditKind::TrainingRevoked => "training",
     }
 }
 
@@ -225,6 +243,11 @@ fn entities_json(entity: &AuditEntity) -> Vec<Value> {
     if let Some(proposal) = entity.proposal {
         out.push(json!({ "what": { "identifier": { "system": system::PROPOSAL, "value": proposal.to_string() } } }));
     }
+    if let Some(record) = entity.record {
+        out.push(
+            json!({ "what": { "identifier": { "system": system::REGISTRY_RECORD, "value": record.to_string() } } }),
+        );
+    }
     if let Some(attachment) = entity.attachment {
         // object-role 3, Report: the signed form, justification or review notes.
         out.push(json!({
@@ -252,7 +275,7 @@ mod tests {
     use crate::fhir::{DateBound, parse_date_time};
     use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
 
-    const ALL_KINDS: [AuditKind; 23] = [
+    const ALL_KINDS: [AuditKind; 39] = [
         AuditKind::ConsentRecorded,
         AuditKind::ConsentAmended,
         AuditKind::ConsentRevoked,
@@ -276,6 +299,22 @@ mod tests {
         AuditKind::DeviceReleased,
         AuditKind::DocumentRegistered,
         AuditKind::DocumentErased,
+        AuditKind::GovernanceProposed,
+        AuditKind::GovernanceVoted,
+        AuditKind::GovernanceDecided,
+        AuditKind::EpochChanged,
+        AuditKind::MisbehaviourReported,
+        AuditKind::ProductRegistered,
+        AuditKind::ProductAttested,
+        AuditKind::ProductRevoked,
+        AuditKind::SelfAssessmentRecorded,
+        AuditKind::ConnectionAllowed,
+        AuditKind::ConnectionRemoved,
+        AuditKind::UnexpectedConnection,
+        AuditKind::CourseDefined,
+        AuditKind::TrainingPolicyChanged,
+        AuditKind::TrainingIssued,
+        AuditKind::TrainingRevoked,
     ];
 
     fn event(kind: AuditKind, outcome: AuditOutcome) -> AuditEvent {
@@ -319,6 +358,7 @@ mod tests {
                 attachment: Some(DocumentHash(Hash::digest(b"justification"))),
                 finding: Some(ReviewOutcome::Unjustified),
                 proposal: None,
+                record: Some(Hash::digest(b"product")),
             },
             purpose: Some(Purpose::EmergencyTreatment),
             prev: Hash::digest(b"previous"),
@@ -332,7 +372,19 @@ mod tests {
         let recorded = out["recorded"].as_str().expect("recorded is a string");
         assert_eq!(parse_date_time(recorded, DateBound::Start), Ok(event.recorded));
         assert_eq!(out["type"]["system"], system::AUDIT_EVENT_TYPE);
-        assert!(["consent", "identity", "access", "document", "risk"].contains(&out["type"]["code"].as_str().unwrap()));
+        let modules = [
+            "consent",
+            "identity",
+            "access",
+            "document",
+            "risk",
+            "governance",
+            "product",
+            "security-governance",
+            "connection",
+            "training",
+        ];
+        assert!(modules.contains(&out["type"]["code"].as_str().unwrap()));
         assert_eq!(out["subtype"][0]["system"], system::AUDIT_KIND);
         // The subtype code is the kind's own JSON name.
         assert_eq!(out["subtype"][0]["code"], serde_json::to_value(event.kind).unwrap());
@@ -411,7 +463,9 @@ mod tests {
         assert_eq!(serde_json::to_value(ReviewOutcome::Unjustified).unwrap(), "unjustified");
         assert_eq!(serde_json::to_value(ReviewOutcome::Justified).unwrap(), finding_code(ReviewOutcome::Justified));
         assert_eq!(entities[5]["type"], json!({ "system": system::DATA_CLASS, "code": "lab-results" }));
-        assert_eq!(entities[6]["role"]["code"], "3");
+        let record = json!({ "identifier": { "system": system::REGISTRY_RECORD, "value": Hash::digest(b"product").to_string() } });
+        assert_eq!(entities[6]["what"], record);
+        assert_eq!(entities[7]["role"]["code"], "3");
 
         let mut finding_only = event.entity.clone();
         finding_only.decision = None;

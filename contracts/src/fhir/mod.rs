@@ -93,6 +93,9 @@ pub mod system {
     pub const DECISION: &str = "https://panacea.example/fhir/decision";
     /// Identifier system of governance proposals (their ids).
     pub const PROPOSAL: &str = "https://panacea.example/fhir/governance-proposal";
+    /// Identifier system of registry records (products by firmware hash, self-assessments,
+    /// connection rules, training credentials).
+    pub const REGISTRY_RECORD: &str = "https://panacea.example/fhir/registry-record";
     /// Identifier system of signing keys (value: 64 lowercase hex).
     pub const PUBLIC_KEY: &str = "https://panacea.example/fhir/public-key";
     /// Extension on an AuditEvent agent: the organisation an identity acts for (what R5

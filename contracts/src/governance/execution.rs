@@ -434,6 +434,13 @@ fn check_parameters(p: &ChainParameters) -> Result<(), ExecError> {
     if p.pool_per_signer_max == 0 || p.pool_per_signer_max > limits::POOL_PER_SIGNER_MAX {
         return Err(invalid(format!("pool_per_signer_max must be between 1 and {}", limits::POOL_PER_SIGNER_MAX)));
     }
+    if !(limits::SELF_ASSESSMENT_MS_MIN..=limits::SELF_ASSESSMENT_MS_MAX).contains(&p.self_assessment_max_age_ms) {
+        return Err(invalid(format!(
+            "self_assessment_max_age_ms must be between {} and {}",
+            limits::SELF_ASSESSMENT_MS_MIN,
+            limits::SELF_ASSESSMENT_MS_MAX
+        )));
+    }
     if let Some(risk) = &p.risk_defaults {
         crate::risk::check_parameters(risk).map_err(|e| invalid(format!("risk_defaults: {e}")))?;
     }

@@ -99,11 +99,14 @@ pub struct AuthorityReads {
     pub ledger: bool,
     /// Every organisation's risk assessments.
     pub risk: bool,
+    /// Every organisation's security-governance self-assessments (NIST CSF profiles,
+    /// gaps, overdue ones, the regional view).
+    pub security_governance: bool,
 }
 
 impl Default for AuthorityReads {
     fn default() -> Self {
-        AuthorityReads { audit: true, ledger: true, risk: true }
+        AuthorityReads { audit: true, ledger: true, risk: true, security_governance: true }
     }
 }
 
@@ -123,6 +126,9 @@ pub struct ChainParameters {
     pub risk_defaults: Option<RiskParameters>,
     /// What health authorities' auditors may read.
     pub authority_reads: AuthorityReads,
+    /// How old an organisation's latest security-governance self-assessment may be before
+    /// it counts as overdue, in milliseconds.
+    pub self_assessment_max_age_ms: u64,
 }
 
 /// Limits on [`ChainParameters`], so that no vote can set one that breaks the chain.
@@ -135,6 +141,12 @@ pub mod limits {
     pub const PATIENT_CONSENTS_MAX: u32 = 64;
     /// Highest per-signer pool limit.
     pub const POOL_PER_SIGNER_MAX: u32 = 10_000;
+    /// A day, in milliseconds.
+    pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+    /// Shortest self-assessment period (30 days).
+    pub const SELF_ASSESSMENT_MS_MIN: u64 = 30 * DAY_MS;
+    /// Longest self-assessment period (three years).
+    pub const SELF_ASSESSMENT_MS_MAX: u64 = 3 * 366 * DAY_MS;
 }
 
 impl Default for ChainParameters {
@@ -146,6 +158,7 @@ impl Default for ChainParameters {
             pool_per_signer_max: 1_024,
             risk_defaults: None,
             authority_reads: AuthorityReads::default(),
+            self_assessment_max_age_ms: 365 * limits::DAY_MS,
         }
     }
 }

@@ -139,6 +139,11 @@ pub(crate) fn execute(
                 previous: IdentityStatus::Active,
                 registered_at: ctx.block.time,
             };
+            // Security by design: a device runs a firmware build with an attestation in force.
+            if let IdentityKind::Device { firmware_hash, sbom_hash, .. } = &identity.kind {
+                crate::product::device_gate(state, firmware_hash, sbom_hash, ctx.block.time)?;
+                crate::product::record_device(state, firmware_hash, identity.id)?;
+            }
             put_key_owner(state, &key, &KeyOwner::Identity(identity.id));
             (AuditKind::IdentityRegistered, identity)
         }
@@ -148,7 +153,11 @@ pub(crate) fn execute(
             (AuditKind::IdentitySuspended, identity)
         }
         (Principal::Admin { org, .. }, IdentityCall::Reactivate { identity }) => {
-            let identity = change_status(own_identity(state, org, identity)?, IdentityStatus::Active, ctx)?;
+            let identity = own_identity(state, org, identity)?;
+            if let IdentityKind::Device { firmware_hash, sbom_hash, .. } = &identity.kind {
+                crate::product::device_gate(state, firmware_hash, sbom_hash, ctx.block.time)?;
+            }
+            let identity = change_status(identity, IdentityStatus::Active, ctx)?;
             (AuditKind::IdentityReactivated, identity)
         }
         (Principal::Admin { org, .. }, IdentityCall::Revoke { identity }) => {

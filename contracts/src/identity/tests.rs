@@ -74,6 +74,7 @@ fn devices_are_registered_with_firmware_and_sbom_hashes() {
     let mut chain = Chain::new();
     let admin = chain.admin("hospital-a");
     let pump = key("pump");
+    chain.attest_firmware(panacea_primitives::Hash([1; 32]), panacea_primitives::Hash([2; 32]));
     let kind = IdentityKind::Device {
         device_type: "infusion-pump".into(),
         manufacturer: "Acme Medical".into(),

@@ -15,6 +15,7 @@ use crate::tx::{Call, Outcome};
 fn device(chain: &mut Chain, org_id: &str, label: &str) -> (panacea_primitives::Keypair, IdentityId) {
     let pump = key(label);
     let admin = chain.admin(org_id);
+    chain.attest_firmware(Hash([1; 32]), Hash([2; 32]));
     let kind = IdentityKind::Device {
         device_type: "infusion-pump".into(),
         manufacturer: "acme".into(),
