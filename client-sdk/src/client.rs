@@ -281,12 +281,34 @@ impl Client {
         Ok(request)
     }
 
-    async fn signed_get<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn signed_get<T: serde::de::DeserializeOwned>(
         &self,
         signer: &RequestSigner,
         path_and_query: &str,
     ) -> Result<T, ClientError> {
         Self::parse(self.signed_get_request(signer, path_and_query).await?.send().await?).await
+    }
+
+    /// A POST of `body` as JSON to `path`, signed by `signer` over the body's SHA-256.
+    pub(crate) async fn signed_post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        signer: &RequestSigner,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let body = serde_json::to_vec(body).map_err(|e| ClientError::Local(e.to_string()))?;
+        let sha256 = Hash::digest(&body);
+        let audience = self.node_id().await?;
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(signed::HEADER_CONTENT_SHA256, sha256.to_string())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        for (name, value) in signer.headers("POST", path, &sha256, &audience)? {
+            request = request.header(name, value);
+        }
+        Self::parse(request.send().await?).await
     }
 
     /// The consents of `patient` the signer may read.

@@ -15,16 +15,21 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub mod sbom;
 pub mod sharing;
 pub mod types;
 pub mod verify;
 
 #[cfg(feature = "http")]
 mod client;
+#[cfg(feature = "http")]
+mod registries;
 
 #[cfg(feature = "http")]
 pub use client::{AuditStream, Client, ClientError, RequestSigner, now};
 /// Pseudonymisation at the edge: derive a patient's reference with the custodian's key,
 /// on the custodian's machine (see `docs/consent-and-access.md`).
 pub use panacea_primitives::{LocalPatient, PseudonymError, Pseudonymiser};
+#[cfg(feature = "http")]
+pub use registries::sign_challenge;
 pub use verify::{ProvableRecord, TrustAnchor, VerifiedState, VerifyError};

@@ -546,3 +546,134 @@ pub struct EpochChangesView {
     /// The changes, hex-encoded.
     pub changes: Vec<String>,
 }
+
+/// `GET /v1/products`: a page of registered medical products (firmware builds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductsPage {
+    /// The products, in registration order.
+    pub products: Vec<panacea_contracts::product::Product>,
+    /// How many are registered.
+    pub total: u64,
+    /// The `from` of the next page, when there is one.
+    pub next: Option<u64>,
+}
+
+/// `GET /v1/products/{firmware}`: a product, whether devices may run it now, and how many
+/// devices were registered on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductView {
+    /// The product.
+    pub product: panacea_contracts::product::Product,
+    /// True if an attestation is in force (devices may be registered or reactivated).
+    pub in_force: bool,
+    /// Device identities ever registered on this firmware (of every member).
+    pub devices: u64,
+}
+
+/// `GET /v1/organisations/{org}/self-assessment`: an organisation's security-governance
+/// posture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfAssessmentView {
+    /// The organisation.
+    pub org: OrgId,
+    /// Its latest self-assessment, if any.
+    pub latest: Option<panacea_contracts::csf::SelfAssessment>,
+    /// How many versions it recorded.
+    pub versions: u32,
+    /// True if it has none, or the latest is older than the consortium's period.
+    pub overdue: bool,
+    /// The latest's gaps, largest first.
+    pub gaps: Vec<panacea_contracts::csf::Gap>,
+    /// The consortium's period, in milliseconds.
+    pub max_age_ms: u64,
+}
+
+/// One member in the regional view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberPosture {
+    /// The member.
+    pub org: OrgId,
+    /// Its latest version (0: never assessed).
+    pub version: u32,
+    /// When it was recorded.
+    pub submitted_at: Option<Timestamp>,
+    /// True if missing or older than the period.
+    pub overdue: bool,
+}
+
+/// `GET /v1/security-governance/region`: every member's posture and the distribution per
+/// CSF category, for health authorities' auditors. No evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionView {
+    /// The catalogue version the distribution uses.
+    pub catalogue: String,
+    /// The consortium's period, in milliseconds.
+    pub max_age_ms: u64,
+    /// Every active member.
+    pub members: Vec<MemberPosture>,
+    /// Per category, across members' whole-organisation profiles.
+    pub categories: Vec<panacea_contracts::csf::CategoryDistribution>,
+}
+
+/// `GET /v1/organisations/{org}/connections`: the machine-to-machine connections an
+/// organisation allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionsView {
+    /// The organisation.
+    pub org: OrgId,
+    /// Its rules (expired ones until removed).
+    pub rules: Vec<panacea_contracts::connection::ConnectionRule>,
+}
+
+/// `POST /v1/connections/verify` body: the source's answer to a gateway's challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyConnectionRequest {
+    /// What the source signed.
+    pub challenge: panacea_contracts::connection::ConnectionChallenge,
+    /// The source's signature.
+    pub signature: panacea_primitives::Signature,
+}
+
+/// `POST /v1/connections/verify` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionVerdictView {
+    /// True if a rule in force allows it and the source proved itself.
+    pub expected: bool,
+    /// Why not, when not (`no-rule`, `rule-expired`, `bad-signature`, ...).
+    pub reason: Option<String>,
+    /// The rule, when one exists.
+    pub rule: Option<panacea_contracts::connection::ConnectionRule>,
+    /// A proof of the rule (or its absence) against a certified state root, when the
+    /// chain is old enough to attest one: check it with `TrustAnchor`.
+    pub proof: Option<ProofView>,
+}
+
+/// `GET /v1/organisations/{org}/training`: an organisation's catalogue and policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingView {
+    /// The organisation.
+    pub org: OrgId,
+    /// Its courses.
+    pub courses: Vec<panacea_contracts::training::Course>,
+    /// Its policy.
+    pub policy: panacea_contracts::training::TrainingPolicy,
+}
+
+/// One credential and whether it counts now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialView {
+    /// The credential.
+    pub credential: panacea_contracts::training::Credential,
+    /// True if it counts at the latest block (not revoked, not expired, a version the
+    /// course still accepts).
+    pub current: bool,
+}
+
+/// `GET /v1/identities/{id}/credentials`: an identity's training credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsView {
+    /// The holder.
+    pub holder: IdentityId,
+    /// One per course: the latest.
+    pub credentials: Vec<CredentialView>,
+}

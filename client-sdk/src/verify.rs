@@ -157,6 +157,14 @@ pub enum ProvableRecord {
     Decision(DecisionId),
     /// A patient's list of consents.
     PatientConsents(PatientRef),
+    /// A medical product, by firmware hash.
+    Product(panacea_primitives::Hash),
+    /// One version of an organisation's security-governance self-assessment.
+    SelfAssessment(OrgId, u32),
+    /// A machine-to-machine connection rule.
+    ConnectionRule(panacea_primitives::Hash),
+    /// A holder's training credential for a course.
+    Credential(IdentityId, String),
 }
 
 impl ProvableRecord {
@@ -168,6 +176,10 @@ impl ProvableRecord {
             ProvableRecord::Consent(id) => ("consent", id.to_string()),
             ProvableRecord::Decision(id) => ("decision", id.to_string()),
             ProvableRecord::PatientConsents(patient) => ("patient-consents", patient.to_string()),
+            ProvableRecord::Product(firmware) => ("product", firmware.to_string()),
+            ProvableRecord::SelfAssessment(org, version) => ("self-assessment", format!("{}:{version}", org.as_str())),
+            ProvableRecord::ConnectionRule(id) => ("connection-rule", id.to_string()),
+            ProvableRecord::Credential(holder, course) => ("credential", format!("{holder}:{course}")),
         }
     }
 }

@@ -114,6 +114,13 @@ impl Principal {
         matches!(self, Principal::Member { role: MemberRole::Auditor(reads), .. } if reads.risk)
     }
 
+    /// True if the principal reads every organisation's security-governance
+    /// self-assessments and the regional view: an auditor, while the consortium lets
+    /// authorities read them.
+    pub fn audits_security_governance(&self) -> bool {
+        matches!(self, Principal::Member { role: MemberRole::Auditor(reads), .. } if reads.security_governance)
+    }
+
     /// True if the principal may read whole blocks and every receipt: what its own node
     /// replicates (an organisation's operator) or what it audits (an auditor, while the
     /// consortium lets authorities read the ledger).

@@ -8,13 +8,17 @@
 
 mod audit;
 mod chain;
+mod connections;
 mod consent;
 mod documents;
 mod governance;
+mod products;
 mod pseudonyms;
 mod records;
 mod risk;
+mod security;
 mod signed;
+mod training;
 mod transactions;
 
 pub use signed::{MaybeSigned, Signed};
@@ -158,6 +162,15 @@ pub fn router(
         .route("/v1/organisations", get(chain::organisations))
         .route("/v1/organisations/{org}/risk", get(risk::organisation_risk))
         .route("/v1/organisations/{org}/risk/parameters", get(risk::organisation_risk_parameters))
+        .route("/v1/organisations/{org}/self-assessment", get(security::self_assessment))
+        .route("/v1/organisations/{org}/self-assessment/{version}", get(security::self_assessment_version))
+        .route("/v1/security-governance/region", get(security::region))
+        .route("/v1/organisations/{org}/connections", get(connections::connections))
+        .route("/v1/connections/verify", post(connections::verify))
+        .route("/v1/organisations/{org}/training", get(training::training))
+        .route("/v1/identities/{id}/credentials", get(training::credentials))
+        .route("/v1/products", get(products::products))
+        .route("/v1/products/{firmware}", get(products::product))
         .route("/v1/validators", get(chain::validators))
         .route("/v1/governance", get(governance::governance))
         .route("/v1/governance/proposals", get(governance::proposals))
@@ -269,6 +282,15 @@ pub struct PageQuery {
         pseudonyms::derive,
         risk::organisation_risk,
         risk::organisation_risk_parameters,
+        products::products,
+        products::product,
+        security::self_assessment,
+        security::self_assessment_version,
+        security::region,
+        connections::connections,
+        connections::verify,
+        training::training,
+        training::credentials,
         governance::governance,
         governance::proposals,
         governance::proposal,
@@ -306,6 +328,15 @@ mod tests {
             "/v1/decisions/{id}",
             "/v1/audit/events",
             "/v1/audit/stream",
+            "/v1/products",
+            "/v1/products/{firmware}",
+            "/v1/organisations/{org}/self-assessment",
+            "/v1/organisations/{org}/self-assessment/{version}",
+            "/v1/security-governance/region",
+            "/v1/organisations/{org}/connections",
+            "/v1/connections/verify",
+            "/v1/organisations/{org}/training",
+            "/v1/identities/{id}/credentials",
             "/metrics",
             "/health",
         ] {

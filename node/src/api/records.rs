@@ -45,7 +45,7 @@ pub(super) async fn identity(
 /// signer), `consent` (its head and latest version), `decision`, `patient-consents` (the
 /// same readers as the records themselves). Check it with the SDK's `TrustAnchor`.
 #[utoipa::path(get, path = "/v1/proofs/{kind}/{id}", tag = "proofs",
-    params(("kind" = String, Path, description = "organisation | identity | consent | decision | patient-consents"), ("id" = String, Path, description = "the organisation id, or the record's 64-hex-digit id or patient reference"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
+    params(("kind" = String, Path, description = "organisation | identity | consent | decision | patient-consents | product | self-assessment | connection-rule | credential"), ("id" = String, Path, description = "the organisation id, or the record's 64-hex-digit id or patient reference"), ("x-panacea-key" = String, Header, description = "signer's public key, hex"), ("x-panacea-timestamp" = u64, Header, description = "ms since the Unix epoch"), ("x-panacea-nonce" = String, Header, description = "16-64 fresh hex digits"), ("x-panacea-signature" = String, Header, description = "ed25519 signature, hex (see docs/node.md)")),
     responses((status = 200, description = "`ProofView`: the attested height and root, the certified state (hex) and one entry per key"), (status = 400, description = "bad id"), (status = 404, description = "unknown kind"), (status = 401, description = "unsigned, stale, replayed or badly signed"), (status = 403, description = "the signer may not read this"), (status = 429, description = "rate limited"), (status = 503, description = "the chain is too young to attest a state")))]
 pub(super) async fn proof(
     State(api): State<ApiState>,
@@ -97,11 +97,44 @@ pub(super) async fn proof(
             }
             vec![Record::PatientConsents(patient).key()]
         }
+        "product" | "credential" | "self-assessment" | "connection-rule" if !principal.is_member() => {
+            return Err(signed.forbidden(&api));
+        }
+        "product" => vec![Record::Product(hash("product")?).key()],
+        "credential" => {
+            let (holder, course) =
+                id.split_once(':').ok_or_else(|| bad_request("bad_id", "a credential is named <holder>:<course>"))?;
+            let holder = Hash::from_hex(holder).map_err(|_| bad_request("bad_id", "a holder is 64 hex digits"))?;
+            vec![Record::Credential(IdentityId(holder), course.to_string()).key()]
+        }
+        "self-assessment" => {
+            let (org, version) = id
+                .split_once(':')
+                .ok_or_else(|| bad_request("bad_id", "a self-assessment is named <org>:<version>"))?;
+            let org = OrgId::new(org.to_string()).map_err(|e| bad_request("bad_id", e))?;
+            let version: u32 = version.parse().map_err(|_| bad_request("bad_id", "a version is a number"))?;
+            let own = matches!(principal, crate::auth::Principal::Member { org: mine, role: crate::auth::MemberRole::Operator | crate::auth::MemberRole::Staff(_) } if *mine == org);
+            if !own && !principal.audits_security_governance() {
+                return Err(signed.forbidden(&api));
+            }
+            vec![Record::SelfAssessment(org, version).key()]
+        }
+        "connection-rule" => {
+            let id = hash("connection rule")?;
+            // A rule maps its organisation's network: its own members and auditors read it.
+            if let Some(rule) = panacea_contracts::connection::rule(&store, &id).map_err(ApiError::internal)? {
+                let own = principal.reading_org() == Some(&rule.org);
+                if !own && !principal.is_auditor() {
+                    return Err(signed.forbidden(&api));
+                }
+            }
+            vec![Record::ConnectionRule(id).key()]
+        }
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "unknown_record_kind",
-                "provable kinds: organisation, identity, consent, decision, patient-consents",
+                "provable kinds: organisation, identity, consent, decision, patient-consents, product, self-assessment, connection-rule, credential",
             ));
         }
     };

@@ -84,6 +84,18 @@ pub(crate) enum Command {
     /// Consortium governance: proposals, votes, epochs, misbehaviour.
     #[command(subcommand)]
     Gov(crate::gov::GovCommand),
+    /// Medical products (security by design): SBOMs, assessors' attestations, revocations.
+    #[command(subcommand)]
+    Product(crate::product::ProductCommand),
+    /// Security governance: NIST CSF 2.0 self-assessments and the regional view.
+    #[command(subcommand)]
+    SelfAssessment(crate::assessment::AssessmentCommand),
+    /// Expected machine-to-machine connections: the allow-list and connection checks.
+    #[command(subcommand)]
+    Connection(crate::connection::ConnectionCommand),
+    /// Training: courses, policy, completion credentials.
+    #[command(subcommand)]
+    Training(crate::training::TrainingCommand),
     /// A record proved against the validator set from genesis, not the node's word.
     Proof {
         #[command(flatten)]
@@ -91,8 +103,9 @@ pub(crate) enum Command {
         /// The chain's genesis document (the trust anchor).
         #[arg(long)]
         genesis: PathBuf,
-        /// organisation, identity, consent, decision or patient-consents.
-        #[arg(value_parser = ["organisation", "identity", "consent", "decision", "patient-consents"])]
+        /// organisation, identity, consent, decision, patient-consents, product (firmware hash),
+        /// self-assessment (ORG:VERSION), connection-rule or credential (HOLDER:COURSE).
+        #[arg(value_parser = ["organisation", "identity", "consent", "decision", "patient-consents", "product", "self-assessment", "connection-rule", "credential"])]
         kind: String,
         /// The organisation id, or the record's 64-hex-digit id or patient reference.
         id: String,
@@ -617,3 +630,12 @@ macro_rules! code_enum {
     )*};
 }
 code_enum!(StaffRole, DataClass, Purpose, ResourceType, panacea_contracts::codes::OrgKind);
+
+/// What a command module's `run` leaves to `main`: a call to sign and submit, or done.
+#[allow(clippy::large_enum_variant, reason = "one per run of the command")]
+pub(crate) enum Step {
+    /// Sign and submit.
+    Submit(Signer, panacea_contracts::Call),
+    /// Printed; exit with this code.
+    Done(u8),
+}

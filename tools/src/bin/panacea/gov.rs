@@ -14,7 +14,7 @@ use panacea_contracts::governance::{
 use panacea_contracts::ids::{DocumentHash, OrgId};
 use panacea_primitives::Timestamp;
 
-use crate::cli::{Signer, parse_code};
+use crate::cli::{Signer, Step, parse_code};
 use crate::output::{Failure, print_json, say};
 
 /// Governance commands.
@@ -198,17 +198,8 @@ fn now() -> Timestamp {
     Timestamp(millis)
 }
 
-/// What a `gov` command does: a call to sign and submit, or done (exit code).
-#[allow(clippy::large_enum_variant, reason = "one per run of the command")]
-pub(crate) enum Gov {
-    /// Sign and submit.
-    Submit(Signer, Call),
-    /// Printed; exit with this code.
-    Done(u8),
-}
-
 /// Runs a `gov` command.
-pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Result<Gov, Failure> {
+pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Result<Step, Failure> {
     match command {
         GovCommand::Propose(Propose { signer, voting_hours, rationale, cite, action }) => {
             let action = match action {
@@ -254,15 +245,15 @@ pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Res
             let deadline = now().plus_millis(voting_hours.saturating_mul(60 * 60 * 1000));
             let rationale = rationale.map(|t| crate::hash("--rationale", &t).map(DocumentHash)).transpose()?;
             let cites = cite.iter().map(|c| crate::hash("--cite", c).map(EvidenceId)).collect::<Result<_, _>>()?;
-            Ok(Gov::Submit(signer, Call::Governance(GovernanceCall::Propose { action, deadline, rationale, cites })))
+            Ok(Step::Submit(signer, Call::Governance(GovernanceCall::Propose { action, deadline, rationale, cites })))
         }
         GovCommand::Vote { signer, proposal, approve, reject: _ } => {
             let proposal = ProposalId(crate::hash("proposal", &proposal)?);
-            Ok(Gov::Submit(signer, Call::Governance(GovernanceCall::Vote { proposal, approve })))
+            Ok(Step::Submit(signer, Call::Governance(GovernanceCall::Vote { proposal, approve })))
         }
         GovCommand::Report { signer, evidence } => {
             let evidence = hex::decode(evidence.trim()).map_err(|e| Failure::local(format!("evidence hex: {e}")))?;
-            Ok(Gov::Submit(signer, Call::Governance(GovernanceCall::ReportMisbehaviour { evidence })))
+            Ok(Step::Submit(signer, Call::Governance(GovernanceCall::ReportMisbehaviour { evidence })))
         }
         GovCommand::List { signer, open, limit } => {
             let signer = crate::request_signer(client, &signer.key).await?;
@@ -276,14 +267,14 @@ pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Res
                     print_line(proposal)?;
                 }
             }
-            Ok(Gov::Done(0))
+            Ok(Step::Done(0))
         }
         GovCommand::Show { signer, id } => {
             let signer = crate::request_signer(client, &signer.key).await?;
             let proposal = client.proposal(&signer, &ProposalId(crate::hash("proposal", &id)?)).await?;
             if json {
                 print_json(&proposal)?;
-                return Ok(Gov::Done(0));
+                return Ok(Step::Done(0));
             }
             print_line(&proposal)?;
             say!("proposed by {} at height {}, deadline {}", proposal.proposer, proposal.height, proposal.deadline);
@@ -296,13 +287,13 @@ pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Res
                 };
                 say!("  {member}: {vote}");
             }
-            Ok(Gov::Done(0))
+            Ok(Step::Done(0))
         }
         GovCommand::Status => {
             let view = client.governance().await?;
             if json {
                 print_json(&view)?;
-                return Ok(Gov::Done(0));
+                return Ok(Step::Done(0));
             }
             let t = view.rules.threshold;
             say!("threshold: more than {}/{} of active members", t.numerator, t.denominator);
@@ -321,7 +312,7 @@ pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Res
             for (id, deadline) in &view.open {
                 say!("  {id} until {deadline}");
             }
-            Ok(Gov::Done(0))
+            Ok(Step::Done(0))
         }
         GovCommand::Epochs { genesis } => {
             let text =
@@ -348,7 +339,7 @@ pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Res
                     say!("epoch {epoch}: {validators} validators, from height {height} (verified)");
                 }
             }
-            Ok(Gov::Done(0))
+            Ok(Step::Done(0))
         }
         GovCommand::Misbehaviour { signer, org: o } => {
             let signer = crate::request_signer(client, &signer.key).await?;
@@ -370,7 +361,7 @@ pub(crate) async fn run(client: &Client, command: GovCommand, json: bool) -> Res
                     );
                 }
             }
-            Ok(Gov::Done(0))
+            Ok(Step::Done(0))
         }
     }
 }

@@ -16,11 +16,16 @@ use std::time::Duration;
 use clap::Parser;
 
 mod access;
+mod assessment;
 mod cli;
+mod connection;
 mod gov;
 mod output;
+mod product;
 mod risk;
+mod training;
 
+use cli::Step;
 use output::{Failure, print_json, report, say};
 use panacea_client_sdk::types::{AuditQuery, EvaluateQuery, TxState, TxStatus};
 use panacea_client_sdk::{Client, ClientError, ProvableRecord, RequestSigner};
@@ -45,7 +50,7 @@ pub(crate) fn public_key(text: &str) -> Result<PublicKey, Failure> {
     PublicKey::from_bytes(bytes).map_err(|e| Failure::local(format!("not a valid public key: {e}")))
 }
 
-fn load_key(path: &Path) -> Result<Keypair, Failure> {
+pub(crate) fn load_key(path: &Path) -> Result<Keypair, Failure> {
     panacea_node::keys::load(path).map_err(Failure::local)
 }
 
@@ -124,8 +129,24 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             return Ok(0);
         }
         Command::Gov(command) => match gov::run(&client, command, cli.json).await? {
-            gov::Gov::Submit(signer, call) => Work::Submit(signer, call),
-            gov::Gov::Done(code) => return Ok(code),
+            Step::Submit(signer, call) => Work::Submit(signer, call),
+            Step::Done(code) => return Ok(code),
+        },
+        Command::Product(command) => match product::run(&client, command, cli.json).await? {
+            Step::Submit(signer, call) => Work::Submit(signer, call),
+            Step::Done(code) => return Ok(code),
+        },
+        Command::SelfAssessment(command) => match assessment::run(&client, command, cli.json).await? {
+            Step::Submit(signer, call) => Work::Submit(signer, call),
+            Step::Done(code) => return Ok(code),
+        },
+        Command::Connection(command) => match connection::run(&client, command, cli.json).await? {
+            Step::Submit(signer, call) => Work::Submit(signer, call),
+            Step::Done(code) => return Ok(code),
+        },
+        Command::Training(command) => match training::run(&client, command, cli.json).await? {
+            Step::Submit(signer, call) => Work::Submit(signer, call),
+            Step::Done(code) => return Ok(code),
         },
         Command::Org(OrgCommand::List) => {
             let orgs = client.organisations().await?;
@@ -646,6 +667,19 @@ async fn prove(
         "consent" => ProvableRecord::Consent(ConsentId(hash("the consent id", id)?)),
         "decision" => ProvableRecord::Decision(DecisionId(hash("the decision id", id)?)),
         "patient-consents" => ProvableRecord::PatientConsents(PatientRef(hash("the patient reference", id)?)),
+        "product" => ProvableRecord::Product(hash("the firmware hash", id)?),
+        "connection-rule" => ProvableRecord::ConnectionRule(hash("the rule id", id)?),
+        "credential" => {
+            let (holder, course) =
+                id.split_once(':').ok_or_else(|| Failure::local("a credential is named HOLDER:COURSE"))?;
+            ProvableRecord::Credential(IdentityId(hash("the holder", holder)?), course.to_string())
+        }
+        "self-assessment" => {
+            let (org, version) =
+                id.split_once(':').ok_or_else(|| Failure::local("a self-assessment is named ORG:VERSION"))?;
+            let version = version.parse().map_err(|_| Failure::local("a version is a number"))?;
+            ProvableRecord::SelfAssessment(OrgId::new(org).map_err(Failure::local)?, version)
+        }
         other => return Err(Failure { code: 2, message: format!("{other:?} is not a provable kind") }),
     };
     let request_signer = request_signer(client, &signer.key).await?;
@@ -672,6 +706,24 @@ async fn prove(
         ),
         ProvableRecord::PatientConsents(patient) => serde_json::to_value(
             verified.record::<Vec<ConsentId>>(&Record::PatientConsents(*patient)).map_err(unverified)?,
+        ),
+        ProvableRecord::Product(firmware) => serde_json::to_value(
+            verified.record::<panacea_contracts::product::Product>(&Record::Product(*firmware)).map_err(unverified)?,
+        ),
+        ProvableRecord::ConnectionRule(id) => serde_json::to_value(
+            verified
+                .record::<panacea_contracts::connection::ConnectionRule>(&Record::ConnectionRule(*id))
+                .map_err(unverified)?,
+        ),
+        ProvableRecord::Credential(holder, course) => serde_json::to_value(
+            verified
+                .record::<panacea_contracts::training::Credential>(&Record::Credential(*holder, course.clone()))
+                .map_err(unverified)?,
+        ),
+        ProvableRecord::SelfAssessment(org, version) => serde_json::to_value(
+            verified
+                .record::<panacea_contracts::csf::SelfAssessment>(&Record::SelfAssessment(org.clone(), *version))
+                .map_err(unverified)?,
         ),
     }
     .map_err(Failure::local)?;
