@@ -117,12 +117,31 @@ if [ "$risk_fresh" = "1" ]; then
         python3 -c 'import json, sys; print(json.load(sys.stdin)["assessment"]["high_risk_devices"][0])')
     "$PANACEA" keys new --out "$DATA/node0/keys/pump_key.json" >/dev/null
     pump=$("$PANACEA" keys show --key "$DATA/node0/keys/pump_key.json")
-    zero=$(printf '0%.0s' $(seq 1 64))
+    # The pump's firmware is a product with its SBOM, attested by the health authority's
+    # assessor (the last node's organisation): no device is registered on firmware
+    # without an attestation in force (docs/registries.md).
+    authority="$DATA/node$((total - 1))"
+    "$PANACEA" keys new --out "$authority/keys/assessor_key.json" >/dev/null
+    assessor=$("$PANACEA" keys show --key "$authority/keys/assessor_key.json")
+    sbom="$DATA/node0/pump.cdx.json"
+    printf '%s\n' '{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"busybox","version":"1.36.1"},{"type":"library","name":"openssl","version":"1.1.1k"}]}' >"$sbom"
+    sbom_hash=$(sha256sum "$sbom" | cut -d' ' -f1)
+    firmware=$(printf 'sample pump firmware 1.0.0' | sha256sum | cut -d' ' -f1)
+    for attempt in 1 2 3 4 5; do
+        "$PANACEA" --node "$api0" identity register-staff --key "$authority/keys/admin_key.json" \
+            --public-key "$assessor" --role assessor >/dev/null 2>&1 && break
+        sleep 1
+    done
+    "$PANACEA" --node "$api0" product register --key "$DATA/node0/keys/admin_key.json" \
+        --manufacturer sample --model sample --firmware-version 1.0.0 --firmware "$firmware" \
+        --sbom "$sbom" --claim "IEC 81001-5-1=$sbom_hash" >/dev/null 2>&1 || true
+    "$PANACEA" --node "$api0" product attest --key "$authority/keys/assessor_key.json" "$firmware" \
+        --standard "IEC 81001-5-1" --report "$sbom_hash" >/dev/null 2>&1 || true
     pump_id=""
     for attempt in 1 2 3 4 5; do
         pump_id=$("$PANACEA" --node "$api0" --json identity register-device \
             --key "$DATA/node0/keys/admin_key.json" --public-key "$pump" --device-type infusion-pump \
-            --manufacturer sample --model sample --firmware-hash "$zero" --sbom-hash "$zero" 2>/dev/null |
+            --manufacturer sample --model sample --firmware-hash "$firmware" --sbom-hash "$sbom_hash" 2>/dev/null |
             python3 -c 'import json, sys; print(json.load(sys.stdin)["receipt"]["outcome"]["ok"]["events"][0]["entity"]["identity"])' \
             2>/dev/null) && break
         sleep 1

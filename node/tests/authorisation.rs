@@ -281,6 +281,14 @@ async fn each_role_reads_only_what_it_may_and_bad_signatures_are_refused() {
         (format!("/v1/consents/{consent_id}"), 401),
         (format!("/v1/decisions/{decision}"), 401),
         ("/v1/organisations/hospital-0/risk".to_string(), 401),
+        ("/v1/products".to_string(), 401),
+        (format!("/v1/products/{consent_id}"), 401),
+        ("/v1/organisations/hospital-0/self-assessment".to_string(), 401),
+        ("/v1/organisations/hospital-0/self-assessment/1".to_string(), 401),
+        ("/v1/security-governance/region".to_string(), 401),
+        ("/v1/organisations/hospital-0/connections".to_string(), 401),
+        ("/v1/organisations/hospital-0/training".to_string(), 401),
+        (format!("/v1/identities/{physician_id}/credentials"), 401),
         (
             format!(
                 "/v1/patients/{patient}/evaluate?purpose=TREAT&data_class=lab-results&custodian=hospital-0&org=hospital-1"

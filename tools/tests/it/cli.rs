@@ -532,18 +532,84 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
     let unknown = panacea("http://127.0.0.1:1", &["risk", "what-if", inventory_path, "--service-level", "nope"]);
     assert_eq!(unknown.status.code(), Some(1), "an unknown service level is a clear error");
 
-    let plan = single_node(dir.path(), "panacea-risk");
+    // One validator, and a health authority (its node not started) whose assessor attests
+    // the pump's firmware: no device is registered on firmware without an attestation.
+    let plan = TestnetPlan { observers: 1, ..single_node(dir.path(), "panacea-risk") };
     let layout = generate(&plan).unwrap();
     let home = &layout[0].home;
     let (_node, url) = start_node(home);
     let admin_file = home.join("keys/admin_key.json");
     let admin = admin_file.to_str().unwrap();
+    let authority_admin = layout[1].home.join("keys/admin_key.json");
+    let assessor = panacea_primitives::Keypair::from_seed([22; 32]);
+    let assessor_file = dir.path().join("assessor.json");
+    panacea_node::keys::save(&assessor_file, "signing", &assessor).unwrap();
+    let assessor_key = hex::encode(assessor.public().to_bytes());
+    let staff = panacea(
+        &url,
+        &[
+            "identity",
+            "register-staff",
+            "--key",
+            authority_admin.to_str().unwrap(),
+            "--public-key",
+            &assessor_key,
+            "--role",
+            "assessor",
+        ],
+    );
+    assert_eq!(staff.status.code(), Some(0), "{}{}", stdout(&staff), stderr(&staff));
+    let sbom_file = dir.path().join("pump.cdx.json");
+    let sbom_doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"busybox","version":"1.36.1"}]}"#;
+    std::fs::write(&sbom_file, sbom_doc).unwrap();
+    let firmware = "01".repeat(32);
+    let sbom = panacea_primitives::Hash::digest(sbom_doc).to_string();
+    let evidence = "03".repeat(32);
+    let claim = format!("IEC 81001-5-1={evidence}");
+    let product = panacea(
+        &url,
+        &[
+            "product",
+            "register",
+            "--key",
+            admin,
+            "--manufacturer",
+            "acme",
+            "--model",
+            "p1",
+            "--firmware-version",
+            "1.0.0",
+            "--firmware",
+            &firmware,
+            "--sbom",
+            sbom_file.to_str().unwrap(),
+            "--claim",
+            &claim,
+        ],
+    );
+    assert_eq!(product.status.code(), Some(0), "{}{}", stdout(&product), stderr(&product));
+    let attest = panacea(
+        &url,
+        &[
+            "product",
+            "attest",
+            "--key",
+            assessor_file.to_str().unwrap(),
+            &firmware,
+            "--standard",
+            "IEC 81001-5-1",
+            "--report",
+            &evidence,
+        ],
+    );
+    assert_eq!(attest.status.code(), Some(0), "{}{}", stdout(&attest), stderr(&attest));
+    let shown = panacea(&url, &["product", "show", "--key", admin, &firmware]);
+    assert!(stdout(&shown).contains("attested by health-authority-0"), "{}{}", stdout(&shown), stderr(&shown));
     // The high-risk inventory device is an infusion pump registered on chain.
     let pump = panacea_primitives::Keypair::from_seed([21; 32]);
     let pump_file = dir.path().join("pump.json");
     panacea_node::keys::save(&pump_file, "signing", &pump).unwrap();
     let pump_key = hex::encode(pump.public().to_bytes());
-    let (firmware, sbom) = ("01".repeat(32), "02".repeat(32));
     let registered = panacea(
         &url,
         &[
