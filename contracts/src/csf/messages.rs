@@ -95,7 +95,7 @@ impl SelfAssessment {
                 })
             })
             .collect();
-        out.sort_by(|a, b| b.gap.cmp(&a.gap));
+        out.sort_by_key(|g| std::cmp::Reverse(g.gap));
         out
     }
 

@@ -2,6 +2,12 @@ use super::messages::{DEVICE_PAGE_MAX, PRODUCTS_PAGE_MAX, Product, ProductId};
 use crate::ids::IdentityId;
 use crate::state::{BlockState, StateError, Store, key, read};
 
+/// The page and the position in it of list index `index`, for pages of `size` entries.
+fn locate(index: u64, size: usize) -> (u32, usize) {
+    let size = u64::try_from(size).unwrap_or(u64::MAX).max(1);
+    (u32::try_from(index / size).unwrap_or(u32::MAX), usize::try_from(index % size).unwrap_or(usize::MAX))
+}
+
 pub(crate) fn product_key(id: &ProductId) -> Vec<u8> {
     key("product", &[id.as_bytes()])
 }
@@ -33,7 +39,7 @@ pub(crate) fn put_product(state: &mut BlockState<'_>, product: &Product) {
 /// Appends `id` to the list of every product (pages of `PRODUCTS_PAGE_MAX`).
 pub(crate) fn list_product(state: &mut BlockState<'_>, id: ProductId) -> Result<(), StateError> {
     let count: u64 = state.get(&listed_count_key())?.unwrap_or(0);
-    let page = (count / PRODUCTS_PAGE_MAX as u64) as u32;
+    let (page, _) = locate(count, PRODUCTS_PAGE_MAX);
     let mut ids: Vec<ProductId> = state.get(&listed_page_key(page))?.unwrap_or_default();
     ids.push(id);
     state.put(listed_page_key(page), &ids);
@@ -49,7 +55,7 @@ pub(crate) fn device_count(state: &BlockState<'_>, id: &ProductId) -> Result<u64
 /// Appends a device to firmware `id`'s index (the caller checked the limit).
 pub(crate) fn add_device(state: &mut BlockState<'_>, id: &ProductId, device: IdentityId) -> Result<(), StateError> {
     let count = device_count(state, id)?;
-    let page = (count / DEVICE_PAGE_MAX as u64) as u32;
+    let (page, _) = locate(count, DEVICE_PAGE_MAX);
     let mut devices: Vec<IdentityId> = state.get(&devices_page_key(id, page))?.unwrap_or_default();
     devices.push(device);
     state.put(devices_page_key(id, page), &devices);
@@ -60,8 +66,9 @@ pub(crate) fn add_device(state: &mut BlockState<'_>, id: &ProductId, device: Ide
 /// Every device ever registered on firmware `id`, in registration order.
 pub(crate) fn devices_in(state: &BlockState<'_>, id: &ProductId) -> Result<Vec<IdentityId>, StateError> {
     let count = device_count(state, id)?;
-    let pages = count.div_ceil(DEVICE_PAGE_MAX as u64) as u32;
-    let mut out = Vec::with_capacity(count as usize);
+    let (last, used) = locate(count, DEVICE_PAGE_MAX);
+    let pages = if used == 0 { last } else { last.saturating_add(1) };
+    let mut out = Vec::new();
     for page in 0..pages {
         let devices: Vec<IdentityId> = state.get(&devices_page_key(id, page))?.unwrap_or_default();
         out.extend(devices);
@@ -82,9 +89,8 @@ pub fn products<S: Store + ?Sized>(store: &S, from: u64, limit: usize) -> Result
     let mut out = Vec::new();
     let mut index = from;
     while index < count && out.len() < limit {
-        let page = (index / PRODUCTS_PAGE_MAX as u64) as u32;
+        let (page, skip) = locate(index, PRODUCTS_PAGE_MAX);
         let ids: Vec<ProductId> = read(store, &listed_page_key(page))?.unwrap_or_default();
-        let skip = (index % PRODUCTS_PAGE_MAX as u64) as usize;
         if ids.len() <= skip {
             break;
         }
@@ -113,9 +119,8 @@ pub fn product_devices<S: Store + ?Sized>(
     let mut out = Vec::new();
     let mut index = from;
     while index < count && out.len() < limit {
-        let page = (index / DEVICE_PAGE_MAX as u64) as u32;
+        let (page, skip) = locate(index, DEVICE_PAGE_MAX);
         let devices: Vec<IdentityId> = read(store, &devices_page_key(id, page))?.unwrap_or_default();
-        let skip = (index % DEVICE_PAGE_MAX as u64) as usize;
         if devices.len() <= skip {
             break;
         }
