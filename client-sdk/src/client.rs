@@ -311,6 +311,20 @@ impl Client {
         Self::parse(request.send().await?).await
     }
 
+    /// A POST without a body to `path`, signed by `signer`.
+    pub(crate) async fn signed_post_empty<T: serde::de::DeserializeOwned>(
+        &self,
+        signer: &RequestSigner,
+        path: &str,
+    ) -> Result<T, ClientError> {
+        let audience = self.node_id().await?;
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        for (name, value) in signer.headers("POST", path, &Hash::digest(b""), &audience)? {
+            request = request.header(name, value);
+        }
+        Self::parse(request.send().await?).await
+    }
+
     /// The consents of `patient` the signer may read.
     pub async fn patient_consents(
         &self,

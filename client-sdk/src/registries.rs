@@ -7,8 +7,8 @@ use panacea_primitives::{ChainId, Hash, Keypair};
 
 use crate::client::{Client, ClientError, RequestSigner};
 use crate::types::{
-    ConnectionVerdictView, ConnectionsView, CredentialsView, ProductView, ProductsPage, RegionView, SelfAssessmentView,
-    TrainingView, VerifyConnectionRequest,
+    ConnectionVerdictView, ConnectionsView, CredentialsView, NudgePage, NudgeRatesView, NudgeView, ProductView,
+    ProductsPage, RegionView, SelfAssessmentView, TrainingView, VerifyConnectionRequest,
 };
 
 impl Client {
@@ -68,6 +68,29 @@ impl Client {
     /// An organisation's training catalogue and policy (any member's signer).
     pub async fn training(&self, signer: &RequestSigner, org: &OrgId) -> Result<TrainingView, ClientError> {
         self.signed_get(signer, &format!("/v1/organisations/{}/training", org.as_str())).await
+    }
+
+    /// The signer's unacknowledged nudges (a staff identity, at its own organisation's node).
+    /// For live ones, open `/v1/nudges/stream` with [`Client::signed_get_request`].
+    pub async fn nudges(
+        &self,
+        signer: &RequestSigner,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<NudgePage, ClientError> {
+        let after = after.map(|a| format!("&after={a}")).unwrap_or_default();
+        self.signed_get(signer, &format!("/v1/nudges?limit={limit}{after}")).await
+    }
+
+    /// Acknowledges a nudge to the signer (or its role).
+    pub async fn acknowledge_nudge(&self, signer: &RequestSigner, id: u64) -> Result<NudgeView, ClientError> {
+        self.signed_post_empty(signer, &format!("/v1/nudges/{id}/ack")).await
+    }
+
+    /// The organisation's nudges sent and acknowledged per kind and week (its operators and
+    /// security officers).
+    pub async fn nudge_rates(&self, signer: &RequestSigner, weeks: u64) -> Result<NudgeRatesView, ClientError> {
+        self.signed_get(signer, &format!("/v1/nudges/rates?weeks={weeks}")).await
     }
 
     /// An identity's training credentials (any member's signer: credentials are verifiable

@@ -677,3 +677,105 @@ pub struct CredentialsView {
     /// One per course: the latest.
     pub credentials: Vec<CredentialView>,
 }
+
+/// What a nudge is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NudgeKind {
+    /// A break-glass access awaits its review (to the requester, and the custodian's auditors).
+    BreakGlassReview,
+    /// An identity's first access request to a custodian it never asked before.
+    FirstCustodianAccess,
+    /// Many access requests by one identity in a short time.
+    RequestBurst,
+    /// A device of the organisation found at high risk (quarantined).
+    HighRisk,
+    /// A connection no rule allowed, to or from the organisation's machines.
+    UnexpectedConnection,
+    /// A training credential about to expire.
+    TrainingExpiring,
+    /// The organisation's security-governance self-assessment is overdue.
+    SelfAssessmentOverdue,
+}
+
+impl NudgeKind {
+    /// Every kind, in order.
+    pub const ALL: [NudgeKind; 7] = [
+        NudgeKind::BreakGlassReview,
+        NudgeKind::FirstCustodianAccess,
+        NudgeKind::RequestBurst,
+        NudgeKind::HighRisk,
+        NudgeKind::UnexpectedConnection,
+        NudgeKind::TrainingExpiring,
+        NudgeKind::SelfAssessmentOverdue,
+    ];
+}
+
+/// Who a nudge is for: one identity, or every staff identity of the organisation with a
+/// role (the first to acknowledge it acknowledges it for all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NudgeRecipient {
+    /// One identity.
+    Identity(IdentityId),
+    /// Every staff identity with this role.
+    Role(panacea_contracts::codes::StaffRole),
+}
+
+/// A nudge: a prompt to a member of staff, kept off chain by their organisation's node.
+/// It names identities, organisations and on-chain records, never a patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NudgeView {
+    /// Its id on this node.
+    pub id: u64,
+    /// What it is about.
+    pub kind: NudgeKind,
+    /// Who it is for.
+    pub recipient: NudgeRecipient,
+    /// The identity it is about (a requester, a device, a credential's holder).
+    pub subject: Option<IdentityId>,
+    /// The other organisation involved, if any.
+    pub other_org: Option<OrgId>,
+    /// The on-chain record behind it (a decision, a rule, a credential), if any.
+    pub record: Option<Hash>,
+    /// The audit event behind it, if any.
+    pub event: Option<u64>,
+    /// What to do, for the staff app to show.
+    pub message: String,
+    /// When it was made (block time, or the node's clock for scheduled ones).
+    pub created: Timestamp,
+    /// Who acknowledged it and when.
+    pub acknowledged: Option<(IdentityId, Timestamp)>,
+}
+
+/// `GET /v1/nudges`: the signer's nudges (to it, or to its role), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NudgePage {
+    /// The nudges.
+    pub nudges: Vec<NudgeView>,
+    /// Pass as `after` to read on; `None` at the end.
+    pub next: Option<u64>,
+}
+
+/// Sent and acknowledged nudges of one kind in one week.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NudgeRate {
+    /// The kind.
+    pub kind: NudgeKind,
+    /// The week's first day (ms since the Unix epoch, weeks counted from it).
+    pub week_start: Timestamp,
+    /// Nudges made that week.
+    pub sent: u64,
+    /// Of those, acknowledged (so far).
+    pub acknowledged: u64,
+}
+
+/// `GET /v1/nudges/rates`: the organisation's acknowledgement rates per kind and week,
+/// newest week first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NudgeRatesView {
+    /// The organisation.
+    pub org: OrgId,
+    /// Per kind and week.
+    pub rates: Vec<NudgeRate>,
+}

@@ -448,6 +448,10 @@ impl Home {
     pub fn documents(&self) -> PathBuf {
         self.0.join("documents")
     }
+    /// The nudging worker's store (staff data, off chain).
+    pub fn nudges(&self) -> PathBuf {
+        self.0.join("nudges")
+    }
     /// The RocksDB database.
     pub fn data(&self) -> PathBuf {
         self.0.join("data")

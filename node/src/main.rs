@@ -254,6 +254,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::remove_dir_all(&snapshots).with_context(|| format!("deleting {}", snapshots.display()))?;
                 println!("deleted {}", snapshots.display());
             }
+            // The nudge store follows this chain's audit log by position: it goes too.
+            let nudges = home.nudges();
+            if nudges.exists() {
+                std::fs::remove_dir_all(&nudges).with_context(|| format!("deleting {}", nudges.display()))?;
+                println!("deleted {}", nudges.display());
+            }
             Ok(())
         }
     }

@@ -234,7 +234,22 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
             ));
         }
     };
-    let router = crate::api::router(shared.clone(), config.api.clone(), role_name, worker, pseudonyms);
+    // The nudging worker: its own store (staff data, off chain), for the node's organisation.
+    let nudges = if shared.chain.genesis.mode == ChainMode::Contracts {
+        let store = Arc::new(
+            crate::workers::nudging::store::NudgeStore::open(&home.nudges())
+                .map_err(|e| NodeError::Config(format!("opening the nudge store: {e}")))?,
+        );
+        let org = worker.as_ref().and_then(|w| w.org().cloned());
+        let nudges = crate::workers::nudging::NudgingWorker::new(shared.clone(), store, org);
+        if let Some(nudges) = &nudges {
+            tokio::spawn(nudges.clone().run(shared.committed_events.subscribe(), shutdown.clone()));
+        }
+        nudges
+    } else {
+        None
+    };
+    let router = crate::api::router(shared.clone(), config.api.clone(), role_name, worker, pseudonyms, nudges);
     let mut api_shutdown = shutdown.clone();
     let api_task = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();

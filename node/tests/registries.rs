@@ -260,3 +260,99 @@ async fn registries_have_consequences_and_are_read_by_whom_they_concern() {
     assert_eq!(credential.issuer, trainer_id);
     assert_eq!(client.training(&member0, &org("hospital-1")).await.unwrap().courses.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nudges_reach_the_staff_they_concern_and_acknowledgements_are_counted() {
+    use panacea_client_sdk::types::{NudgeKind, NudgeRecipient};
+    let mut net = Consortium::generate(2, 1);
+    net.start(0);
+    net.start(1);
+    let (custodian, requester) = (net.client(0), net.client(1));
+    let chain = net.chain_id();
+    let (admin0, admin1) = (net.nodes[0].admin.clone(), net.nodes[1].admin.clone());
+    let (nurse, nurse_id) = register(&requester, &chain, &admin1, "hospital-1", 80, staff(StaffRole::Nurse)).await;
+    let (officer, _) = register(&requester, &chain, &admin1, "hospital-1", 81, staff(StaffRole::SecurityOfficer)).await;
+    let (auditor, _) = register(&requester, &chain, &admin0, "hospital-0", 82, staff(StaffRole::Auditor)).await;
+    let patient = PatientRef(Hash([8; 32]));
+    let ask = |justification: Option<DocumentHash>| {
+        Call::Access(AccessCall::Request {
+            patient,
+            data_class: DataClass::LabResults,
+            resource_type: None,
+            purpose: if justification.is_some() { Purpose::EmergencyTreatment } else { Purpose::Treatment },
+            custodian: org("hospital-0"),
+            document: None,
+            data_time: None,
+            justification,
+        })
+    };
+    commit(&requester, &chain, &nurse, ask(None)).await;
+    let break_glass = commit(&requester, &chain, &nurse, ask(Some(DocumentHash(Hash([9; 32]))))).await;
+    commit(&requester, &chain, &nurse, ask(None)).await;
+
+    let nurse_signer = RequestSigner::new(nurse.clone(), chain.clone());
+    let kinds = |page: &panacea_client_sdk::types::NudgePage| page.nudges.iter().map(|n| n.kind).collect::<Vec<_>>();
+    common::eventually("the nurse's node nudges her", || async {
+        requester
+            .nudges(&nurse_signer, None, 50)
+            .await
+            .is_ok_and(|page| kinds(&page) == [NudgeKind::FirstCustodianAccess, NudgeKind::BreakGlassReview])
+    })
+    .await;
+    let page = requester.nudges(&nurse_signer, None, 50).await.unwrap();
+    assert_eq!(page.nudges[1].record, Some(break_glass), "the break-glass nudge names the decision");
+    assert!(page.nudges.iter().all(|n| n.recipient == NudgeRecipient::Identity(nurse_id)));
+    let text = serde_json::to_string(&page).unwrap();
+    assert!(!text.contains(&patient.to_string()), "a nudge never names the patient");
+    // Another organisation's node serves her nothing; the custodian's auditors get theirs.
+    assert!(custodian.nudges(&nurse_signer, None, 50).await.is_err());
+    let auditor_signer = RequestSigner::new(auditor.clone(), chain.clone());
+    common::eventually("the custodian's auditors are nudged to review", || async {
+        custodian.nudges(&auditor_signer, None, 50).await.is_ok_and(|page| {
+            page.nudges.iter().any(|n| {
+                n.kind == NudgeKind::BreakGlassReview && n.recipient == NudgeRecipient::Role(StaffRole::Auditor)
+            })
+        })
+    })
+    .await;
+    // The security officer hears that the self-assessment is overdue (none was recorded).
+    let officer_signer = RequestSigner::new(officer.clone(), chain.clone());
+    common::eventually("the security officer is nudged", || async {
+        requester
+            .nudges(&officer_signer, None, 50)
+            .await
+            .is_ok_and(|page| page.nudges.iter().any(|n| n.kind == NudgeKind::SelfAssessmentOverdue))
+    })
+    .await;
+
+    // The staff app's signed stream starts with the inbox.
+    let mut stream =
+        requester.signed_get_request(&nurse_signer, "/v1/nudges/stream").await.unwrap().send().await.unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    let mut received = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !received.contains("break-glass-review") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk()).await.expect("the stream answers").unwrap();
+        received.push_str(&String::from_utf8_lossy(&chunk.expect("the stream stays open")));
+    }
+    assert!(received.contains("event: nudge") && received.contains("first-custodian-access"), "{received}");
+    drop(stream);
+
+    // Acknowledged once, by whom it is for; counted per kind and week.
+    let first = page.nudges[0].id;
+    assert!(requester.acknowledge_nudge(&auditor_signer, first).await.is_err(), "not another organisation's staff");
+    let (nurse2, _) = register(&requester, &chain, &admin1, "hospital-1", 83, staff(StaffRole::Nurse)).await;
+    let nurse2_signer = RequestSigner::new(nurse2, chain.clone());
+    assert!(requester.acknowledge_nudge(&nurse2_signer, first).await.is_err(), "not another nurse's");
+    let acked = requester.acknowledge_nudge(&nurse_signer, first).await.unwrap();
+    assert_eq!(acked.acknowledged.map(|(who, _)| who), Some(nurse_id));
+    assert!(requester.acknowledge_nudge(&nurse_signer, first).await.is_err(), "only once");
+    let inbox = requester.nudges(&nurse_signer, None, 50).await.unwrap();
+    assert_eq!(kinds(&inbox), [NudgeKind::BreakGlassReview], "an acknowledged nudge leaves the inbox");
+    assert!(requester.nudge_rates(&nurse_signer, 4).await.is_err(), "rates are for the organisation's officers");
+    let rates = requester.nudge_rates(&officer_signer, 4).await.unwrap();
+    let first_access = rates.rates.iter().find(|r| r.kind == NudgeKind::FirstCustodianAccess).unwrap();
+    assert_eq!((first_access.sent, first_access.acknowledged), (1, 1));
+    let reviews = rates.rates.iter().find(|r| r.kind == NudgeKind::BreakGlassReview).unwrap();
+    assert_eq!((reviews.sent, reviews.acknowledged), (1, 0));
+}

@@ -12,6 +12,7 @@ mod connections;
 mod consent;
 mod documents;
 mod governance;
+mod nudges;
 mod products;
 mod pseudonyms;
 mod records;
@@ -61,6 +62,10 @@ pub struct ApiState {
     streams: Arc<audit::StreamSlots>,
     /// The node's organisation and its pseudonymisation key, when it holds one.
     pseudonyms: Option<Arc<(panacea_contracts::ids::OrgId, panacea_primitives::Pseudonymiser)>>,
+    /// The nudging worker, on a node of an organisation.
+    nudges: Option<crate::workers::nudging::NudgingWorker>,
+    /// Live nudge streams left.
+    nudge_streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// An error answer: an HTTP status and a JSON [`ErrorBody`].
@@ -123,6 +128,7 @@ pub fn router(
     role: &'static str,
     sharing: Option<crate::workers::sharing::SharingWorker>,
     pseudonyms: Option<(panacea_contracts::ids::OrgId, panacea_primitives::Pseudonymiser)>,
+    nudges: Option<crate::workers::nudging::NudgingWorker>,
 ) -> Router {
     let body_limit = config.body_bytes_max;
     let per_address = config.requests_per_second_per_address;
@@ -139,6 +145,8 @@ pub fn router(
         )),
         streams: Arc::default(),
         pseudonyms: pseudonyms.map(Arc::new),
+        nudges,
+        nudge_streams: Arc::new(tokio::sync::Semaphore::new(nudges::NUDGE_STREAMS_MAX)),
         config,
     };
     Router::new()
@@ -169,6 +177,10 @@ pub fn router(
         .route("/v1/connections/verify", post(connections::verify))
         .route("/v1/organisations/{org}/training", get(training::training))
         .route("/v1/identities/{id}/credentials", get(training::credentials))
+        .route("/v1/nudges", get(nudges::nudges))
+        .route("/v1/nudges/stream", get(nudges::stream))
+        .route("/v1/nudges/{id}/ack", post(nudges::acknowledge))
+        .route("/v1/nudges/rates", get(nudges::rates))
         .route("/v1/products", get(products::products))
         .route("/v1/products/{firmware}", get(products::product))
         .route("/v1/validators", get(chain::validators))
@@ -284,6 +296,10 @@ pub struct PageQuery {
         risk::organisation_risk_parameters,
         products::products,
         products::product,
+        nudges::nudges,
+        nudges::stream,
+        nudges::acknowledge,
+        nudges::rates,
         security::self_assessment,
         security::self_assessment_version,
         security::region,
@@ -330,6 +346,10 @@ mod tests {
             "/v1/audit/stream",
             "/v1/products",
             "/v1/products/{firmware}",
+            "/v1/nudges",
+            "/v1/nudges/stream",
+            "/v1/nudges/{id}/ack",
+            "/v1/nudges/rates",
             "/v1/organisations/{org}/self-assessment",
             "/v1/organisations/{org}/self-assessment/{version}",
             "/v1/security-governance/region",

@@ -4,5 +4,6 @@
 //! organisation. One folder per worker.
 
 pub mod evidence;
+pub mod nudging;
 pub mod risk;
 pub mod sharing;

@@ -723,7 +723,8 @@ fn the_sample_hospital_is_assessed_and_a_high_risk_device_is_quarantined() {
 fn the_risk_worker_submits_when_the_inventory_changes() {
     let sample = &crate_dir().join("../testnet/sample-hospital/hospital-a");
     let dir = tempfile::tempdir().unwrap();
-    let plan = single_node(dir.path(), "panacea-risk-worker");
+    // With a health authority (its node not started) whose assessor attests a pump's firmware.
+    let plan = TestnetPlan { observers: 1, ..single_node(dir.path(), "panacea-risk-worker") };
     let layout = generate(&plan).unwrap();
     let home = &layout[0].home;
     let inventory = home.join("inventory");
@@ -798,6 +799,106 @@ fn the_risk_worker_submits_when_the_inventory_changes() {
     std::fs::write(inventory.join("devices.json"), devices.to_string()).unwrap();
     let second = wait_for(2);
     assert_ne!(second[0]["inputs"], second[1]["inputs"], "the new snapshot is committed by its hash");
+
+    // A pump on attested firmware whose SBOM lists openssl 1.1.1k, mapped to an inventory
+    // device, and a feed naming that component vulnerable: the worker adds the CVE to the
+    // device, and the CLI, reading the chain through the API, computes the same output.
+    let assessor = panacea_primitives::Keypair::from_seed([23; 32]);
+    let assessor_file = dir.path().join("assessor.json");
+    panacea_node::keys::save(&assessor_file, "signing", &assessor).unwrap();
+    let authority_admin = layout[1].home.join("keys/admin_key.json");
+    let run = |args: &[&str]| {
+        let out = panacea(&url, args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}{}", stdout(&out), stderr(&out));
+        out
+    };
+    let assessor_key = hex::encode(assessor.public().to_bytes());
+    run(&[
+        "identity",
+        "register-staff",
+        "--key",
+        authority_admin.to_str().unwrap(),
+        "--public-key",
+        &assessor_key,
+        "--role",
+        "assessor",
+    ]);
+    let sbom_file = dir.path().join("pump.spdx.json");
+    let sbom_doc = br#"{"spdxVersion":"SPDX-2.3","packages":[{"name":"openssl","versionInfo":"1.1.1k"}]}"#;
+    std::fs::write(&sbom_file, sbom_doc).unwrap();
+    let firmware = "0a".repeat(32);
+    let evidence = "0b".repeat(32);
+    run(&[
+        "product",
+        "register",
+        "--key",
+        admin,
+        "--manufacturer",
+        "acme",
+        "--model",
+        "p2",
+        "--firmware-version",
+        "2.0",
+        "--firmware",
+        &firmware,
+        "--sbom",
+        sbom_file.to_str().unwrap(),
+        "--claim",
+        &format!("IEC 62443-4-2={evidence}"),
+    ]);
+    let assessor_path = assessor_file.to_str().unwrap();
+    run(&[
+        "product",
+        "attest",
+        "--key",
+        assessor_path,
+        &firmware,
+        "--standard",
+        "IEC 62443-4-2",
+        "--report",
+        &evidence,
+    ]);
+    let pump = panacea_primitives::Keypair::from_seed([24; 32]);
+    let sbom = panacea_primitives::Hash::digest(sbom_doc).to_string();
+    run(&[
+        "identity",
+        "register-device",
+        "--key",
+        admin,
+        "--public-key",
+        &hex::encode(pump.public().to_bytes()),
+        "--device-type",
+        "infusion-pump",
+        "--manufacturer",
+        "acme",
+        "--model",
+        "p2",
+        "--firmware-hash",
+        &firmware,
+        "--sbom-hash",
+        &sbom,
+    ]);
+    let pump_id = panacea_contracts::identity::Identity::id_for(
+        &panacea_contracts::ids::OrgId::new("hospital-0").unwrap(),
+        &pump.public(),
+    );
+    let catalogue: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(inventory.join("vulnerabilities.json")).unwrap()).unwrap();
+    let cve = catalogue["vulnerabilities"][0]["id"].as_str().unwrap().to_string();
+    let device = devices["devices"][0]["id"].as_str().unwrap().to_string();
+    let feed = serde_json::json!({ "components": [{ "name": "openssl", "version": "1.1.1k", "cves": [cve] }] });
+    std::fs::write(inventory.join("component_vulnerabilities.json"), feed.to_string()).unwrap();
+    std::fs::write(inventory.join("identities.json"), serde_json::json!({ device: pump_id.to_string() }).to_string())
+        .unwrap();
+    let third = wait_for(3);
+    let devices_hash = |a: &serde_json::Value| {
+        a["inputs"].as_array().unwrap().iter().find(|i| i[0] == "devices").map(|i| i[1].clone()).unwrap()
+    };
+    let raw = panacea_primitives::Hash::digest(&std::fs::read(inventory.join("devices.json")).unwrap()).to_string();
+    assert_ne!(devices_hash(&third[0]), serde_json::json!(raw), "the devices assessed carry the firmware's CVE");
+    let cli = run(&["--json", "risk", "assess", inventory.to_str().unwrap(), "--org", "hospital-0", "--key", admin]);
+    let cli: serde_json::Value = serde_json::from_str(&stdout(&cli)).unwrap();
+    assert_eq!(third[0]["output"], cli["output"], "the CLI reads the same firmware through the API");
 }
 
 /// This crate's folder, as the test runner says at run time (a path baked in at compile time

@@ -49,9 +49,63 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 /// configuration is what the submission commits to, so another organisation's worker that
 /// applies the same parameters computes the same output.
 pub fn assess_dir(dir: &Path, parameters: Option<&RiskParameters>) -> Result<Assessed, String> {
-    let (documents, inputs) = inputs_of(dir, parameters)?;
+    assess_dir_with(dir, parameters, &super::firmware::FirmwareComponents::new())
+}
+
+/// As [`assess_dir`], with the firmware components of the folder's mapped devices (from
+/// their products on chain, `super::firmware`): the feed's known CVEs of those components
+/// join the devices document that is assessed and hashed.
+pub fn assess_dir_with(
+    dir: &Path,
+    parameters: Option<&RiskParameters>,
+    firmware: &super::firmware::FirmwareComponents,
+) -> Result<Assessed, String> {
+    let (documents, inputs) = inputs_of_with(dir, parameters, firmware)?;
     let assessment = panacea_risk::assess(&inputs).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
     Ok(Assessed { documents, assessment })
+}
+
+/// As [`inputs_of`], with firmware components (see [`assess_dir_with`]).
+pub fn inputs_of_with(
+    dir: &Path,
+    parameters: Option<&RiskParameters>,
+    firmware: &super::firmware::FirmwareComponents,
+) -> Result<(Documents, panacea_risk::Inputs), String> {
+    let (mut documents, mut inputs) = inputs_of(dir, parameters)?;
+    if firmware.is_empty() {
+        return Ok((documents, inputs));
+    }
+    let Some(feed) = super::firmware::read_feed(dir).map_err(fail)? else { return Ok((documents, inputs)) };
+    if super::firmware::enrich(&mut inputs.devices, &inputs.vulnerabilities, &feed, firmware) > 0 {
+        inputs.validate().map_err(|e| fail(format!("the devices with their firmware's CVEs: {e}")))?;
+        let devices = serde_json::to_vec_pretty(&inputs.devices).map_err(|e| fail(e.to_string()))?;
+        if let Some(slot) = documents.iter_mut().find(|(name, _)| name == "devices.json") {
+            slot.1 = devices;
+        }
+    }
+    Ok((documents, inputs))
+}
+
+/// The folder's `identities.json`: inventory device ids and the chain identities they are
+/// (empty when there is none).
+pub fn identity_map(dir: &Path) -> Result<BTreeMap<String, IdentityId>, String> {
+    let map_file = dir.join("identities.json");
+    let raw: BTreeMap<String, String> = match std::fs::metadata(&map_file).map(|m| m.len()) {
+        Ok(len) if len > IDENTITY_MAP_BYTES_MAX => {
+            return Err(fail(format!("{} is larger than {IDENTITY_MAP_BYTES_MAX} bytes", map_file.display())));
+        }
+        Ok(_) => read(&map_file).and_then(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| fail(format!("{}: {e}", map_file.display())))
+        })?,
+        Err(_) => BTreeMap::new(),
+    };
+    raw.into_iter()
+        .map(|(device, hex)| {
+            Hash::from_hex(&hex)
+                .map(|id| (device.clone(), IdentityId(id)))
+                .map_err(|_| fail(format!("{}: {device}: not 64 hex digits", map_file.display())))
+        })
+        .collect()
 }
 
 /// The documents of `dir` (the configuration as the parameters make it) and the inputs

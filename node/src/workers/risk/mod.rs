@@ -9,6 +9,7 @@
 //! service identity, as the sharing worker does. Nothing the folders hold is logged: they
 //! name machines and people.
 
+pub mod firmware;
 pub mod inventory;
 
 use std::collections::BTreeSet;
@@ -52,7 +53,7 @@ pub struct RiskWorker {
 /// tells the worker the inventory changed.
 fn fingerprint(dir: &Path) -> Result<Hash, String> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
-    for name in panacea_risk::DOCUMENT_NAMES.iter().copied().chain(["identities.json"]) {
+    for name in panacea_risk::DOCUMENT_NAMES.iter().copied().chain(["identities.json", firmware::FEED_NAME]) {
         let path = dir.join(name);
         // A document past the model's limit is not read (the assessment refuses it); its
         // size and time stand for it.
@@ -68,6 +69,12 @@ fn fingerprint(dir: &Path) -> Result<Hash, String> {
     }
     let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     Ok(Hash::digest_parts(&parts))
+}
+
+/// The firmware components, from the chain, of the devices `dir` maps to identities.
+fn firmware_of(shared: &Shared, dir: &Path) -> Result<firmware::FirmwareComponents, String> {
+    let identities = inventory::identity_map(dir).map_err(|_| unreadable(dir))?;
+    firmware::firmware_components(&shared.storage.state(), &identities).map_err(|e| e.to_string())
 }
 
 /// The error the worker logs for an inventory that does not assess. The model's own error
@@ -207,8 +214,11 @@ impl RiskWorker {
             }
         }
         let (dir, salt) = (self.dir.clone().unwrap_or_default(), self.salt.clone());
+        let shared = self.shared.clone();
         let call = tokio::task::spawn_blocking(move || {
-            let assessed = inventory::assess_dir(&dir, parameters.as_ref()).map_err(|_| unreadable(&dir))?;
+            let firmware = firmware_of(&shared, &dir)?;
+            let assessed =
+                inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware).map_err(|_| unreadable(&dir))?;
             inventory::submit_call(&dir, &assessed, &salt).map_err(|_| unreadable(&dir))
         })
         .await
@@ -234,8 +244,10 @@ impl RiskWorker {
                 continue;
             }
             let parameters = self.parameters(&org)?;
+            let shared = self.shared.clone();
             let assessed = tokio::task::spawn_blocking(move || {
-                inventory::assess_dir(&dir, parameters.as_ref()).map_err(|_| unreadable(&dir))
+                let firmware = firmware_of(&shared, &dir)?;
+                inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware).map_err(|_| unreadable(&dir))
             })
             .await
             .map_err(|e| e.to_string())??;

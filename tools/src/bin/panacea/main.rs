@@ -215,18 +215,23 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             return access::evaluate(&client, &signer, &patient, &query, cli.json).await;
         }
         Command::Risk(RiskCommand::Assess { dir, org, key }) => {
-            let parameters = match (org, key) {
-                (Some(org), Some(key)) => risk_parameters(&client, &key, &org).await?,
-                _ => None,
+            let (parameters, firmware) = match (org, key) {
+                (Some(org), Some(key)) => {
+                    (risk_parameters(&client, &key, &org).await?, risk::firmware(&client, &key, &dir).await?)
+                }
+                _ => (None, Default::default()),
             };
-            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir, parameters.as_ref())
-                .map_err(Failure::local)?;
+            let assessed =
+                panacea_node::workers::risk::inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware)
+                    .map_err(Failure::local)?;
             return risk::print_assessment(&assessed, cli.json);
         }
         Command::Risk(RiskCommand::Submit { signer, dir, org, survey_salt }) => {
             let parameters = risk_parameters(&client, &signer.key, &org).await?;
-            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir, parameters.as_ref())
-                .map_err(Failure::local)?;
+            let firmware = risk::firmware(&client, &signer.key, &dir).await?;
+            let assessed =
+                panacea_node::workers::risk::inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware)
+                    .map_err(Failure::local)?;
             let call = panacea_node::workers::risk::inventory::submit_call(&dir, &assessed, &survey_salt)
                 .map_err(Failure::local)?;
             if !cli.json {
@@ -236,8 +241,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Risk(RiskCommand::Attest { signer, dir, org, assessment }) => {
             let parameters = risk_parameters(&client, &signer.key, &org).await?;
-            let assessed = panacea_node::workers::risk::inventory::assess_dir(&dir, parameters.as_ref())
-                .map_err(Failure::local)?;
+            let firmware = risk::firmware(&client, &signer.key, &dir).await?;
+            let assessed =
+                panacea_node::workers::risk::inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware)
+                    .map_err(Failure::local)?;
             let output = hash("the output", &assessed.assessment.hash())?;
             let assessment = hash("--assessment", &assessment)?;
             Work::Submit(signer, Call::Risk(panacea_contracts::risk::RiskCall::Attest { assessment, output }))

@@ -69,3 +69,40 @@ pub(crate) fn print_remedies(
     }
     Ok(0)
 }
+
+/// The firmware components of the devices `dir` maps to chain identities, read through the
+/// API (identity, then its firmware's product), when the folder holds a feed of vulnerable
+/// components; empty otherwise. The node's risk worker reads the same from its state, so
+/// both assess the same devices.
+pub(crate) async fn firmware(
+    client: &panacea_client_sdk::Client,
+    key: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<panacea_node::workers::risk::firmware::FirmwareComponents, Failure> {
+    use panacea_node::workers::risk::firmware::{FEED_NAME, FirmwareComponents};
+    let mut out = FirmwareComponents::new();
+    if !dir.join(FEED_NAME).exists() {
+        return Ok(out);
+    }
+    let identities = panacea_node::workers::risk::inventory::identity_map(dir).map_err(Failure::local)?;
+    if identities.is_empty() {
+        return Ok(out);
+    }
+    let signer = crate::request_signer(client, key).await?;
+    for (device, id) in identities {
+        let identity = client.identity(&signer, &id).await.map_err(|e| {
+            Failure::local(format!(
+                "reading identity {id} (mapped from {device}): {e}; sign with an admin or staff key"
+            ))
+        })?;
+        let panacea_contracts::identity::IdentityKind::Device { firmware_hash, .. } = identity.kind else { continue };
+        match client.product(&signer, &firmware_hash).await {
+            Ok(view) => {
+                out.insert(device, view.product.sbom.components);
+            }
+            Err(panacea_client_sdk::ClientError::Api { status: 404, .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
