@@ -899,6 +899,34 @@ fn the_risk_worker_submits_when_the_inventory_changes() {
     let cli = run(&["--json", "risk", "assess", inventory.to_str().unwrap(), "--org", "hospital-0", "--key", admin]);
     let cli: serde_json::Value = serde_json::from_str(&stdout(&cli)).unwrap();
     assert_eq!(third[0]["output"], cli["output"], "the CLI reads the same firmware through the API");
+
+    // The node's nudging worker: the organisation never recorded a self-assessment, so its
+    // security officers are nudged; one acknowledges, and the rates count it.
+    let officer = panacea_primitives::Keypair::from_seed([25; 32]);
+    let officer_file = dir.path().join("officer.json");
+    panacea_node::keys::save(&officer_file, "signing", &officer).unwrap();
+    let officer_path = officer_file.to_str().unwrap();
+    let officer_key = hex::encode(officer.public().to_bytes());
+    run(&["identity", "register-staff", "--key", admin, "--public-key", &officer_key, "--role", "security-officer"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let listed = panacea(&url, &["--json", "nudge", "list", "--key", officer_path]);
+        let page: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap_or_default();
+        let found = page["nudges"].as_array().and_then(|nudges| {
+            nudges.iter().find(|n| n["kind"] == "self-assessment-overdue").and_then(|n| n["id"].as_u64())
+        });
+        if let Some(id) = found {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "no overdue nudge: {}{}", stdout(&listed), stderr(&listed));
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    run(&["nudge", "ack", "--key", officer_path, &id.to_string()]);
+    let again = panacea(&url, &["nudge", "ack", "--key", officer_path, &id.to_string()]);
+    assert_ne!(again.status.code(), Some(0), "acknowledged once");
+    let rates = run(&["nudge", "rates", "--key", admin]);
+    assert!(stdout(&rates).contains("self-assessment-overdue"), "{}", stdout(&rates));
+    assert!(stdout(&rates).contains("100%"), "{}", stdout(&rates));
 }
 
 /// This crate's folder, as the test runner says at run time (a path baked in at compile time

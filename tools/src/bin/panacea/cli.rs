@@ -96,6 +96,9 @@ pub(crate) enum Command {
     /// Training: courses, policy, completion credentials.
     #[command(subcommand)]
     Training(crate::training::TrainingCommand),
+    /// Nudges for staff (at their organisation's node) and acknowledgement rates.
+    #[command(subcommand)]
+    Nudge(crate::nudge::NudgeCommand),
     /// A record proved against the validator set from genesis, not the node's word.
     Proof {
         #[command(flatten)]

@@ -20,6 +20,7 @@ mod assessment;
 mod cli;
 mod connection;
 mod gov;
+mod nudge;
 mod output;
 mod product;
 mod risk;
@@ -145,6 +146,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             Step::Done(code) => return Ok(code),
         },
         Command::Training(command) => match training::run(&client, command, cli.json).await? {
+            Step::Submit(signer, call) => Work::Submit(signer, call),
+            Step::Done(code) => return Ok(code),
+        },
+        Command::Nudge(command) => match nudge::run(&client, command, cli.json).await? {
             Step::Submit(signer, call) => Work::Submit(signer, call),
             Step::Done(code) => return Ok(code),
         },
