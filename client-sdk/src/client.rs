@@ -506,20 +506,7 @@ impl Client {
         signer: &RequestSigner,
         patient: &crate::types::PseudonymRequest,
     ) -> Result<PatientRef, ClientError> {
-        let body = serde_json::to_vec(patient).map_err(|e| ClientError::Local(e.to_string()))?;
-        let sha256 = Hash::digest(&body);
-        let path = "/v1/pseudonyms";
-        let audience = self.node_id().await?;
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(signed::HEADER_CONTENT_SHA256, sha256.to_string())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        for (name, value) in signer.headers("POST", path, &sha256, &audience)? {
-            request = request.header(name, value);
-        }
-        let answer: crate::types::PseudonymView = Self::parse(request.send().await?).await?;
+        let answer: crate::types::PseudonymView = self.signed_post_json(signer, "/v1/pseudonyms", patient).await?;
         Ok(answer.patient_ref)
     }
 

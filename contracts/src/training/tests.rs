@@ -47,8 +47,9 @@ fn issue(chain: &mut Chain, issuer: &Keypair, holder: IdentityId, course: &str, 
     chain.submit(issuer, Call::Training(TrainingCall::Issue { holder, course: course.into(), version, completed }))
 }
 
-fn consent_denying_all(chain: &mut Chain) {
-    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk");
+/// Records a consent of patient p1 at hospital-a that permits or denies everything.
+fn consent_for_all(chain: &mut Chain, kind: ProvisionType) {
+    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, &format!("clerk-{kind:?}"));
     let terms = ConsentTerms {
         patient: patient("p1"),
         status: ConsentStatus::Active,
@@ -57,22 +58,7 @@ fn consent_denying_all(chain: &mut Chain) {
         categories: vec!["59284-0".into()],
         policy_rule: PolicyRule::OptIn,
         verification: vec![],
-        provision: Provision::all(ProvisionType::Deny),
-    };
-    chain.ok(&clerk, Call::Consent(ConsentCall::Record { terms, form_hash: Some(DocumentHash(Hash([9; 32]))) }));
-}
-
-fn consent_permitting_all(chain: &mut Chain) {
-    let (clerk, _) = chain.staff("hospital-a", StaffRole::Administrative, "clerk-permit");
-    let terms = ConsentTerms {
-        patient: patient("p1"),
-        status: ConsentStatus::Active,
-        scope: ConsentScope::PatientPrivacy,
-        custodians: Vec::new(),
-        categories: vec!["59284-0".into()],
-        policy_rule: PolicyRule::OptIn,
-        verification: vec![],
-        provision: Provision::all(ProvisionType::Permit),
+        provision: Provision::all(kind),
     };
     chain.ok(&clerk, Call::Consent(ConsentCall::Record { terms, form_hash: Some(DocumentHash(Hash([9; 32]))) }));
 }
@@ -98,7 +84,7 @@ fn break_glass_needs_the_emergency_access_training_the_policy_requires() {
     let mut chain = Chain::new();
     let service =
         setup(&mut chain, vec![Requirement { action: GuardedAction::BreakGlass, course: "emergency-access".into() }]);
-    consent_denying_all(&mut chain);
+    consent_for_all(&mut chain, ProvisionType::Deny);
     let (nurse, nurse_id) = chain.staff("hospital-b", StaffRole::Nurse, "nurse-b");
     let decision = ask(&mut chain, &nurse, true);
     assert_eq!(decision.outcome, DecisionOutcome::Deny(DenyReason::TrainingMissing));
@@ -144,7 +130,7 @@ fn a_policy_on_every_request_denies_even_what_consent_permits_and_spares_devices
     let mut chain = Chain::new();
     let service =
         setup(&mut chain, vec![Requirement { action: GuardedAction::AccessRequest, course: "privacy-basics".into() }]);
-    consent_permitting_all(&mut chain);
+    consent_for_all(&mut chain, ProvisionType::Permit);
     let (doctor, doctor_id) = chain.staff("hospital-b", StaffRole::Physician, "doctor-b");
     let decision = ask(&mut chain, &doctor, false);
     assert_eq!(decision.outcome, DecisionOutcome::Deny(DenyReason::TrainingMissing));

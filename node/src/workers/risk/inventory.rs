@@ -236,24 +236,9 @@ pub fn submit_call(dir: &Path, assessed: &Assessed, salt_file: &Path) -> Result<
             level: level(row.risk_level),
         })
         .collect();
-    let map_file = dir.join("identities.json");
-    let identities: BTreeMap<String, String> = match std::fs::metadata(&map_file).map(|m| m.len()) {
-        Ok(len) if len > IDENTITY_MAP_BYTES_MAX => {
-            return Err(fail(format!("{} is larger than {IDENTITY_MAP_BYTES_MAX} bytes", map_file.display())));
-        }
-        Ok(_) => read(&map_file).and_then(|bytes| {
-            serde_json::from_slice(&bytes).map_err(|e| fail(format!("{}: {e}", map_file.display())))
-        })?,
-        Err(_) => BTreeMap::new(),
-    };
-    let mut high_devices = Vec::new();
-    for device in &a.high_risk_devices {
-        if let Some(hex) = identities.get(device) {
-            let id = Hash::from_hex(hex)
-                .map_err(|_| fail(format!("{}: {device}: not 64 hex digits", map_file.display())))?;
-            high_devices.push(IdentityId(id));
-        }
-    }
+    let identities = identity_map(dir)?;
+    let mut high_devices: Vec<IdentityId> =
+        a.high_risk_devices.iter().filter_map(|device| identities.get(device).copied()).collect();
     high_devices.sort();
     high_devices.dedup();
     Ok(RiskCall::Submit { inputs, output, table, high_devices })
