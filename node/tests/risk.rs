@@ -109,7 +109,7 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
     std::fs::write(dir.path().join("identities.json"), serde_json::json!({ high: pump_id.to_string() }).to_string())
         .unwrap();
     let salt = dir.path().join("survey.salt");
-    let call = submit_call(dir.path(), &assessed, &salt).unwrap();
+    let call = submit_call(dir.path(), &assessed, &salt, 0).unwrap();
     let assessment = commit(&client, &chain, &admin0, Call::Risk(call)).await;
 
     // hospital-1's worker recomputes it from the inventory shared with it, under hospital-0's
@@ -151,7 +151,7 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
     let record = DocumentHash(Hash([5; 32]));
     commit(&client, &chain, &admin0, Call::Risk(RiskCall::Mitigate { device: pump_id, record })).await;
     std::fs::write(dir.path().join("identities.json"), "{}").unwrap();
-    let call = submit_call(dir.path(), &again, &salt).unwrap();
+    let call = submit_call(dir.path(), &again, &salt, 0).unwrap();
     commit(&client, &chain, &admin0, Call::Risk(call)).await;
     let decided = commit(&client, &chain, &pump, ask).await;
     let view = client.decision(&pump_signer, &DecisionId(decided)).await.unwrap();

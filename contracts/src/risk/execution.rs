@@ -88,7 +88,7 @@ pub(crate) fn execute(
     call: RiskCall,
 ) -> Result<(), ExecError> {
     match call {
-        RiskCall::Submit { inputs, output, table, high_devices } => {
+        RiskCall::Submit { inputs, output, table, high_devices, observed_until } => {
             let org = risk_service(who)?;
             validate(&table, inputs.len(), &high_devices)?;
             for device in &high_devices {
@@ -106,6 +106,7 @@ pub(crate) fn execute(
                 output,
                 table,
                 high_devices: high_devices.clone(),
+                observed_until,
                 submitted_at: ctx.block.time,
                 attestations: Vec::new(),
             };

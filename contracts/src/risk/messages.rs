@@ -122,6 +122,11 @@ pub enum RiskCall {
         table: Vec<RiskRow>,
         /// The organisation's device identities at high risk.
         high_devices: Vec<IdentityId>,
+        /// The audit position the assessment accounts for: the unexpected-connection
+        /// reports (`connection::ConnectionCall::ReportUnexpected`) involving the
+        /// organisation in events before this sequence number are edges of its attack
+        /// graph (0: none). An attesting worker uses the same cutoff.
+        observed_until: u64,
     },
     /// A service (or admin) of another organisation attests that its own worker computed
     /// the same output from the same inputs.
@@ -171,6 +176,9 @@ pub struct Assessment {
     pub table: Vec<RiskRow>,
     /// Devices at high risk.
     pub high_devices: Vec<IdentityId>,
+    /// The audit position whose unexpected-connection reports it accounts for (see
+    /// `RiskCall::Submit`).
+    pub observed_until: u64,
     /// Block time of submission.
     pub submitted_at: Timestamp,
     /// Other organisations that attested the same output.

@@ -51,6 +51,7 @@ fn submit(output: u8, high: Vec<IdentityId>) -> Call {
         output: Hash([output; 32]),
         table: vec![row(RiskLevel::High)],
         high_devices: high,
+        observed_until: 0,
     })
 }
 
@@ -152,6 +153,7 @@ fn who_submits_and_what_is_refused() {
         output: Hash([1; 32]),
         table: vec![named],
         high_devices: vec![],
+        observed_until: 0,
     });
     assert_eq!(error_code(&chain.submit(&worker_a, call).outcome), Some(ErrorCode::InvalidArgument));
     let (_, pump_a) = device(&mut chain, "hospital-a", "pump-a");

@@ -888,8 +888,11 @@ fn the_risk_worker_submits_when_the_inventory_changes() {
     let device = devices["devices"][0]["id"].as_str().unwrap().to_string();
     let feed = serde_json::json!({ "components": [{ "name": "openssl", "version": "1.1.1k", "cves": [cve] }] });
     std::fs::write(inventory.join("component_vulnerabilities.json"), feed.to_string()).unwrap();
-    std::fs::write(inventory.join("identities.json"), serde_json::json!({ device: pump_id.to_string() }).to_string())
-        .unwrap();
+    std::fs::write(
+        inventory.join("identities.json"),
+        serde_json::json!({ device.clone(): pump_id.to_string() }).to_string(),
+    )
+    .unwrap();
     let third = wait_for(3);
     let devices_hash = |a: &serde_json::Value| {
         a["inputs"].as_array().unwrap().iter().find(|i| i[0] == "devices").map(|i| i[1].clone()).unwrap()
@@ -899,6 +902,76 @@ fn the_risk_worker_submits_when_the_inventory_changes() {
     let cli = run(&["--json", "risk", "assess", inventory.to_str().unwrap(), "--org", "hospital-0", "--key", admin]);
     let cli: serde_json::Value = serde_json::from_str(&stdout(&cli)).unwrap();
     assert_eq!(third[0]["output"], cli["output"], "the CLI reads the same firmware through the API");
+
+    // A gateway reports that the pump reached a device on another LAN that no rule allows:
+    // the observed path becomes an edge of the attack graph (an allow rule at the head of
+    // the firewall), and the worker and the CLI agree again.
+    let monitor = panacea_primitives::Keypair::from_seed([26; 32]);
+    let other = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["interfaces"][0]["lan"] != devices["devices"][0]["interfaces"][0]["lan"])
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(&[
+        "identity",
+        "register-device",
+        "--key",
+        admin,
+        "--public-key",
+        &hex::encode(monitor.public().to_bytes()),
+        "--device-type",
+        "monitor",
+        "--manufacturer",
+        "acme",
+        "--model",
+        "p2",
+        "--firmware-hash",
+        &firmware,
+        "--sbom-hash",
+        &sbom,
+    ]);
+    let monitor_id = panacea_contracts::identity::Identity::id_for(
+        &panacea_contracts::ids::OrgId::new("hospital-0").unwrap(),
+        &monitor.public(),
+    );
+    let gateway = panacea_primitives::Keypair::from_seed([27; 32]);
+    let gateway_file = dir.path().join("gateway.json");
+    panacea_node::keys::save(&gateway_file, "signing", &gateway).unwrap();
+    let gateway_key = hex::encode(gateway.public().to_bytes());
+    run(&["identity", "register-service", "--key", admin, "--public-key", &gateway_key, "--name", "gateway"]);
+    std::fs::write(
+        inventory.join("identities.json"),
+        serde_json::json!({ device: pump_id.to_string(), other.clone(): monitor_id.to_string() }).to_string(),
+    )
+    .unwrap();
+    let fourth = wait_for(4);
+    run(&[
+        "connection",
+        "report",
+        "--key",
+        gateway_file.to_str().unwrap(),
+        "--source",
+        &pump_id.to_string(),
+        "--destination",
+        &monitor_id.to_string(),
+        "--protocol",
+        "ssh",
+        "--record",
+        &evidence,
+    ]);
+    let fifth = wait_for(5);
+    let network_hash = |a: &serde_json::Value| {
+        a["inputs"].as_array().unwrap().iter().find(|i| i[0] == "network-policy").map(|i| i[1].clone()).unwrap()
+    };
+    assert_ne!(network_hash(&fifth[0]), network_hash(&fourth[0]), "the observed path changed the firewall assessed");
+    assert!(fifth[0]["observed_until"].as_u64().unwrap() > 0, "the assessment names its audit cutoff");
+    let cli = run(&["--json", "risk", "assess", inventory.to_str().unwrap(), "--org", "hospital-0", "--key", admin]);
+    let cli: serde_json::Value = serde_json::from_str(&stdout(&cli)).unwrap();
+    assert_eq!(fifth[0]["output"], cli["output"], "the CLI reads the same reports through the API");
 
     // The node's nudging worker: the organisation never recorded a self-assessment, so its
     // security officers are nudged; one acknowledges, and the rates count it.

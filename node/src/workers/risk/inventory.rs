@@ -49,39 +49,58 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 /// configuration is what the submission commits to, so another organisation's worker that
 /// applies the same parameters computes the same output.
 pub fn assess_dir(dir: &Path, parameters: Option<&RiskParameters>) -> Result<Assessed, String> {
-    assess_dir_with(dir, parameters, &super::firmware::FirmwareComponents::new())
+    assess_dir_with(dir, parameters, &ChainFacts::default())
 }
 
-/// As [`assess_dir`], with the firmware components of the folder's mapped devices (from
-/// their products on chain, `super::firmware`): the feed's known CVEs of those components
-/// join the devices document that is assessed and hashed.
+/// What the chain adds to an organisation's inventory: the firmware components of its
+/// mapped devices (their products' SBOMs, `super::firmware`) and the connections observed
+/// between mapped devices (unexpected-connection reports, `super::observed`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainFacts {
+    /// Firmware components per inventory device id.
+    pub firmware: super::firmware::FirmwareComponents,
+    /// Observed connections between inventory devices.
+    pub edges: Vec<super::observed::Edge>,
+}
+
+/// As [`assess_dir`], with what the chain adds: the feed's known CVEs of the mapped
+/// devices' firmware join the devices document, and observed connections open the
+/// firewall document, before both are assessed and hashed.
 pub fn assess_dir_with(
     dir: &Path,
     parameters: Option<&RiskParameters>,
-    firmware: &super::firmware::FirmwareComponents,
+    facts: &ChainFacts,
 ) -> Result<Assessed, String> {
-    let (documents, inputs) = inputs_of_with(dir, parameters, firmware)?;
+    let (documents, inputs) = inputs_of_with(dir, parameters, facts)?;
     let assessment = panacea_risk::assess(&inputs).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
     Ok(Assessed { documents, assessment })
 }
 
-/// As [`inputs_of`], with firmware components (see [`assess_dir_with`]).
+fn replace(documents: &mut Documents, name: &str, value: &impl serde::Serialize) -> Result<(), String> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| fail(e.to_string()))?;
+    if let Some(slot) = documents.iter_mut().find(|(n, _)| n == name) {
+        slot.1 = bytes;
+    }
+    Ok(())
+}
+
+/// As [`inputs_of`], with what the chain adds (see [`assess_dir_with`]).
 pub fn inputs_of_with(
     dir: &Path,
     parameters: Option<&RiskParameters>,
-    firmware: &super::firmware::FirmwareComponents,
+    facts: &ChainFacts,
 ) -> Result<(Documents, panacea_risk::Inputs), String> {
     let (mut documents, mut inputs) = inputs_of(dir, parameters)?;
-    if firmware.is_empty() {
-        return Ok((documents, inputs));
-    }
-    let Some(feed) = super::firmware::read_feed(dir).map_err(fail)? else { return Ok((documents, inputs)) };
-    if super::firmware::enrich(&mut inputs.devices, &inputs.vulnerabilities, &feed, firmware) > 0 {
+    if !facts.firmware.is_empty()
+        && let Some(feed) = super::firmware::read_feed(dir).map_err(fail)?
+        && super::firmware::enrich(&mut inputs.devices, &inputs.vulnerabilities, &feed, &facts.firmware) > 0
+    {
         inputs.validate().map_err(|e| fail(format!("the devices with their firmware's CVEs: {e}")))?;
-        let devices = serde_json::to_vec_pretty(&inputs.devices).map_err(|e| fail(e.to_string()))?;
-        if let Some(slot) = documents.iter_mut().find(|(name, _)| name == "devices.json") {
-            slot.1 = devices;
-        }
+        replace(&mut documents, "devices.json", &inputs.devices)?;
+    }
+    if super::observed::add_edges(&mut inputs.network, &inputs.devices, &facts.edges) > 0 {
+        inputs.validate().map_err(|e| fail(format!("the firewall with the observed connections: {e}")))?;
+        replace(&mut documents, "network.json", &inputs.network)?;
     }
     Ok((documents, inputs))
 }
@@ -211,7 +230,7 @@ fn survey_salt(path: &Path) -> Result<[u8; 32], String> {
 }
 
 /// The call that submits `assessed` from `dir`.
-pub fn submit_call(dir: &Path, assessed: &Assessed, salt_file: &Path) -> Result<RiskCall, String> {
+pub fn submit_call(dir: &Path, assessed: &Assessed, salt_file: &Path, observed_until: u64) -> Result<RiskCall, String> {
     let salt = survey_salt(salt_file)?;
     let mut inputs = Vec::new();
     for (name, bytes) in &assessed.documents {
@@ -241,5 +260,5 @@ pub fn submit_call(dir: &Path, assessed: &Assessed, salt_file: &Path) -> Result<
         a.high_risk_devices.iter().filter_map(|device| identities.get(device).copied()).collect();
     high_devices.sort();
     high_devices.dedup();
-    Ok(RiskCall::Submit { inputs, output, table, high_devices })
+    Ok(RiskCall::Submit { inputs, output, table, high_devices, observed_until })
 }

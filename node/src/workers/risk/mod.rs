@@ -11,6 +11,7 @@
 
 pub mod firmware;
 pub mod inventory;
+pub mod observed;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -71,10 +72,21 @@ fn fingerprint(dir: &Path) -> Result<Hash, String> {
     Ok(Hash::digest_parts(&parts))
 }
 
-/// The firmware components, from the chain, of the devices `dir` maps to identities.
-fn firmware_of(shared: &Shared, dir: &Path) -> Result<firmware::FirmwareComponents, String> {
+/// What the chain adds to `org`'s inventory in `dir` (its mapped devices' firmware, and
+/// the connections observed between them in reports before `until`, or all so far), and
+/// the audit cutoff used.
+fn facts_of(
+    shared: &Shared,
+    dir: &Path,
+    org: &OrgId,
+    until: Option<u64>,
+) -> Result<(inventory::ChainFacts, u64), String> {
     let identities = inventory::identity_map(dir).map_err(|_| unreadable(dir))?;
-    firmware::firmware_components(&shared.storage.state(), &identities).map_err(|e| e.to_string())
+    let store = shared.storage.state();
+    let firmware = firmware::firmware_components(&store, &identities).map_err(|e| e.to_string())?;
+    let (reports, cutoff) = observed::reports(&store, org, until).map_err(|e| e.to_string())?;
+    let edges = observed::edges(&reports, &identities);
+    Ok((inventory::ChainFacts { firmware, edges }, cutoff))
 }
 
 /// The error the worker logs for an inventory that does not assess. The model's own error
@@ -192,9 +204,10 @@ impl RiskWorker {
         let Some(dir) = self.dir.clone() else { return Ok(false) };
         let parameters = self.parameters(org)?;
         let folder = tokio::task::spawn_blocking(move || fingerprint(&dir)).await.map_err(|e| e.to_string())??;
-        // New parameters on chain are a change too.
+        // New parameters, and new reports of unexpected connections, on chain are changes too.
         let set = serde_json::to_vec(&parameters).map_err(|e| e.to_string())?;
-        let seen = Hash::digest_parts(&[folder.as_bytes(), &set]);
+        let (_, reported) = observed::reports(&self.shared.storage.state(), org, None).map_err(|e| e.to_string())?;
+        let seen = Hash::digest_parts(&[folder.as_bytes(), &set, &reported.to_be_bytes()]);
         if let Some((done, tx)) = self.last {
             let pooled = self.shared.mempool.lock().map(|pool| pool.contains(&tx)).unwrap_or(false);
             let receipt = self.shared.storage.receipt(&tx).map_err(|e| e.to_string())?;
@@ -215,11 +228,12 @@ impl RiskWorker {
         }
         let (dir, salt) = (self.dir.clone().unwrap_or_default(), self.salt.clone());
         let shared = self.shared.clone();
+        let own = org.clone();
         let call = tokio::task::spawn_blocking(move || {
-            let firmware = firmware_of(&shared, &dir)?;
+            let (facts, cutoff) = facts_of(&shared, &dir, &own, None)?;
             let assessed =
-                inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware).map_err(|_| unreadable(&dir))?;
-            inventory::submit_call(&dir, &assessed, &salt).map_err(|_| unreadable(&dir))
+                inventory::assess_dir_with(&dir, parameters.as_ref(), &facts).map_err(|_| unreadable(&dir))?;
+            inventory::submit_call(&dir, &assessed, &salt, cutoff).map_err(|_| unreadable(&dir))
         })
         .await
         .map_err(|e| e.to_string())??;
@@ -245,9 +259,10 @@ impl RiskWorker {
             }
             let parameters = self.parameters(&org)?;
             let shared = self.shared.clone();
+            let (assessed_org, until) = (latest.org.clone(), latest.observed_until);
             let assessed = tokio::task::spawn_blocking(move || {
-                let firmware = firmware_of(&shared, &dir)?;
-                inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware).map_err(|_| unreadable(&dir))
+                let (facts, _) = facts_of(&shared, &dir, &assessed_org, Some(until))?;
+                inventory::assess_dir_with(&dir, parameters.as_ref(), &facts).map_err(|_| unreadable(&dir))
             })
             .await
             .map_err(|e| e.to_string())??;

@@ -541,6 +541,11 @@ pub(crate) enum RiskCommand {
         /// The assessment's id (its transaction id).
         #[arg(long)]
         assessment: String,
+        /// The assessment's `observed_until` (the audit position of the unexpected
+        /// connections it accounts for; the submitting organisation, or an auditor with
+        /// `panacea risk show`, reads it). 0: none.
+        #[arg(long, default_value_t = 0)]
+        observed_until: u64,
     },
     /// An organisation's risk on chain: parameters, latest assessments (risk table,
     /// attestations), devices in quarantine (its own operators and staff, and auditors).

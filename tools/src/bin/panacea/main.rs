@@ -220,36 +220,37 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             return access::evaluate(&client, &signer, &patient, &query, cli.json).await;
         }
         Command::Risk(RiskCommand::Assess { dir, org, key }) => {
-            let (parameters, firmware) = match (org, key) {
+            let (parameters, facts) = match (org, key) {
                 (Some(org), Some(key)) => {
-                    (risk_parameters(&client, &key, &org).await?, risk::firmware(&client, &key, &dir).await?)
+                    let id = OrgId::new(org.as_str()).map_err(Failure::local)?;
+                    let (facts, _) = risk::facts(&client, &key, &dir, &id, None).await?;
+                    (risk_parameters(&client, &key, &org).await?, facts)
                 }
                 _ => (None, Default::default()),
             };
-            let assessed =
-                panacea_node::workers::risk::inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware)
-                    .map_err(Failure::local)?;
+            let assessed = panacea_node::workers::risk::inventory::assess_dir_with(&dir, parameters.as_ref(), &facts)
+                .map_err(Failure::local)?;
             return risk::print_assessment(&assessed, cli.json);
         }
         Command::Risk(RiskCommand::Submit { signer, dir, org, survey_salt }) => {
             let parameters = risk_parameters(&client, &signer.key, &org).await?;
-            let firmware = risk::firmware(&client, &signer.key, &dir).await?;
-            let assessed =
-                panacea_node::workers::risk::inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware)
-                    .map_err(Failure::local)?;
-            let call = panacea_node::workers::risk::inventory::submit_call(&dir, &assessed, &survey_salt)
+            let id = OrgId::new(org.as_str()).map_err(Failure::local)?;
+            let (facts, cutoff) = risk::facts(&client, &signer.key, &dir, &id, None).await?;
+            let assessed = panacea_node::workers::risk::inventory::assess_dir_with(&dir, parameters.as_ref(), &facts)
+                .map_err(Failure::local)?;
+            let call = panacea_node::workers::risk::inventory::submit_call(&dir, &assessed, &survey_salt, cutoff)
                 .map_err(Failure::local)?;
             if !cli.json {
                 say!("output {}", assessed.assessment.hash());
             }
             Work::Submit(signer, Call::Risk(call))
         }
-        Command::Risk(RiskCommand::Attest { signer, dir, org, assessment }) => {
+        Command::Risk(RiskCommand::Attest { signer, dir, org, assessment, observed_until }) => {
             let parameters = risk_parameters(&client, &signer.key, &org).await?;
-            let firmware = risk::firmware(&client, &signer.key, &dir).await?;
-            let assessed =
-                panacea_node::workers::risk::inventory::assess_dir_with(&dir, parameters.as_ref(), &firmware)
-                    .map_err(Failure::local)?;
+            let id = OrgId::new(org.as_str()).map_err(Failure::local)?;
+            let (facts, _) = risk::facts(&client, &signer.key, &dir, &id, Some(observed_until)).await?;
+            let assessed = panacea_node::workers::risk::inventory::assess_dir_with(&dir, parameters.as_ref(), &facts)
+                .map_err(Failure::local)?;
             let output = hash("the output", &assessed.assessment.hash())?;
             let assessment = hash("--assessment", &assessment)?;
             Work::Submit(signer, Call::Risk(panacea_contracts::risk::RiskCall::Attest { assessment, output }))

@@ -70,39 +70,58 @@ pub(crate) fn print_remedies(
     Ok(0)
 }
 
-/// The firmware components of the devices `dir` maps to chain identities, read through the
-/// API (identity, then its firmware's product), when the folder holds a feed of vulnerable
-/// components; empty otherwise. The node's risk worker reads the same from its state, so
-/// both assess the same devices.
-pub(crate) async fn firmware(
+/// What the chain adds to `org`'s inventory in `dir`, read through the API as the node's
+/// risk worker reads it from its state: the firmware components of the mapped devices
+/// (when the folder holds a feed of vulnerable components) and the connections observed
+/// between them in unexpected-connection reports before `until` (all so far when `None`);
+/// and the audit cutoff used.
+pub(crate) async fn facts(
     client: &panacea_client_sdk::Client,
     key: &std::path::Path,
     dir: &std::path::Path,
-) -> Result<panacea_node::workers::risk::firmware::FirmwareComponents, Failure> {
-    use panacea_node::workers::risk::firmware::{FEED_NAME, FirmwareComponents};
-    let mut out = FirmwareComponents::new();
-    if !dir.join(FEED_NAME).exists() {
-        return Ok(out);
-    }
+    org: &panacea_contracts::ids::OrgId,
+    until: Option<u64>,
+) -> Result<(panacea_node::workers::risk::inventory::ChainFacts, u64), Failure> {
+    use panacea_node::workers::risk::firmware::FEED_NAME;
+    use panacea_node::workers::risk::inventory::ChainFacts;
+    use panacea_node::workers::risk::observed;
+    let mut facts = ChainFacts::default();
     let identities = panacea_node::workers::risk::inventory::identity_map(dir).map_err(Failure::local)?;
     if identities.is_empty() {
-        return Ok(out);
+        return Ok((facts, until.unwrap_or(0)));
     }
     let signer = crate::request_signer(client, key).await?;
-    for (device, id) in identities {
-        let identity = client.identity(&signer, &id).await.map_err(|e| {
-            Failure::local(format!(
-                "reading identity {id} (mapped from {device}): {e}; sign with an admin or staff key"
-            ))
-        })?;
-        let panacea_contracts::identity::IdentityKind::Device { firmware_hash, .. } = identity.kind else { continue };
-        match client.product(&signer, &firmware_hash).await {
-            Ok(view) => {
-                out.insert(device, view.product.sbom.components);
+    if dir.join(FEED_NAME).exists() {
+        for (device, id) in &identities {
+            let identity = client.identity(&signer, id).await.map_err(|e| {
+                Failure::local(format!(
+                    "reading identity {id} (mapped from {device}): {e}; sign with an admin or staff key"
+                ))
+            })?;
+            let panacea_contracts::identity::IdentityKind::Device { firmware_hash, .. } = identity.kind else {
+                continue;
+            };
+            match client.product(&signer, &firmware_hash).await {
+                Ok(view) => {
+                    facts.firmware.insert(device.clone(), view.product.sbom.components);
+                }
+                Err(panacea_client_sdk::ClientError::Api { status: 404, .. }) => {}
+                Err(e) => return Err(e.into()),
             }
-            Err(panacea_client_sdk::ClientError::Api { status: 404, .. }) => {}
-            Err(e) => return Err(e.into()),
         }
     }
-    Ok(out)
+    let query = panacea_client_sdk::types::AuditQuery {
+        org: Some(org.clone()),
+        kind: Some(panacea_contracts::audit::AuditKind::UnexpectedConnection),
+        ..Default::default()
+    };
+    let events = client.audit_events_all(&signer, &query, observed::REPORTS_MAX).await?;
+    let mut cutoff = 0;
+    let mut pairs = Vec::new();
+    for event in events.iter().filter(|e| until.is_none_or(|u| e.seq < u)) {
+        cutoff = event.seq.saturating_add(1);
+        pairs.extend(observed::edge_of(event));
+    }
+    facts.edges = observed::edges(&pairs, &identities);
+    Ok((facts, until.unwrap_or(cutoff)))
 }
