@@ -541,5 +541,67 @@ fn decide_rule(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, execute_grants, execute_access, audit_append, state_root_and_proofs, decide_rule);
+/// The registries' costliest calls: revoking a product's attestation, which suspends every
+/// device on its firmware in one transaction (1,024 and 16,384 devices, the limit), and a
+/// block of 1,000 device registrations through the product gate.
+fn registries(c: &mut Criterion) {
+    use panacea_contracts::identity::{IdentityCall, IdentityKind};
+    use panacea_contracts::product::{ProductCall, RevocationReason};
+    let firmware = Hash([1; 32]);
+    let sbom = Hash([2; 32]);
+    let pump = |i: u64| Keypair::from_seed(Hash::digest_parts(&[b"pump", &i.to_le_bytes()]).0);
+    let register = |chain: &mut Chain, admin: &Keypair, from: u64, count: u64| -> Vec<SignedTransaction> {
+        (from..from + count)
+            .map(|i| {
+                let kind = IdentityKind::Device {
+                    device_type: "infusion-pump".into(),
+                    manufacturer: "acme".into(),
+                    model: "p1".into(),
+                    firmware_hash: firmware,
+                    sbom_hash: sbom,
+                };
+                chain.sign(admin, Call::Identity(IdentityCall::Register { key: pump(i).public(), kind }))
+            })
+            .collect()
+    };
+    let mut group = c.benchmark_group("registries");
+    group.sample_size(10);
+    for devices in [1_024u64, 16_384] {
+        let mut chain = Chain::new();
+        chain.attest_firmware(firmware, sbom);
+        let admin = chain.admin("hospital-a");
+        let mut made = 0;
+        while made < devices {
+            let count = (devices - made).min(1_000);
+            let txs = register(&mut chain, &admin, made, count);
+            assert!(chain.block(&txs).receipts.iter().all(panacea_contracts::Receipt::is_ok));
+            made += count;
+        }
+        let assessor = panacea_contracts::testing::key("authority/assessor");
+        let revoke = chain.sign(
+            &assessor,
+            Call::Product(ProductCall::Revoke {
+                product: firmware,
+                reason: RevocationReason::VulnerableFirmware,
+                record: Hash([3; 32]),
+            }),
+        );
+        let outcome = chain.dry_run(std::slice::from_ref(&revoke));
+        let Outcome::Ok { events } = &outcome.receipts[0].outcome else { panic!("the revocation failed") };
+        assert_eq!(events.len(), usize::try_from(devices).unwrap() + 1);
+        group.throughput(Throughput::Elements(devices));
+        group.bench_function(format!("revoke_suspending_{devices}_devices"), |b| {
+            b.iter(|| chain.dry_run(black_box(std::slice::from_ref(&revoke))))
+        });
+    }
+    let mut chain = Chain::new();
+    chain.attest_firmware(firmware, sbom);
+    let admin = chain.admin("hospital-a");
+    let block = register(&mut chain, &admin, 0, 1_000);
+    group.throughput(block_throughput());
+    group.bench_function("register_1000_devices_through_the_gate", |b| b.iter(|| chain.dry_run(black_box(&block))));
+    group.finish();
+}
+
+criterion_group!(benches, execute_grants, execute_access, audit_append, state_root_and_proofs, decide_rule, registries);
 criterion_main!(benches);

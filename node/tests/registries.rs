@@ -118,7 +118,7 @@ async fn registries_have_consequences_and_are_read_by_whom_they_concern() {
     commit(&client, &chain, &admin0, register_pump).await;
     let pump_id = Identity::id_for(&org("hospital-0"), &pump.public());
     let member1 = RequestSigner::new(admin1.clone(), chain.clone());
-    let view = net.client(1).product(&member1, &firmware).await.unwrap();
+    let view = client.product(&member1, &firmware).await.unwrap();
     assert!(view.in_force);
     assert_eq!(view.devices, 1);
     assert_eq!(view.product.sbom.components[0].name, "openssl");
