@@ -10,6 +10,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/panacea-target}"
 
 "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+# PostgreSQL, rsyslog, Chromium and the Python clients of the integration tests.
+"$(dirname "${BASH_SOURCE[0]}")/setup-integrations.sh" >/dev/null
 if ! command -v cargo-nextest >/dev/null 2>&1; then
     echo "error: 'cargo-nextest' is not installed. Install it with: cargo install --locked cargo-nextest" >&2
     exit 1

@@ -11,6 +11,7 @@ mod chain;
 mod connections;
 mod consent;
 mod documents;
+mod fhir;
 mod governance;
 mod nudges;
 mod products;
@@ -204,9 +205,13 @@ pub fn router(
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(chain::metrics))
         .route("/health", get(chain::health))
+        .merge(fhir::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), limits))
+        // Outermost: every error on a /fhir path, whichever layer made it, becomes an
+        // OperationOutcome.
+        .layer(middleware::from_fn(fhir::outcomes))
         .with_state(state)
 }
 
