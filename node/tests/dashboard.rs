@@ -63,6 +63,13 @@ async fn dashboard_in_a_real_browser() {
         net.start(i);
     }
     let client = net.client(0);
+    let served = reqwest::get(format!("{}/dashboard/", net.api_url(0))).await.unwrap().status();
+    assert_eq!(
+        served,
+        200,
+        "{} does not serve the dashboard: another worktree's build replaced it in the shared target folder; set PANACEA_NODE_BIN to this worktree's build",
+        common::node_binary().display()
+    );
     let chain = net.chain_id();
     let register = |key: &Keypair, kind| Call::Identity(IdentityCall::Register { key: key.public(), kind });
 
