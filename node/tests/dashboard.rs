@@ -35,7 +35,8 @@ fn python() -> PathBuf {
         PathBuf::from,
     );
     let python = venv.join("bin/python");
-    let chromium = std::env::var_os("PANACEA_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    let chromium =
+        std::env::var_os("PANACEA_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
     assert!(
         python.exists() && chromium.exists(),
         "the dashboard test needs Chromium ({}) and the integration Python environment ({}): run testnet/setup-integrations.sh",
@@ -134,8 +135,16 @@ async fn dashboard_in_a_real_browser() {
     // the custodian's own staff; not another hospital, not a service of the authority.
     let signer = |key: &Keypair| RequestSigner::new(key.clone(), chain.clone());
     let open = "/v1/organisations/hospital-0/reviews?status=open";
-    let page: serde_json::Value =
-        client.signed_get_request(&signer(&authority_auditor), open).await.unwrap().send().await.unwrap().json().await.unwrap();
+    let page: serde_json::Value = client
+        .signed_get_request(&signer(&authority_auditor), open)
+        .await
+        .unwrap()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["reviews"].as_array().map(Vec::len), Some(2), "{page}");
     assert_eq!(page["reviews"][0]["decision"]["requester_org"], "hospital-1");
     assert_eq!(status_of(&client, &signer(&officer0), open).await, 200);

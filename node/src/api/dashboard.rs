@@ -83,8 +83,11 @@ fn serve(name: &str, request: &HeaderMap) -> Response {
     };
     let etag = format!("\"{}\"", &Hash::digest(&bytes).to_string()[..32]);
     let fresh = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == etag);
-    let mut response =
-        if fresh { StatusCode::NOT_MODIFIED.into_response() } else { (StatusCode::OK, bytes.into_owned()).into_response() };
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, bytes.into_owned()).into_response()
+    };
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {

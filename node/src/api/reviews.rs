@@ -114,9 +114,9 @@ pub(super) async fn reviews(
                 ),
                 None => None,
             };
-            let filter = AuditFilter { org: Some(org.clone()), kind: Some(AuditKind::ReviewClosed), ..AuditFilter::default() };
-            let page =
-                panacea_contracts::audit::events(&store, &filter, after, limit).map_err(ApiError::internal)?;
+            let filter =
+                AuditFilter { org: Some(org.clone()), kind: Some(AuditKind::ReviewClosed), ..AuditFilter::default() };
+            let page = panacea_contracts::audit::events(&store, &filter, after, limit).map_err(ApiError::internal)?;
             for event in &page.events {
                 let Some(id) = event.entity.decision else { continue };
                 let Some(review) = panacea_contracts::access::review(&store, &id).map_err(ApiError::internal)? else {

@@ -28,7 +28,8 @@ pub const DEADLINE: Duration = Duration::from_secs(180);
 /// its own build there, and another worktree's build replaces it); the override points a
 /// run at this worktree's own build (`debug/deps/panacea_node-<hash>`).
 pub fn node_binary() -> PathBuf {
-    std::env::var_os("PANACEA_NODE_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_panacea-node")), PathBuf::from)
+    std::env::var_os("PANACEA_NODE_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_panacea-node")), PathBuf::from)
 }
 
 /// Waits until `condition` holds, polling; panics with `what` after [`DEADLINE`].
