@@ -19,4 +19,4 @@ pub use messages::{
     AccessCall, AccessDecision, BREAK_GLASS_MS, DecisionOutcome, PERMIT_MS, Review, ReviewOutcome, ReviewStatus,
 };
 pub(crate) use state::derived_indexes;
-pub use state::{decision as access_decision, open_reviews, review};
+pub use state::{decision as access_decision, open_reviews, open_reviews_after, review};

@@ -66,9 +66,21 @@ pub fn open_reviews<S: Store + ?Sized>(
     custodian: &crate::ids::OrgId,
     limit: usize,
 ) -> Result<Vec<Review>, StateError> {
+    open_reviews_after(store, custodian, None, limit)
+}
+
+/// Open reviews of a custodian in decision-id order, after `after` (the last decision of
+/// the previous page), at most `limit` (and at most 1,000).
+pub fn open_reviews_after<S: Store + ?Sized>(
+    store: &S,
+    custodian: &crate::ids::OrgId,
+    after: Option<&DecisionId>,
+    limit: usize,
+) -> Result<Vec<Review>, StateError> {
     let prefix = [OPEN_REVIEWS, custodian.as_str().as_bytes(), b"/"].concat();
+    let cursor = after.map(|id| [prefix.as_slice(), id.0.as_bytes()].concat());
     let mut out = Vec::new();
-    for (k, _) in store.scan(&prefix, None, limit.min(1_000))? {
+    for (k, _) in store.scan(&prefix, cursor.as_deref(), limit.min(1_000))? {
         let Some(id) = k.get(prefix.len()..).and_then(|b| <[u8; 32]>::try_from(b).ok()) else { continue };
         if let Some(review) = review(store, &DecisionId(panacea_primitives::Hash(id)))? {
             out.push(review);

@@ -511,3 +511,21 @@ fn a_denial_names_the_excluding_consent_and_an_override_the_overridden_one() {
     assert_eq!(decided.consents, vec![(specific, 1)]);
     assert_eq!(decided.overridden, vec![(exclusion, 1)]);
 }
+
+#[test]
+fn open_reviews_page_in_decision_order() {
+    let mut chain = Chain::new();
+    let (doctor, _) = chain.staff("hospital-b", StaffRole::Physician, "er-doctor");
+    let justification = Some(DocumentHash(panacea_primitives::Hash([5; 32])));
+    for label in ["p1", "p2", "p3"] {
+        chain.ok(&doctor, ask(label, Purpose::EmergencyTreatment, justification));
+    }
+    let custodian = org("hospital-a");
+    let all = open_reviews(&chain.store, &custodian, 10).unwrap();
+    assert_eq!(all.len(), 3);
+    let first = open_reviews_after(&chain.store, &custodian, None, 2).unwrap();
+    assert_eq!(first.len(), 2);
+    let rest = open_reviews_after(&chain.store, &custodian, Some(&first[1].decision), 2).unwrap();
+    assert_eq!([first, rest].concat(), all, "the second page continues after the first");
+    assert!(open_reviews_after(&chain.store, &org("hospital-b"), None, 10).unwrap().is_empty());
+}

@@ -7,9 +7,11 @@
 //! that says what to do.
 
 mod audit;
+mod audit_fhir;
 mod chain;
 mod connections;
 mod consent;
+mod dashboard;
 mod documents;
 mod fhir;
 mod governance;
@@ -17,6 +19,7 @@ mod nudges;
 mod products;
 mod pseudonyms;
 mod records;
+mod reviews;
 mod risk;
 mod security;
 mod signed;
@@ -168,6 +171,7 @@ pub fn router(
         .route("/v1/decisions/{id}", get(consent::decision))
         .route("/v1/audit/events", get(audit::audit_events))
         .route("/v1/audit/stream", get(audit::audit_stream))
+        .route("/v1/audit/events/fhir", get(audit_fhir::audit_bundle))
         .route("/v1/organisations", get(chain::organisations))
         .route("/v1/organisations/{org}/risk", get(risk::organisation_risk))
         .route("/v1/organisations/{org}/risk/parameters", get(risk::organisation_risk_parameters))
@@ -190,6 +194,7 @@ pub fn router(
         .route("/v1/governance/proposals/{id}", get(governance::proposal))
         .route("/v1/governance/epochs", get(governance::epochs))
         .route("/v1/organisations/{org}/misbehaviour", get(governance::misbehaviour))
+        .route("/v1/organisations/{org}/reviews", get(reviews::reviews))
         .route("/v1/identities/{id}", get(records::identity))
         .route("/v1/proofs/{kind}/{id}", get(records::proof))
         .route("/v1/consents/{id}", get(consent::consent_history))
@@ -206,6 +211,9 @@ pub fn router(
         .route("/metrics", get(chain::metrics))
         .route("/health", get(chain::health))
         .merge(fhir::routes())
+        .route("/dashboard", get(dashboard::redirect))
+        .route("/dashboard/", get(dashboard::index))
+        .route("/dashboard/{*asset}", get(dashboard::asset))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), limits))
@@ -317,8 +325,10 @@ pub struct PageQuery {
         governance::proposal,
         governance::epochs,
         governance::misbehaviour,
+        reviews::reviews,
         audit::audit_events,
         audit::audit_stream,
+        audit_fhir::audit_bundle,
         chain::metrics,
         chain::health
     )
@@ -349,6 +359,8 @@ mod tests {
             "/v1/decisions/{id}",
             "/v1/audit/events",
             "/v1/audit/stream",
+            "/v1/audit/events/fhir",
+            "/v1/organisations/{org}/reviews",
             "/v1/products",
             "/v1/products/{firmware}",
             "/v1/nudges",

@@ -23,6 +23,15 @@ use panacea_primitives::{ChainId, Keypair, Timestamp};
 /// How long any condition may take on a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(180);
 
+/// The `panacea-node` executable: cargo's, or `PANACEA_NODE_BIN` when set. Worktrees that
+/// share one `CARGO_TARGET_DIR` overwrite each other's `debug/panacea-node` (cargo copies
+/// its own build there, and another worktree's build replaces it); the override points a
+/// run at this worktree's own build (`debug/deps/panacea_node-<hash>`).
+pub fn node_binary() -> PathBuf {
+    std::env::var_os("PANACEA_NODE_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_panacea-node")), PathBuf::from)
+}
+
 /// Waits until `condition` holds, polling; panics with `what` after [`DEADLINE`].
 pub async fn eventually<F, Fut>(what: &str, mut condition: F)
 where
@@ -97,7 +106,7 @@ impl Consortium {
     /// an admin key for its organisation. Returns its index (start it with [`Self::start`]).
     pub fn prepare_joining(&mut self, org: &str) -> usize {
         let home = Home(self.dir.path().join("net").join(format!("joining-{org}")));
-        let status = Command::new(env!("CARGO_BIN_EXE_panacea-node"))
+        let status = Command::new(node_binary())
             .args(["init", "--moniker", org, "--role", "validator", "--home"])
             .arg(&home.0)
             .status()
@@ -130,7 +139,7 @@ impl Consortium {
         let home = self.home(i);
         let _ = std::fs::remove_file(home.addresses());
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path(i)).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_panacea-node"));
+        let mut command = Command::new(node_binary());
         command.arg("start").arg("--home").arg(&home.0);
         for (j, addresses) in self.addresses.iter().enumerate() {
             if j != i
