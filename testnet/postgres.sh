@@ -2,6 +2,7 @@
 # A throw-away PostgreSQL cluster for the analytics sink's tests and for trying it out.
 #
 #   testnet/postgres.sh start DIR PORT   create the cluster in DIR (once) and start it
+#                                        (PORT may be left out once the cluster exists)
 #   testnet/postgres.sh stop DIR         stop it (fast shutdown)
 #   testnet/postgres.sh restart DIR      stop and start it again, same port
 #   testnet/postgres.sh url DIR          print the connection string the node takes
@@ -55,8 +56,13 @@ log="$dir/postgres.log"
 
 case "$command" in
 start)
-    [ $# -eq 3 ] || usage
-    port="$3"
+    if [ $# -eq 3 ]; then
+        port="$3"
+    elif [ $# -eq 2 ] && [ -f "$data/PG_VERSION" ]; then
+        port=""
+    else
+        usage
+    fi
     ensure_user
     if [ "$(id -u)" -eq 0 ]; then
         chown panacea-pg "$dir"
