@@ -37,7 +37,8 @@ pub async fn migrate(client: &mut Client) -> Result<Vec<i32>, SinkError> {
             .query_one("SELECT max(version) FROM panacea_schema_version", &[])
             .await
             .map_err(SinkError::from_pg("reading the schema version"))?
-            .get(0);
+            .try_get(0)
+            .map_err(SinkError::from_pg("reading the schema version"))?;
         if let Some(newest) = newest
             && newest > current_version()
         {

@@ -189,7 +189,7 @@ impl Sink {
             .query_opt("SELECT id FROM panacea_blocks WHERE height = $1", &[&height])
             .await
             .map_err(SinkError::from_pg("reading a mirrored block"))?;
-        Ok(row.map(|r| r.get(0)))
+        row.map(|r| r.try_get(0)).transpose().map_err(SinkError::from_pg("reading a mirrored block"))
     }
 
     /// Writes `blocks` (consecutive, following `expected`) and moves the cursor to the last
@@ -383,10 +383,10 @@ impl Sink {
 /// The cursor in `row` (of `panacea_cursor`), checked against `chain_id`.
 fn cursor_of(row: Option<&tokio_postgres::Row>, chain_id: &str) -> Result<Option<u64>, SinkError> {
     let Some(row) = row else { return Ok(None) };
-    let found: String = row.get(0);
+    let found: String = row.try_get(0).map_err(SinkError::from_pg("reading the cursor"))?;
     if found != chain_id {
         return Err(SinkError::OtherChain { found, ours: chain_id.to_string() });
     }
-    let height: i64 = row.get(1);
+    let height: i64 = row.try_get(1).map_err(SinkError::from_pg("reading the cursor"))?;
     Ok(Some(u64::try_from(height).unwrap_or(0)))
 }
