@@ -73,6 +73,8 @@ pub struct Config {
     pub risk: RiskConfig,
     /// Snapshots and state sync.
     pub state_sync: StateSyncConfig,
+    /// The PostgreSQL analytics sink.
+    pub analytics: AnalyticsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -111,6 +113,37 @@ pub struct StateSyncConfig {
 impl Default for StateSyncConfig {
     fn default() -> StateSyncConfig {
         StateSyncConfig { snapshot_interval: 10_000, snapshots_kept: 2, enabled: true }
+    }
+}
+
+/// The analytics sink (`docs/node.md`, "Analytics sink (PostgreSQL)"): mirrors committed
+/// blocks, transactions, audit events, access decisions and consent versions into the
+/// organisation's own PostgreSQL database, exactly once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyticsConfig {
+    /// Mirror the chain (off by default).
+    pub enabled: bool,
+    /// The database: a key-value string (`host=/run/postgresql port=5432 user=panacea
+    /// dbname=panacea`) or a URL (`postgresql://panacea@127.0.0.1:5432/panacea`).
+    pub postgres_url: String,
+    /// Most blocks written in one PostgreSQL transaction while catching up (1 to 1,000).
+    pub batch_blocks_max: u64,
+    /// First wait before trying again after an error, in milliseconds (doubles per failure).
+    pub retry_initial_ms: u64,
+    /// Longest wait between tries, in milliseconds.
+    pub retry_max_ms: u64,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> AnalyticsConfig {
+        AnalyticsConfig {
+            enabled: false,
+            postgres_url: String::new(),
+            batch_blocks_max: 64,
+            retry_initial_ms: 500,
+            retry_max_ms: 30_000,
+        }
     }
 }
 
@@ -236,6 +269,7 @@ impl Default for Config {
             sharing: SharingConfig::default(),
             risk: RiskConfig::default(),
             state_sync: StateSyncConfig::default(),
+            analytics: AnalyticsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -378,6 +412,21 @@ impl Config {
         }
         if !(1..=64).contains(&self.sharing.uploads_max) {
             return Err("sharing.uploads_max must be between 1 and 64".into());
+        }
+        let a = &self.analytics;
+        if a.enabled && a.postgres_url.trim().is_empty() {
+            return Err("analytics.postgres_url must name the database when analytics.enabled is true".into());
+        }
+        if a.enabled {
+            a.postgres_url
+                .parse::<tokio_postgres::Config>()
+                .map_err(|e| format!("analytics.postgres_url is not a PostgreSQL connection string: {e}"))?;
+        }
+        if !(1..=1_000).contains(&a.batch_blocks_max) {
+            return Err("analytics.batch_blocks_max must be between 1 and 1000".into());
+        }
+        if a.retry_initial_ms == 0 || a.retry_max_ms < a.retry_initial_ms {
+            return Err("analytics.retry_initial_ms must be positive and at most analytics.retry_max_ms".into());
         }
         self.p2p.listen.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.listen: {e}"))?;
         for peer in &self.p2p.peers {
@@ -558,6 +607,22 @@ snapshots_kept = 2
 # against the state root a certified block attests) instead of replaying the chain.
 enabled = true
 
+[analytics]
+# The PostgreSQL analytics sink (docs/node.md): mirrors committed blocks, transactions,
+# audit events, access decisions and consent versions into the organisation's own
+# database, exactly once (each block and the cursor in one PostgreSQL transaction). Only
+# what is on chain goes there: pseudonymous patient references, never names.
+enabled = false
+# A key-value string or a URL: "host=/run/postgresql port=5432 user=panacea dbname=panacea"
+# or "postgresql://panacea@127.0.0.1:5432/panacea".
+postgres_url = ""
+# Most blocks written in one PostgreSQL transaction while catching up (1 to 1000).
+batch_blocks_max = 64
+# After an error (PostgreSQL down, disk full), wait and try the same blocks again: from
+# retry_initial_ms, doubling up to retry_max_ms. No block is ever skipped.
+retry_initial_ms = 500
+retry_max_ms = 30000
+
 [log]
 # "human" or "json" (one object per line). RUST_LOG overrides the filter.
 format = "human"
@@ -591,5 +656,17 @@ mod tests {
         let mut config = Config::default();
         config.sharing.store_bytes_max = 1;
         assert!(config.check().unwrap_err().contains("store_bytes_max"));
+        let mut config = Config::default();
+        config.analytics.enabled = true;
+        assert!(config.check().unwrap_err().contains("postgres_url"));
+        config.analytics.postgres_url = "host=/tmp/pg port=5432 user=panacea dbname=panacea".into();
+        config.check().unwrap();
+        config.analytics.postgres_url = "postgresql://panacea@127.0.0.1:5432/panacea".into();
+        config.check().unwrap();
+        config.analytics.postgres_url = "port=not-a-number".into();
+        assert!(config.check().unwrap_err().contains("postgres_url"));
+        let mut config = Config::default();
+        config.analytics.retry_max_ms = 1;
+        assert!(config.check().unwrap_err().contains("retry_initial_ms"));
     }
 }

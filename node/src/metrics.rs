@@ -74,6 +74,12 @@ pub struct Metrics {
     pub risk_checks: Counter,
     /// Assessments the risk worker submitted.
     pub risk_submissions: Counter,
+    /// The last height the analytics sink mirrored into PostgreSQL.
+    pub analytics_height: Gauge,
+    /// Committed blocks not yet mirrored by the analytics sink.
+    pub analytics_lag_blocks: Gauge,
+    /// Errors of the analytics sink (each followed by a retry of the same blocks).
+    pub analytics_errors: Counter,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -117,6 +123,9 @@ impl Metrics {
             audit_streams: Gauge::default(),
             risk_checks: Counter::default(),
             risk_submissions: Counter::default(),
+            analytics_height: Gauge::default(),
+            analytics_lag_blocks: Gauge::default(),
+            analytics_errors: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Committed block height", m.height.clone());
@@ -191,6 +200,21 @@ impl Metrics {
         registry.register("api_audit_streams", "Live audit event streams open", m.audit_streams.clone());
         registry.register("risk_checks", "Inventory checks made by the risk worker", m.risk_checks.clone());
         registry.register("risk_submissions", "Assessments submitted by the risk worker", m.risk_submissions.clone());
+        registry.register(
+            "analytics_height",
+            "Last height the analytics sink mirrored into PostgreSQL",
+            m.analytics_height.clone(),
+        );
+        registry.register(
+            "analytics_lag_blocks",
+            "Committed blocks not yet mirrored into PostgreSQL",
+            m.analytics_lag_blocks.clone(),
+        );
+        registry.register(
+            "analytics_errors",
+            "Analytics sink errors, each followed by a retry of the same blocks",
+            m.analytics_errors.clone(),
+        );
         Metrics { registry, ..m }
     }
 

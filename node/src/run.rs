@@ -249,6 +249,15 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
     } else {
         None
     };
+    // The analytics sink: the chain mirrored into the organisation's PostgreSQL database.
+    if config.analytics.enabled {
+        if shared.chain.genesis.mode == ChainMode::Contracts {
+            let analytics = crate::workers::analytics::AnalyticsWorker::new(shared.clone(), config.analytics.clone());
+            tokio::spawn(analytics.run(shared.committed_events.subscribe(), shutdown.clone()));
+        } else {
+            tracing::warn!("analytics is enabled, but an ordering-only chain has nothing to mirror");
+        }
+    }
     let router = crate::api::router(shared.clone(), config.api.clone(), role_name, worker, pseudonyms, nudges);
     let mut api_shutdown = shutdown.clone();
     let api_task = tokio::spawn(async move {
