@@ -74,6 +74,14 @@ pub struct Metrics {
     pub risk_checks: Counter,
     /// Assessments the risk worker submitted.
     pub risk_submissions: Counter,
+    /// Audit events the ATNA export delivered (confirmed by the collector).
+    pub atna_sent: Counter,
+    /// Audit events committed but not yet delivered by the ATNA export.
+    pub atna_lag_events: Gauge,
+    /// Failed ATNA deliveries (each batch is retried until it is confirmed).
+    pub atna_errors: Counter,
+    /// 1 while the last ATNA delivery succeeded, 0 after a failure.
+    pub atna_connected: Gauge,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -117,6 +125,10 @@ impl Metrics {
             audit_streams: Gauge::default(),
             risk_checks: Counter::default(),
             risk_submissions: Counter::default(),
+            atna_sent: Counter::default(),
+            atna_lag_events: Gauge::default(),
+            atna_errors: Counter::default(),
+            atna_connected: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Committed block height", m.height.clone());
@@ -191,6 +203,18 @@ impl Metrics {
         registry.register("api_audit_streams", "Live audit event streams open", m.audit_streams.clone());
         registry.register("risk_checks", "Inventory checks made by the risk worker", m.risk_checks.clone());
         registry.register("risk_submissions", "Assessments submitted by the risk worker", m.risk_submissions.clone());
+        registry.register("atna_sent", "Audit events delivered to the ATNA collector", m.atna_sent.clone());
+        registry.register(
+            "atna_lag_events",
+            "Committed audit events not yet delivered to the ATNA collector",
+            m.atna_lag_events.clone(),
+        );
+        registry.register("atna_errors", "Failed deliveries to the ATNA collector", m.atna_errors.clone());
+        registry.register(
+            "atna_connected",
+            "1 while the last delivery to the ATNA collector succeeded",
+            m.atna_connected.clone(),
+        );
         Metrics { registry, ..m }
     }
 

@@ -3,6 +3,7 @@
 //! submit transactions through the pool, signed by a service identity of their
 //! organisation. One folder per worker.
 
+pub mod atna;
 pub mod evidence;
 pub mod nudging;
 pub mod risk;
