@@ -464,20 +464,20 @@ mod tests {
                 Event::Start(e) => (e.into_owned(), true),
                 Event::Empty(e) => (e.into_owned(), false),
                 Event::End(e) => {
-                    let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                    let name = e.name().as_ref().to_string();
                     assert_eq!(stack.pop().as_deref(), Some(name.as_str()), "balanced tags");
                     continue;
                 }
                 Event::Eof => break,
                 _ => continue,
             };
-            let name = String::from_utf8(element.name().as_ref().to_vec()).unwrap();
+            let name = element.name().as_ref().to_string();
             let attributes = element
                 .attributes()
                 .map(|a| {
                     let a = a.expect("a well-formed attribute");
-                    let key = String::from_utf8(a.key.as_ref().to_vec()).unwrap();
-                    (key, a.unescape_value().expect("escaped value").into_owned())
+                    let key = a.key.as_ref().to_string();
+                    (key, a.normalized_value(quick_xml::XmlVersion::Explicit1_0).expect("escaped value").into_owned())
                 })
                 .collect();
             out.push((format!("{}/{name}", stack.iter().map(|s| format!("/{s}")).collect::<String>()), attributes));
