@@ -266,10 +266,12 @@ async fn every_audit_event_reaches_rsyslog_in_order_across_a_collector_restart_a
     let mut net = Consortium::generate(1, 0);
     let d = dir.path().display();
     let atna = format!(
-        "collector = \"127.0.0.1:{}\"\nserver_name = \"localhost\"\nca_file = \"{d}/ca.pem\"\ncert_file = \"{d}/client.pem\"\nkey_file = \"{d}/client.key\"\nbatch_events_max = {BATCH}\nconnect_timeout_ms = 2000\n",
+        "[atna]\ncollector = \"127.0.0.1:{}\"\nserver_name = \"localhost\"\nca_file = \"{d}/ca.pem\"\ncert_file = \"{d}/client.pem\"\nkey_file = \"{d}/client.key\"\n",
         collector.port
     );
-    net.edit_config(0, "confirm_timeout_ms = 10000\n", &format!("confirm_timeout_ms = 10000\n{atna}"));
+    net.edit_config(0, "[atna]\n", &atna);
+    net.edit_config(0, "batch_events_max = 500\n", &format!("batch_events_max = {BATCH}\n"));
+    net.edit_config(0, "connect_timeout_ms = 5000\n", "connect_timeout_ms = 2000\n");
     net.start(0);
     let mut nonces = BTreeMap::new();
 
@@ -325,11 +327,18 @@ async fn every_audit_event_reaches_rsyslog_in_order_across_a_collector_restart_a
     let received = collector.received();
     let mut next = 0u64;
     let mut rewinds = Vec::new();
-    for message in &received {
-        if message.seq < next {
-            rewinds.push((message.seq, next));
+    let mut previous: Option<u64> = None;
+    for (index, message) in received.iter().enumerate() {
+        match previous {
+            None => assert_eq!(message.seq, 0, "the export starts at the first event"),
+            Some(previous) if message.seq == previous + 1 => {}
+            Some(previous) => {
+                assert!(message.seq <= previous, "seq {} arrived after {previous}: a gap", message.seq);
+                assert!(index > before, "a repeat before the node was killed, at message {index}");
+                rewinds.push((message.seq, previous + 1));
+            }
         }
-        assert!(message.seq <= next, "seq {} arrived before {next}: a gap", message.seq);
+        previous = Some(message.seq);
         next = next.max(message.seq + 1);
         let event = &chain[usize::try_from(message.seq).unwrap()];
         assert_eq!(event.seq, message.seq);
