@@ -223,7 +223,9 @@ impl AtnaConfig {
         if self.cert_file.is_some() != self.key_file.is_some() {
             return Err("atna.cert_file and atna.key_file go together: give both or neither".into());
         }
-        if self.app_name.is_empty() || self.app_name.len() > 48 || !self.app_name.bytes().all(|b| (33..=126).contains(&b))
+        if self.app_name.is_empty()
+            || self.app_name.len() > 48
+            || !self.app_name.bytes().all(|b| (33..=126).contains(&b))
         {
             return Err("atna.app_name must be 1 to 48 printable ASCII characters without spaces".into());
         }

@@ -26,7 +26,10 @@ const SETUP: &str = "testnet/setup-integrations.sh";
 
 fn require(program: &str) {
     let found = Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().unwrap();
-    assert!(found.status.success(), "`{program}` is missing: run {SETUP} (it installs rsyslog, rsyslog-gnutls, openssl)");
+    assert!(
+        found.status.success(),
+        "`{program}` is missing: run {SETUP} (it installs rsyslog, rsyslog-gnutls, openssl)"
+    );
 }
 
 fn run(command: &mut Command) {
@@ -48,7 +51,8 @@ impl Rsyslog {
     fn new(dir: &Path) -> Rsyslog {
         require("rsyslogd");
         require("openssl");
-        let gtls = ["/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so", "/usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so"];
+        let gtls =
+            ["/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so", "/usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so"];
         assert!(
             gtls.iter().any(|p| Path::new(p).exists()),
             "rsyslog's TLS driver (lmnsd_gtls.so) is missing: run {SETUP} (package rsyslog-gnutls)"
@@ -89,14 +93,16 @@ impl Rsyslog {
                 "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage={usage}\n{san}\n"
             );
             std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
-            run(openssl().args(["x509", "-req", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2"]).args([
-                "-in",
-                &format!("{name}.csr"),
-                "-out",
-                &format!("{name}.pem"),
-                "-extfile",
-                &format!("{name}.ext"),
-            ]));
+            run(openssl()
+                .args(["x509", "-req", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2"])
+                .args([
+                    "-in",
+                    &format!("{name}.csr"),
+                    "-out",
+                    &format!("{name}.pem"),
+                    "-extfile",
+                    &format!("{name}.ext"),
+                ]));
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let d = dir.display();
@@ -295,7 +301,8 @@ async fn every_audit_event_reaches_rsyslog_in_order_across_a_collector_restart_a
     .await;
     let log = net.log(0);
     assert!(
-        log.contains("ATNA delivery failed") && log.contains(&format!("cannot connect to the collector 127.0.0.1:{}", collector.port)),
+        log.contains("ATNA delivery failed")
+            && log.contains(&format!("cannot connect to the collector 127.0.0.1:{}", collector.port)),
         "a clear error in the node's log:\n{}",
         net.log_tail(0)
     );

@@ -21,7 +21,9 @@ pub enum CursorError {
         error: std::io::Error,
     },
     /// The file does not hold a number.
-    #[error("ATNA cursor {path} does not hold a sequence number: repair or delete it (deleting re-exports every event)")]
+    #[error(
+        "ATNA cursor {path} does not hold a sequence number: repair or delete it (deleting re-exports every event)"
+    )]
     Corrupt {
         /// The file.
         path: String,

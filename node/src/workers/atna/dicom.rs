@@ -196,7 +196,8 @@ struct Object<'a> {
 
 impl Xml {
     fn object(&mut self, object: &Object<'_>) {
-        let mut attributes = vec![("ParticipantObjectID", object.id.as_str()), ("ParticipantObjectTypeCode", object.type_code)];
+        let mut attributes =
+            vec![("ParticipantObjectID", object.id.as_str()), ("ParticipantObjectTypeCode", object.type_code)];
         if let Some(role) = object.role {
             attributes.push(("ParticipantObjectTypeCodeRole", role));
         }
@@ -244,7 +245,8 @@ fn objects(event: &AuditEvent) -> Vec<Object<'static>> {
     const PATIENT_NUMBER: Code = ("2", RFC_3881, "Patient Number");
     const USER_IDENTIFIER: Code = ("11", RFC_3881, "User Identifier");
     const URI: Code = ("12", RFC_3881, "URI");
-    let system = |id: String, role: Option<&'static str>| Object { id, type_code: "2", role, id_type: URI, details: vec![] };
+    let system =
+        |id: String, role: Option<&'static str>| Object { id, type_code: "2", role, id_type: URI, details: vec![] };
     let entity = &event.entity;
     let mut out = Vec::new();
     if let Some(patient) = entity.patient {
@@ -490,7 +492,12 @@ mod tests {
     }
 
     fn attribute<'a>(element: &'a (String, Vec<(String, String)>), key: &str) -> &'a str {
-        element.1.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("{key} in {element:?}"))
+        element
+            .1
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("{key} in {element:?}"))
     }
 
     #[test]

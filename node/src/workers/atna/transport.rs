@@ -149,22 +149,23 @@ impl Collector {
         let _ = tcp.set_nodelay(true);
         let mut tls = tokio::time::timeout(self.connect_timeout, self.connector.connect(self.name.clone(), tcp))
             .await
-            .map_err(|_| DeliveryError::Handshake { collector: collector(), error: std::io::ErrorKind::TimedOut.into() })?
+            .map_err(|_| DeliveryError::Handshake {
+                collector: collector(),
+                error: std::io::ErrorKind::TimedOut.into(),
+            })?
             .map_err(|error| DeliveryError::Handshake { collector: collector(), error })?;
         let exchange = async {
             tls.write_all(frames).await?;
             // close_notify, then FIN: the end the collector reads up to before it closes.
             tls.shutdown().await?;
             let mut buf = [0u8; 512];
-            loop {
-                match tls.read(&mut buf).await {
-                    Ok(0) => return Ok(true),
-                    Ok(_) => return Ok(false),
-                    // A close without close_notify is still an orderly TCP close (FIN after
-                    // reading all we sent); a reset is not, and stays an error.
-                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(true),
-                    Err(e) => return Err(e),
-                }
+            match tls.read(&mut buf).await {
+                Ok(0) => Ok(true),
+                Ok(_) => Ok(false),
+                // A close without close_notify is still an orderly TCP close (FIN after
+                // reading all we sent); a reset is not, and stays an error.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(true),
+                Err(e) => Err(e),
             }
         };
         match tokio::time::timeout(self.confirm_timeout, exchange).await {
@@ -176,5 +177,26 @@ impl Collector {
             Ok(Ok(false)) => Err(DeliveryError::Unexpected { collector: collector() }),
             Ok(Ok(true)) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_files_that_do_not_load_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AtnaConfig {
+            collector: Some("collector.example:6514".into()),
+            ca_file: Some("missing.pem".into()),
+            ..AtnaConfig::default()
+        };
+        let error = Collector::new(&config, dir.path()).unwrap_err();
+        assert!(error.contains("atna.ca_file") && error.contains("missing.pem"), "{error}");
+        std::fs::write(dir.path().join("empty.pem"), "not a certificate\n").unwrap();
+        config.ca_file = Some("empty.pem".into());
+        let error = Collector::new(&config, dir.path()).unwrap_err();
+        assert!(error.contains("no usable PEM certificate"), "{error}");
     }
 }
