@@ -75,6 +75,8 @@ pub struct Config {
     pub state_sync: StateSyncConfig,
     /// The PostgreSQL analytics sink.
     pub analytics: AnalyticsConfig,
+    /// The IHE ATNA export of the audit log to a syslog collector.
+    pub atna: AtnaConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -178,6 +180,101 @@ pub struct AttestConfig {
     pub inventory_dir: std::path::PathBuf,
 }
 
+/// How the ATNA export writes each audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AtnaFormat {
+    /// The IHE audit message: DICOM PS3.15 A.5 XML (syslog MSGID `IHE+RFC-3881`).
+    #[default]
+    Dicom,
+    /// A FHIR R4 AuditEvent as JSON (IHE BALP; syslog MSGID `IHE+FHIR`).
+    Fhir,
+}
+
+/// The IHE ATNA export (`docs/decisions/0019-atna-export.md`): every committed audit event,
+/// once and in order, as an RFC 5424 syslog message over TLS (RFC 5425) to one collector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AtnaConfig {
+    /// The collector, `host:port` (absent: no export).
+    pub collector: Option<String>,
+    /// The name the collector's certificate must carry (default: the collector's host).
+    pub server_name: Option<String>,
+    /// The PEM file of the certificate authorities the collector's certificate must chain
+    /// to (required with `collector`). Relative paths are from the node's home.
+    pub ca_file: Option<PathBuf>,
+    /// The node's client certificate chain (PEM), for collectors that require mutual TLS.
+    pub cert_file: Option<PathBuf>,
+    /// The private key (PEM) of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// `dicom` or `fhir`.
+    pub format: AtnaFormat,
+    /// The syslog APP-NAME (1 to 48 printable ASCII characters).
+    pub app_name: String,
+    /// The syslog HOSTNAME and the DICOM AuditSourceID (default: the moniker).
+    pub hostname: Option<String>,
+    /// Most events sent on one connection before the collector confirms them (1 to 10,000).
+    pub batch_events_max: usize,
+    /// Largest syslog message, in bytes (2,048 to 1 MiB): at most the collector's limit
+    /// (rsyslog's default is 8 KiB); an event that does not fit stops the export, loudly.
+    pub message_bytes_max: usize,
+    /// Longest a connection and TLS handshake may take, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Longest the collector may take to read a batch and close its side, in milliseconds.
+    pub confirm_timeout_ms: u64,
+}
+
+impl Default for AtnaConfig {
+    fn default() -> AtnaConfig {
+        AtnaConfig {
+            collector: None,
+            server_name: None,
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            format: AtnaFormat::Dicom,
+            app_name: "panacea".into(),
+            hostname: None,
+            batch_events_max: 500,
+            message_bytes_max: 8192,
+            connect_timeout_ms: 5_000,
+            confirm_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl AtnaConfig {
+    /// Checks the values against each other.
+    pub fn check(&self) -> Result<(), String> {
+        let Some(collector) = &self.collector else { return Ok(()) };
+        if collector.rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err()) {
+            return Err(format!("atna.collector {collector:?} must be host:port"));
+        }
+        if self.ca_file.is_none() {
+            return Err("atna.ca_file is required with atna.collector: the collector's certificate authority".into());
+        }
+        if self.cert_file.is_some() != self.key_file.is_some() {
+            return Err("atna.cert_file and atna.key_file go together: give both or neither".into());
+        }
+        if self.app_name.is_empty()
+            || self.app_name.len() > 48
+            || !self.app_name.bytes().all(|b| (33..=126).contains(&b))
+        {
+            return Err("atna.app_name must be 1 to 48 printable ASCII characters without spaces".into());
+        }
+        if !(1..=10_000).contains(&self.batch_events_max) {
+            return Err("atna.batch_events_max must be between 1 and 10000".into());
+        }
+        if !(2048..=1024 * 1024).contains(&self.message_bytes_max) {
+            return Err("atna.message_bytes_max must be between 2048 and 1048576".into());
+        }
+        if self.connect_timeout_ms == 0 || self.confirm_timeout_ms == 0 {
+            return Err("atna.connect_timeout_ms and atna.confirm_timeout_ms must be positive".into());
+        }
+        Ok(())
+    }
+}
+
 /// Peer-to-peer networking.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -270,6 +367,7 @@ impl Default for Config {
             risk: RiskConfig::default(),
             state_sync: StateSyncConfig::default(),
             analytics: AnalyticsConfig::default(),
+            atna: AtnaConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -428,6 +526,7 @@ impl Config {
         if a.retry_initial_ms == 0 || a.retry_max_ms < a.retry_initial_ms {
             return Err("analytics.retry_initial_ms must be positive and at most analytics.retry_max_ms".into());
         }
+        self.atna.check()?;
         self.p2p.listen.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.listen: {e}"))?;
         for peer in &self.p2p.peers {
             peer.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.peers entry {peer:?}: {e}"))?;
@@ -500,6 +599,10 @@ impl Home {
     /// The nudging worker's store (staff data, off chain).
     pub fn nudges(&self) -> PathBuf {
         self.0.join("nudges")
+    }
+    /// The ATNA export's folder (its cursor).
+    pub fn atna(&self) -> PathBuf {
+        self.0.join("atna")
     }
     /// The RocksDB database.
     pub fn data(&self) -> PathBuf {
@@ -622,6 +725,25 @@ batch_blocks_max = 64
 # retry_initial_ms, doubling up to retry_max_ms. No block is ever skipped.
 retry_initial_ms = 500
 retry_max_ms = 30000
+[atna]
+# The IHE ATNA export (docs/node.md, "ATNA export"): every committed audit event this node
+# holds, once and in order, as an RFC 5424 syslog message over TLS (RFC 5425) to the
+# organisation's collector (its SIEM). Off while no collector is given.
+# collector = "siem.hospital.example:6514"
+# server_name = "siem.hospital.example"
+# ca_file = "atna/ca.pem"
+# Mutual TLS, for collectors that require a client certificate:
+# cert_file = "atna/client.pem"
+# key_file = "atna/client.key"
+# "dicom" (the IHE audit message, DICOM PS3.15 A.5 XML) or "fhir" (FHIR AuditEvent JSON).
+format = "dicom"
+app_name = "panacea"
+# Events sent per connection, each batch confirmed by the collector before the next.
+batch_events_max = 500
+# Largest syslog message in bytes: at most the collector's limit (rsyslog: 8 KiB).
+message_bytes_max = 8192
+connect_timeout_ms = 5000
+confirm_timeout_ms = 10000
 
 [log]
 # "human" or "json" (one object per line). RUST_LOG overrides the filter.
@@ -668,5 +790,12 @@ mod tests {
         let mut config = Config::default();
         config.analytics.retry_max_ms = 1;
         assert!(config.check().unwrap_err().contains("retry_initial_ms"));
+        let mut config = Config::default();
+        config.atna.collector = Some("collector.example:6514".into());
+        assert!(config.check().unwrap_err().contains("atna.ca_file"));
+        config.atna.ca_file = Some("ca.pem".into());
+        config.check().unwrap();
+        config.atna.collector = Some("no-port".into());
+        assert!(config.check().unwrap_err().contains("host:port"));
     }
 }

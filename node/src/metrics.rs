@@ -80,6 +80,14 @@ pub struct Metrics {
     pub analytics_lag_blocks: Gauge,
     /// Errors of the analytics sink (each followed by a retry of the same blocks).
     pub analytics_errors: Counter,
+    /// Audit events the ATNA export delivered (confirmed by the collector).
+    pub atna_sent: Counter,
+    /// Audit events committed but not yet delivered by the ATNA export.
+    pub atna_lag_events: Gauge,
+    /// Failed ATNA deliveries (each batch is retried until it is confirmed).
+    pub atna_errors: Counter,
+    /// 1 while the last ATNA delivery succeeded, 0 after a failure.
+    pub atna_connected: Gauge,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -126,6 +134,10 @@ impl Metrics {
             analytics_height: Gauge::default(),
             analytics_lag_blocks: Gauge::default(),
             analytics_errors: Counter::default(),
+            atna_sent: Counter::default(),
+            atna_lag_events: Gauge::default(),
+            atna_errors: Counter::default(),
+            atna_connected: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Committed block height", m.height.clone());
@@ -214,6 +226,18 @@ impl Metrics {
             "analytics_errors",
             "Analytics sink errors, each followed by a retry of the same blocks",
             m.analytics_errors.clone(),
+        );
+        registry.register("atna_sent", "Audit events delivered to the ATNA collector", m.atna_sent.clone());
+        registry.register(
+            "atna_lag_events",
+            "Committed audit events not yet delivered to the ATNA collector",
+            m.atna_lag_events.clone(),
+        );
+        registry.register("atna_errors", "Failed deliveries to the ATNA collector", m.atna_errors.clone());
+        registry.register(
+            "atna_connected",
+            "1 while the last delivery to the ATNA collector succeeded",
+            m.atna_connected.clone(),
         );
         Metrics { registry, ..m }
     }

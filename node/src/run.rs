@@ -258,6 +258,13 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
             tracing::warn!("analytics is enabled, but an ordering-only chain has nothing to mirror");
         }
     }
+    // The ATNA export to the organisation's syslog collector, when one is configured.
+    if shared.chain.genesis.mode == ChainMode::Contracts
+        && let Some(atna) = crate::workers::atna::AtnaWorker::new(shared.clone(), home, &config.moniker, &config.atna)
+            .map_err(NodeError::Config)?
+    {
+        tokio::spawn(atna.run(shared.committed_events.subscribe(), shutdown.clone()));
+    }
     let router = crate::api::router(shared.clone(), config.api.clone(), role_name, worker, pseudonyms, nudges);
     let mut api_shutdown = shutdown.clone();
     let api_task = tokio::spawn(async move {

@@ -4,6 +4,7 @@
 //! organisation. One folder per worker.
 
 pub mod analytics;
+pub mod atna;
 pub mod evidence;
 pub mod nudging;
 pub mod risk;
