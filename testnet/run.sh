@@ -13,7 +13,12 @@
 #   PROFILE       debug (default: the build the tests share) or release (for measurements)
 #   ORDERING_ONLY 1 generates a consensus-only benchmark chain (opaque transactions,
 #                 neither signed nor executed; see docs/benchmarks.md)
-# Pass --fresh to delete the data folder and generate a new consortium.
+#   PG_PORT, COLLECTOR_PORT  with --auditor: PostgreSQL's and the ATNA collector's ports
+#                 (default 55432 and 16514)
+# Pass --fresh to delete the data folder and generate a new consortium, and --auditor to
+# make the health authority's observer dashboard-ready: an auditor keystore for the
+# dashboard, the PostgreSQL analytics sink (a local cluster, testnet/postgres.sh) and the
+# IHE ATNA export to a local rsyslog collector (testnet/collector.sh), both started here.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,6 +28,18 @@ P2P_PORT="${P2P_PORT:-26656}"
 API_PORT="${API_PORT:-8645}"
 VALIDATORS="${VALIDATORS:-4}"
 OBSERVERS="${OBSERVERS:-1}"
+fresh=0
+auditor=0
+for argument in "$@"; do
+    case "$argument" in
+    --fresh) fresh=1 ;;
+    --auditor) auditor=1 ;;
+    *)
+        echo "usage: $0 [--fresh] [--auditor]" >&2
+        exit 2
+        ;;
+    esac
+done
 
 "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 # The same build as the test command (one RocksDB build serves both).
@@ -39,7 +56,7 @@ if [ ! -x "$NODE" ]; then
     exit 1
 fi
 
-if [ "${1:-}" = "--fresh" ]; then
+if [ "$fresh" = "1" ]; then
     rm -rf "$DATA"
 fi
 mode=()
@@ -83,9 +100,34 @@ stop() {
         kill -TERM "${pids[@]}" 2>/dev/null || true
         wait "${pids[@]}" 2>/dev/null || true
     fi
+    if [ "$auditor" = "1" ]; then
+        testnet/collector.sh stop "$DATA/collector" || true
+        testnet/postgres.sh stop "$DATA/postgres" >/dev/null 2>&1 || true
+    fi
     echo "==> stopped; data kept in $DATA (./testnet/run.sh --fresh starts over)"
 }
 trap stop INT TERM EXIT
+
+observer="$DATA/node$((total - 1))"
+if [ "$auditor" = "1" ]; then
+    if [ "${ORDERING_ONLY:-0}" = "1" ] || [ "$OBSERVERS" -lt 1 ]; then
+        echo "error: --auditor needs a health authority's observer on a contracts chain" >&2
+        exit 2
+    fi
+    # The health authority's observer, dashboard-ready: its chain mirrored into a local
+    # PostgreSQL and its audit log exported to a local ATNA collector (docs/node.md).
+    testnet/setup-integrations.sh >/dev/null
+    testnet/postgres.sh start "$DATA/postgres" "${PG_PORT:-55432}"
+    postgres_url=$(testnet/postgres.sh url "$DATA/postgres")
+    collector_port="${COLLECTOR_PORT:-16514}"
+    testnet/collector.sh start "$DATA/collector" "$collector_port"
+    mkdir -p "$observer/atna"
+    cp "$DATA/collector/ca.pem" "$DATA/collector/client.pem" "$DATA/collector/client.key" "$observer/atna/"
+    sed -i "/^\[analytics\]/,/^\[/ { s|^enabled = false|enabled = true|; s|^postgres_url = .*|postgres_url = \"$postgres_url\"| }" \
+        "$observer/config.toml"
+    sed -i "/^\[atna\]/,/^\[/ { s|^#* *collector = .*|collector = \"127.0.0.1:$collector_port\"|; s|^# server_name = .*|server_name = \"localhost\"|; s|^# ca_file = .*|ca_file = \"atna/ca.pem\"|; s|^# cert_file = .*|cert_file = \"atna/client.pem\"|; s|^# key_file = .*|key_file = \"atna/client.key\"| }" \
+        "$observer/config.toml"
+fi
 
 for ((i = 0; i < total; i++)); do
     home="$DATA/node$i"
@@ -165,6 +207,31 @@ echo
 echo "Try:  curl -s $(sed -n 's/.*"api": "\(.*\)".*/\1/p' "$DATA/node0/addresses.json")/v1/status"
 if [ -d "$DATA/node0/inventory" ]; then
     echo "Risk: panacea --node $(sed -n 's/.*"api": "\(.*\)".*/\1/p' "$DATA/node0/addresses.json") risk show --key $DATA/node0/keys/admin_key.json hospital-0"
+fi
+if [ "$auditor" = "1" ]; then
+    # An auditor of the health authority, with a keystore for the dashboard (once).
+    keystore="$DATA/auditor/auditor.keystore"
+    if [ ! -f "$keystore" ]; then
+        PANACEA="$CARGO_TARGET_DIR/${PROFILE:-debug}/panacea"
+        mkdir -p "$DATA/auditor"
+        "$PANACEA" keys new --out "$DATA/auditor/auditor_key.json" >/dev/null
+        head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$DATA/auditor/passphrase"
+        chmod 600 "$DATA/auditor/passphrase"
+        api0=$(sed -n 's/.*"api": "\(.*\)".*/\1/p' "$DATA/node0/addresses.json")
+        for attempt in 1 2 3 4 5; do
+            "$PANACEA" --node "$api0" identity register-staff --key "$observer/keys/admin_key.json" \
+                --public-key "$("$PANACEA" keys show --key "$DATA/auditor/auditor_key.json")" --role auditor \
+                >/dev/null 2>&1 && break
+            sleep 1
+        done
+        "$PANACEA" keys export --key "$DATA/auditor/auditor_key.json" --out "$keystore" \
+            --passphrase-file "$DATA/auditor/passphrase" >/dev/null
+    fi
+    observer_api=$(sed -n 's/.*"api": "\(.*\)".*/\1/p' "$observer/addresses.json")
+    echo "Dashboard: $observer_api/dashboard/  (keystore $keystore, passphrase in $DATA/auditor/passphrase)"
+    echo "FHIR:      $observer_api/fhir/metadata"
+    echo "SQL:       psql \"$postgres_url\" -c 'select count(*) from panacea_blocks'  (docs/analytics-queries.sql)"
+    echo "ATNA:      tail -f $DATA/collector/received.log"
 fi
 echo "Logs: $DATA/node*/node.log    Ctrl-C stops every node."
 wait
