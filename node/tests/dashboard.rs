@@ -55,6 +55,11 @@ async fn status_of(client: &Client, signer: &RequestSigner, path: &str) -> u16 {
     client.signed_get_request(signer, path).await.unwrap().send().await.unwrap().status().as_u16()
 }
 
+/// A signed GET's JSON answer.
+async fn signed_json(client: &Client, signer: &RequestSigner, path: &str) -> serde_json::Value {
+    client.signed_get_request(signer, path).await.unwrap().send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_in_a_real_browser() {
     let python = python();
@@ -152,27 +157,9 @@ async fn dashboard_in_a_real_browser() {
     assert_eq!(status_of(&client, &signer(&physician1), open).await, 403, "another hospital");
     assert_eq!(status_of(&client, &signer(&admin(1)), open).await, 403, "another hospital's operator");
     assert_eq!(status_of(&client, &signer(&admin(4)), open).await, 403, "an authority's admin is no auditor");
-    let first: serde_json::Value = client
-        .signed_get_request(&signer(&officer0), &format!("{open}&limit=1"))
-        .await
-        .unwrap()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first = signed_json(&client, &signer(&officer0), &format!("{open}&limit=1")).await;
     let cursor = first["next"].as_str().expect("a next page").to_string();
-    let second: serde_json::Value = client
-        .signed_get_request(&signer(&officer0), &format!("{open}&limit=1&after={cursor}"))
-        .await
-        .unwrap()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let second = signed_json(&client, &signer(&officer0), &format!("{open}&limit=1&after={cursor}")).await;
     assert_eq!(second["reviews"].as_array().map(Vec::len), Some(1));
     assert_ne!(first["reviews"][0]["review"]["decision"], second["reviews"][0]["review"]["decision"]);
     assert_eq!(status_of(&client, &signer(&officer0), "/v1/organisations/hospital-0/reviews?status=maybe").await, 400);

@@ -92,6 +92,53 @@ pub enum AuditKind {
     TrainingRevoked,
 }
 
+/// Every audit kind, in declaration order (for filters, exports and exhaustive tests);
+/// a new kind is added here too.
+impl AuditKind {
+    /// All kinds.
+    pub const ALL: [AuditKind; 39] = [
+        AuditKind::ConsentRecorded,
+        AuditKind::ConsentAmended,
+        AuditKind::ConsentRevoked,
+        AuditKind::PatientKeyBound,
+        AuditKind::IdentityRegistered,
+        AuditKind::IdentitySuspended,
+        AuditKind::IdentityReactivated,
+        AuditKind::IdentityRevoked,
+        AuditKind::IdentityKeyRotated,
+        AuditKind::AccessDecision,
+        AuditKind::BreakGlass,
+        AuditKind::ReviewClosed,
+        AuditKind::DocumentDelivered,
+        AuditKind::DocumentRegistered,
+        AuditKind::DocumentErased,
+        AuditKind::PatientKeyReplaced,
+        AuditKind::PatientKeyRevoked,
+        AuditKind::RiskAssessed,
+        AuditKind::RiskAttested,
+        AuditKind::RiskParametersChanged,
+        AuditKind::DeviceQuarantined,
+        AuditKind::DeviceMitigated,
+        AuditKind::DeviceReleased,
+        AuditKind::GovernanceProposed,
+        AuditKind::GovernanceVoted,
+        AuditKind::GovernanceDecided,
+        AuditKind::EpochChanged,
+        AuditKind::MisbehaviourReported,
+        AuditKind::ProductRegistered,
+        AuditKind::ProductAttested,
+        AuditKind::ProductRevoked,
+        AuditKind::SelfAssessmentRecorded,
+        AuditKind::ConnectionAllowed,
+        AuditKind::ConnectionRemoved,
+        AuditKind::UnexpectedConnection,
+        AuditKind::CourseDefined,
+        AuditKind::TrainingPolicyChanged,
+        AuditKind::TrainingIssued,
+        AuditKind::TrainingRevoked,
+    ];
+}
+
 /// AuditEvent.action.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize)]
 pub enum AuditAction {

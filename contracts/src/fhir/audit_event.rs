@@ -275,48 +275,6 @@ mod tests {
     use crate::fhir::{DateBound, parse_date_time};
     use crate::ids::{ConsentId, DecisionId, DocumentHash, IdentityId, OrgId, PatientRef};
 
-    const ALL_KINDS: [AuditKind; 39] = [
-        AuditKind::ConsentRecorded,
-        AuditKind::ConsentAmended,
-        AuditKind::ConsentRevoked,
-        AuditKind::PatientKeyBound,
-        AuditKind::PatientKeyReplaced,
-        AuditKind::PatientKeyRevoked,
-        AuditKind::IdentityRegistered,
-        AuditKind::IdentitySuspended,
-        AuditKind::IdentityReactivated,
-        AuditKind::IdentityRevoked,
-        AuditKind::IdentityKeyRotated,
-        AuditKind::AccessDecision,
-        AuditKind::BreakGlass,
-        AuditKind::ReviewClosed,
-        AuditKind::DocumentDelivered,
-        AuditKind::RiskAssessed,
-        AuditKind::RiskAttested,
-        AuditKind::RiskParametersChanged,
-        AuditKind::DeviceQuarantined,
-        AuditKind::DeviceMitigated,
-        AuditKind::DeviceReleased,
-        AuditKind::DocumentRegistered,
-        AuditKind::DocumentErased,
-        AuditKind::GovernanceProposed,
-        AuditKind::GovernanceVoted,
-        AuditKind::GovernanceDecided,
-        AuditKind::EpochChanged,
-        AuditKind::MisbehaviourReported,
-        AuditKind::ProductRegistered,
-        AuditKind::ProductAttested,
-        AuditKind::ProductRevoked,
-        AuditKind::SelfAssessmentRecorded,
-        AuditKind::ConnectionAllowed,
-        AuditKind::ConnectionRemoved,
-        AuditKind::UnexpectedConnection,
-        AuditKind::CourseDefined,
-        AuditKind::TrainingPolicyChanged,
-        AuditKind::TrainingIssued,
-        AuditKind::TrainingRevoked,
-    ];
-
     fn event(kind: AuditKind, outcome: AuditOutcome) -> AuditEvent {
         AuditEvent {
             seq: 41,
@@ -400,14 +358,14 @@ mod tests {
 
     #[test]
     fn every_kind_exports_a_valid_audit_event() {
-        for kind in ALL_KINDS {
+        for kind in AuditKind::ALL {
             for outcome in [AuditOutcome::Success, AuditOutcome::Denied] {
                 let event = event(kind, outcome);
                 assert_valid(&event, &export(&event));
             }
         }
-        let codes: std::collections::BTreeSet<_> = ALL_KINDS.iter().map(|kind| kind_code(*kind)).collect();
-        assert_eq!(codes.len(), ALL_KINDS.len(), "kind codes are distinct");
+        let codes: std::collections::BTreeSet<_> = AuditKind::ALL.iter().map(|kind| kind_code(*kind)).collect();
+        assert_eq!(codes.len(), AuditKind::ALL.len(), "kind codes are distinct");
     }
 
     #[test]
@@ -480,7 +438,7 @@ mod tests {
 
     #[test]
     fn bundle_is_a_collection_in_order() {
-        let events: Vec<AuditEvent> = ALL_KINDS.iter().map(|kind| event(*kind, AuditOutcome::Success)).collect();
+        let events: Vec<AuditEvent> = AuditKind::ALL.iter().map(|kind| event(*kind, AuditOutcome::Success)).collect();
         let out = bundle(&events);
         assert_eq!(out["resourceType"], "Bundle");
         assert_eq!(out["type"], "collection");

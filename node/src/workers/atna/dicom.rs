@@ -368,48 +368,6 @@ mod tests {
     use super::*;
     use crate::workers::atna::syslog::tests::event;
 
-    const ALL_KINDS: [AuditKind; 39] = [
-        AuditKind::ConsentRecorded,
-        AuditKind::ConsentAmended,
-        AuditKind::ConsentRevoked,
-        AuditKind::PatientKeyBound,
-        AuditKind::PatientKeyReplaced,
-        AuditKind::PatientKeyRevoked,
-        AuditKind::IdentityRegistered,
-        AuditKind::IdentitySuspended,
-        AuditKind::IdentityReactivated,
-        AuditKind::IdentityRevoked,
-        AuditKind::IdentityKeyRotated,
-        AuditKind::AccessDecision,
-        AuditKind::BreakGlass,
-        AuditKind::ReviewClosed,
-        AuditKind::DocumentDelivered,
-        AuditKind::RiskAssessed,
-        AuditKind::RiskAttested,
-        AuditKind::RiskParametersChanged,
-        AuditKind::DeviceQuarantined,
-        AuditKind::DeviceMitigated,
-        AuditKind::DeviceReleased,
-        AuditKind::DocumentRegistered,
-        AuditKind::DocumentErased,
-        AuditKind::GovernanceProposed,
-        AuditKind::GovernanceVoted,
-        AuditKind::GovernanceDecided,
-        AuditKind::EpochChanged,
-        AuditKind::MisbehaviourReported,
-        AuditKind::ProductRegistered,
-        AuditKind::ProductAttested,
-        AuditKind::ProductRevoked,
-        AuditKind::SelfAssessmentRecorded,
-        AuditKind::ConnectionAllowed,
-        AuditKind::ConnectionRemoved,
-        AuditKind::UnexpectedConnection,
-        AuditKind::CourseDefined,
-        AuditKind::TrainingPolicyChanged,
-        AuditKind::TrainingIssued,
-        AuditKind::TrainingRevoked,
-    ];
-
     fn source() -> Source {
         Source { id: "hospital-a-node".into(), site: "panacea-e2e".into() }
     }
@@ -555,7 +513,7 @@ mod tests {
 
     #[test]
     fn every_kind_and_outcome_is_well_formed_and_fits_a_syslog_message() {
-        for kind in &ALL_KINDS {
+        for kind in &AuditKind::ALL {
             for outcome in [AuditOutcome::Success, AuditOutcome::Denied] {
                 let xml = audit_message(&full(*kind, outcome), &source());
                 let elements = parse(&xml);
