@@ -23,7 +23,14 @@ pub enum BatchAdmitError {
     /// The pool is full.
     #[error("the batch pool is full; try again later")]
     Full,
+    /// The batch has committed already (its gossip arrived after the block carrying it).
+    #[error("the batch has committed already")]
+    Committed,
 }
+
+/// Committed batch ids remembered to refuse late copies (32 bytes each: 2 MiB), far more
+/// than gossip can lag behind a commit.
+pub const COMMITTED_REMEMBERED: usize = 65_536;
 
 #[derive(Debug)]
 struct Entry {
@@ -41,12 +48,31 @@ pub struct BatchPool {
     arrival: BTreeMap<u64, Hash>,
     next_seq: u64,
     bytes: usize,
+    /// Recently committed ids, oldest first, and the same as a set.
+    committed: std::collections::VecDeque<Hash>,
+    committed_set: BTreeSet<Hash>,
+    committed_max: usize,
 }
 
 impl BatchPool {
     /// An empty pool holding at most `batches_max` batches and `bytes_max` bytes.
     pub fn new(batches_max: usize, bytes_max: usize) -> BatchPool {
-        BatchPool { batches_max, bytes_max, by_id: BTreeMap::new(), arrival: BTreeMap::new(), next_seq: 0, bytes: 0 }
+        BatchPool::with_memory(batches_max, bytes_max, COMMITTED_REMEMBERED)
+    }
+
+    /// [`BatchPool::new`], remembering the last `committed_max` committed ids.
+    pub fn with_memory(batches_max: usize, bytes_max: usize, committed_max: usize) -> BatchPool {
+        BatchPool {
+            batches_max,
+            bytes_max,
+            by_id: BTreeMap::new(),
+            arrival: BTreeMap::new(),
+            next_seq: 0,
+            bytes: 0,
+            committed: std::collections::VecDeque::new(),
+            committed_set: BTreeSet::new(),
+            committed_max,
+        }
     }
 
     /// Batches and bytes held.
@@ -59,6 +85,9 @@ impl BatchPool {
         let id = batch.id();
         if self.by_id.contains_key(&id) {
             return Err(BatchAdmitError::Duplicate);
+        }
+        if self.committed_set.contains(&id) {
+            return Err(BatchAdmitError::Committed);
         }
         if self.by_id.len() >= self.batches_max || self.bytes.saturating_add(batch.len()) > self.bytes_max {
             return Err(BatchAdmitError::Full);
@@ -95,10 +124,19 @@ impl BatchPool {
         out
     }
 
-    /// Forgets committed batches; returns when each held one was admitted.
+    /// Forgets committed batches, and remembers their ids (bounded) so that a late copy is
+    /// not taken again; returns when each held one was admitted.
     pub fn on_commit(&mut self, ids: &[Hash]) -> Vec<Instant> {
         let mut admitted = Vec::new();
         for id in ids {
+            if self.committed_max > 0 && self.committed_set.insert(*id) {
+                self.committed.push_back(*id);
+                while self.committed.len() > self.committed_max {
+                    if let Some(old) = self.committed.pop_front() {
+                        self.committed_set.remove(&old);
+                    }
+                }
+            }
             if let Some(entry) = self.by_id.remove(id) {
                 self.arrival.remove(&entry.seq);
                 self.bytes -= entry.batch.len();
@@ -139,5 +177,24 @@ mod tests {
         let mut small = BatchPool::new(10, 1_500);
         small.admit(batch(1, 1_000)).unwrap();
         assert_eq!(small.admit(batch(2, 1_000)), Err(BatchAdmitError::Full), "byte bound");
+    }
+
+    #[test]
+    fn a_batch_gossiped_after_its_commit_is_not_taken_again() {
+        // The block carrying a batch can reach a validator before the batch's own gossip
+        // does: re-admitted then, a later leader would order it twice.
+        let mut pool = BatchPool::new(10, 1 << 20);
+        let a = pool.admit(batch(1, 100)).unwrap();
+        let late = batch(2, 100);
+        pool.on_commit(&[a, late.id()]);
+        assert_eq!(pool.admit(batch(1, 100)), Err(BatchAdmitError::Committed));
+        assert_eq!(pool.admit(late), Err(BatchAdmitError::Committed), "committed before it was ever held");
+        assert!(pool.select(10, 1 << 20, &BTreeSet::new()).is_empty());
+        // The memory of commits is bounded: the oldest are forgotten first.
+        let mut small = BatchPool::with_memory(10, 1 << 20, 2);
+        let ids: Vec<Hash> = (0..3).map(|t| batch(t, 10).id()).collect();
+        small.on_commit(&ids);
+        assert!(small.admit(batch(0, 10)).is_ok(), "forgotten");
+        assert_eq!(small.admit(batch(2, 10)), Err(BatchAdmitError::Committed));
     }
 }

@@ -68,6 +68,16 @@ pub fn events<S: Store + ?Sized>(
         (None, None, Some(identity)) => [BY_IDENTITY, identity.0.as_bytes(), b"/"].concat(),
         (None, None, None) => AUDIT_EVENT_PREFIX.to_vec(),
     };
+    // The log is in time order (each block's time is after its parent's): a window's start
+    // is found by binary search rather than scanned to, and the scan ends at its end, so a
+    // page deep in a long log costs what the first costs.
+    let after = match filter.from {
+        Some(from) => match first_recorded_at_or_after(store, from)?.checked_sub(1) {
+            Some(before) => Some(after.map_or(before, |after| after.max(before))),
+            None => after,
+        },
+        None => after,
+    };
     let mut cursor: Option<Vec<u8>> = after.map(|seq| [prefix.as_slice(), &seq.to_be_bytes()].concat());
     let mut out = Vec::new();
     // Scan in chunks; stop after a bounded amount of work even if few events match.
@@ -79,6 +89,9 @@ pub fn events<S: Store + ?Sized>(
             scanned += 1;
             let Some(seq) = seq_of(key) else { continue };
             let Some(event) = event(store, seq)? else { continue };
+            if filter.to.is_some_and(|to| event.recorded > to) {
+                return Ok(AuditPage { events: out, next: None });
+            }
             if matches(filter, &event) {
                 out.push(event);
                 if out.len() == limit {
@@ -95,6 +108,20 @@ pub fn events<S: Store + ?Sized>(
             _ => return Ok(AuditPage { events: out, next: None }),
         }
     }
+}
+
+/// The sequence number of the first event recorded at or after `time` (the log's length
+/// if none is), by binary search: recording times never decrease along the log.
+fn first_recorded_at_or_after<S: Store + ?Sized>(store: &S, time: Timestamp) -> Result<u64, StateError> {
+    let (mut low, mut high) = (0u64, Meta::load(store)?.audit_count);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        match event(store, middle)? {
+            Some(event) if event.recorded < time => low = middle + 1,
+            _ => high = middle,
+        }
+    }
+    Ok(low)
 }
 
 impl AuditFilter {

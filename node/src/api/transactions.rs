@@ -251,6 +251,10 @@ pub(super) async fn submit_opaque_batch(
         }
         // A batch already pending is simply waited for.
         Err(BatchAdmitError::Duplicate) => {}
+        Err(BatchAdmitError::Committed) => {
+            let status = OpaqueBatchStatus { batch: id, transactions, status: TxState::Committed };
+            return Ok((StatusCode::OK, Json(status)).into_response());
+        }
         Err(BatchAdmitError::Full) => {
             return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "pool_full", BatchAdmitError::Full.to_string()));
         }
