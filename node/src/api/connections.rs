@@ -81,7 +81,7 @@ pub(super) async fn verify(
         &request.challenge,
         &request.signature,
         height,
-        panacea_client_sdk::now(),
+        crate::shell::now(),
     )
     .map_err(ApiError::internal)?;
     let id =

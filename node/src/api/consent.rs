@@ -207,7 +207,7 @@ pub(super) async fn evaluate(
             ));
         }
     };
-    let at = Timestamp(query.at.unwrap_or_else(|| panacea_client_sdk::now().0));
+    let at = Timestamp(query.at.unwrap_or_else(|| crate::shell::now().0));
     let consents = consents_as_of(&store, &patient, at)?;
     // Authorised for what the answer reveals: the consents it considers.
     let principal = &signed.principal;

@@ -174,7 +174,7 @@ pub(super) async fn acknowledge(
     if !for_me(&nudge, me, role) {
         return Err(signed.forbidden(&api));
     }
-    if !store.acknowledge(id, me, panacea_client_sdk::now()).map_err(ApiError::internal)? {
+    if !store.acknowledge(id, me, crate::shell::now()).map_err(ApiError::internal)? {
         return Err(ApiError::new(StatusCode::CONFLICT, "already_acknowledged", "this nudge was acknowledged already"));
     }
     let nudge = store.nudge(id).map_err(ApiError::internal)?.unwrap_or(nudge);

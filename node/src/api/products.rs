@@ -64,6 +64,6 @@ pub(super) async fn product(
     };
     let (_, devices) =
         panacea_contracts::product::product_devices(&store, &firmware, 0, 0).map_err(ApiError::internal)?;
-    let in_force = product.in_force(panacea_client_sdk::now());
+    let in_force = product.in_force(crate::shell::now());
     Ok(Json(ProductView { product, in_force, devices }))
 }

@@ -44,7 +44,7 @@ pub(super) async fn self_assessment(
     let max_age_ms = max_age_ms(&api)?;
     let latest = panacea_contracts::csf::latest(&store, &org).map_err(ApiError::internal)?;
     let versions = latest.as_ref().map_or(0, |a| a.version);
-    let overdue = latest.as_ref().is_none_or(|a| a.overdue(panacea_client_sdk::now(), max_age_ms));
+    let overdue = latest.as_ref().is_none_or(|a| a.overdue(crate::shell::now(), max_age_ms));
     let gaps = latest.as_ref().map(SelfAssessment::gaps).unwrap_or_default();
     Ok(Json(SelfAssessmentView { org, latest, versions, overdue, gaps, max_age_ms }))
 }
@@ -83,7 +83,7 @@ pub(super) async fn region(State(api): State<ApiState>, signed: Signed) -> Resul
     }
     let store = api.shared.storage.state();
     let max_age_ms = max_age_ms(&api)?;
-    let now = panacea_client_sdk::now();
+    let now = crate::shell::now();
     let mut members = Vec::new();
     let mut latest = Vec::new();
     for org in panacea_contracts::membership::organisations(&store).map_err(ApiError::internal)? {

@@ -51,7 +51,7 @@ pub(super) async fn credentials(
         Some(identity) => panacea_contracts::training::courses(&store, &identity.org).map_err(ApiError::internal)?,
         None => Vec::new(),
     };
-    let now = panacea_client_sdk::now();
+    let now = crate::shell::now();
     let credentials = panacea_contracts::training::credentials(&store, &holder)
         .map_err(ApiError::internal)?
         .into_iter()

@@ -67,6 +67,12 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock's time: what the API and the workers read (the consensus shell takes
+/// its clock injected, for tests and the simulator).
+pub fn now() -> Timestamp {
+    SystemClock.now()
+}
+
 /// The node cannot go on.
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {

@@ -155,7 +155,7 @@ impl NudgingWorker {
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 },
                 _ = check.tick() => {
-                    if let Err(e) = self.scheduled(panacea_client_sdk::now()) {
+                    if let Err(e) = self.scheduled(crate::shell::now()) {
                         tracing::warn!(error = %e, "nudging: a scheduled check failed");
                     }
                 }
@@ -175,7 +175,7 @@ impl NudgingWorker {
             if page.events.is_empty() {
                 return Ok(());
             }
-            let now = panacea_client_sdk::now();
+            let now = crate::shell::now();
             for event in &page.events {
                 let mut change = self.store.change()?;
                 if now.as_millis().saturating_sub(event.recorded.as_millis()) <= NUDGE_HORIZON_MS {
