@@ -100,7 +100,13 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
     commit(&client, &chain, &admin0, Call::Risk(RiskCall::SetParameters { parameters: parameters.clone() })).await;
     let member = RequestSigner::new(admin1.clone(), chain.clone());
     let hospital_0 = OrgId::new("hospital-0").unwrap();
-    let on_chain = net.client(1).risk_parameters(&member, &hospital_0).await.unwrap().expect("parameters set");
+    // Read through the other node: its copy of the block may trail node 0's receipt.
+    let reader = net.client(1);
+    common::eventually("hospital-1's node has applied the parameters", || async {
+        reader.risk_parameters(&member, &hospital_0).await.is_ok_and(|p| p.is_some())
+    })
+    .await;
+    let on_chain = reader.risk_parameters(&member, &hospital_0).await.unwrap().expect("parameters set");
     assert_eq!(on_chain, parameters, "any member reads them: attesting workers apply them");
     let plain = assess_dir(dir.path(), None).unwrap();
     let assessed = assess_dir(dir.path(), Some(&on_chain)).unwrap();
@@ -125,7 +131,14 @@ async fn an_assessment_is_attested_by_another_member_read_by_the_authority_and_e
 
     // The authority reads it through any node; hospital-1 may not read hospital-0's table.
     let authority = RequestSigner::new(auditor.clone(), chain.clone());
-    let view = net.client(1).risk(&authority, &hospital_0).await.unwrap();
+    common::eventually("hospital-1's node has applied the attestation", || async {
+        reader
+            .risk(&authority, &hospital_0)
+            .await
+            .is_ok_and(|v| v.assessments.first().is_some_and(|a| !a.attestations.is_empty()))
+    })
+    .await;
+    let view = reader.risk(&authority, &hospital_0).await.unwrap();
     assert_eq!(view.assessments[0].output, output);
     assert_eq!(view.assessments[0].attestations[0].org, OrgId::new("hospital-1").unwrap());
     assert_eq!(view.quarantined[0].device, pump_id);
