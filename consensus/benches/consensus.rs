@@ -111,7 +111,8 @@ impl Genesis {
         let safety = SafetyState::new(Epoch(0), QuorumCert::genesis(Epoch(0), id));
         let tip = CommittedTip { block: std::sync::Arc::new(self.block.clone()), certificate: None };
         let mut replica =
-            Replica::new(config, Role::Validator(self.keys[i].clone()), safety, tip, Vec::new()).expect("a validator");
+            Replica::new(config, Role::Validator(self.keys[i].clone()), safety, tip, Vec::new(), Vec::new())
+                .expect("a validator");
         let started = replica.start();
         (replica, started)
     }

@@ -46,7 +46,7 @@ mod vote_keeper;
 pub use block_tree::CommittedTip;
 pub use event::{Input, Output};
 pub use evidence::Evidence;
-pub use leader::{LeaderElection, RoundRobin};
+pub use leader::{Committed, History, LeaderElection, Reputation, RoundRobin};
 pub use messages::{BlockRequest, MESSAGE_BYTES_MAX, Message, Proposal, SyncInfo, Timeout, Vote};
 pub use replica::{Config, Rejection, Replica, Role, StartError, Stats};
 pub use safety::{SafetyState, SafetyViolation};

@@ -23,7 +23,7 @@ use panacea_primitives::{Hash, Height, Keypair, Round, Signature, ValidatorIndex
 use crate::block_tree::{BlockTree, CommittedTip, PathError};
 use crate::event::{Input, Output};
 use crate::evidence::Evidence;
-use crate::leader::{LeaderElection, RoundRobin};
+use crate::leader::{History, LeaderElection, Reputation};
 use crate::messages::{BlockRequest, Message, Proposal, SyncInfo, Timeout, Vote};
 use crate::safety::{SafetyState, SafetyViolation};
 use crate::types::{Block, BlockHeader, BlockRef, CommitCertificate, Payload, QuorumCert, TimeoutCert, VoteData};
@@ -55,7 +55,8 @@ pub struct Config {
     pub blocks_bytes_max: usize,
     /// Most blocks asked for in one fetch.
     pub fetch_blocks_max: u32,
-    /// Who leads each round.
+    /// Who leads each round: by default [`Reputation`], among the validators the
+    /// committed chain shows active.
     pub leader_election: Arc<dyn LeaderElection>,
 }
 
@@ -73,7 +74,7 @@ impl Config {
             blocks_max: 1_024,
             blocks_bytes_max: 512 * 1024 * 1024,
             fetch_blocks_max: 64,
-            leader_election: Arc::new(RoundRobin),
+            leader_election: Arc::new(Reputation::default()),
         }
     }
 }
@@ -245,20 +246,28 @@ pub struct Replica {
     wanted: BTreeMap<Hash, Want>,
     /// Sender of the input being handled: the first peer to ask for blocks it refers to.
     sender: Option<ValidatorIndex>,
+    /// The epoch's last committed blocks, which leader election reads.
+    history: History,
     stats: Stats,
     last_rejection: Option<Rejection>,
 }
 
 impl Replica {
     /// A replica resuming from `safety` (persisted before every vote), `tip` (the last
-    /// committed block and its certificate) and `blocks` (the uncommitted blocks the host
-    /// stored on `Output::PersistBlock`). Call [`Replica::start`] next.
+    /// committed block and its certificate), `blocks` (the uncommitted blocks the host
+    /// stored on `Output::PersistBlock`) and `history`: the headers of the last committed
+    /// blocks, oldest first, ending at the tip, as many as
+    /// [`LeaderElection::history_blocks`] asks for (blocks of other epochs are ignored).
+    /// Leaders are chosen from that history, so a host that hands over less than it has
+    /// makes its replica disagree on leaders until it has committed that many blocks.
+    /// Call [`Replica::start`] next.
     pub fn new(
         config: Config,
         role: Role,
         safety: SafetyState,
         tip: CommittedTip,
         blocks: Vec<BlockRef>,
+        history: Vec<BlockHeader>,
     ) -> Result<Replica, StartError> {
         let epoch = config.validators.epoch();
         if safety.epoch != epoch {
@@ -283,6 +292,10 @@ impl Replica {
         let high_tc = safety.high_tc.clone();
         let tc_round = high_tc.as_ref().map_or(Round::ZERO, |tc| tc.round);
         let round = high_qc.round().max(tc_round).next();
+        let mut recent = History::new(epoch, config.leader_election.history_blocks(config.validators.len()));
+        for header in history.iter().chain([&tip.block.header]) {
+            recent.record(header);
+        }
         let mut tree = BlockTree::new(tip, epoch, config.blocks_max, config.blocks_bytes_max);
         for block in blocks {
             tree.insert(block.id(), block, None);
@@ -304,6 +317,7 @@ impl Replica {
             my_timeout: None,
             wanted: BTreeMap::new(),
             sender: None,
+            history: recent,
             stats: Stats::default(),
             last_rejection: None,
             config,
@@ -401,7 +415,7 @@ impl Replica {
     }
 
     fn leader(&self, round: Round) -> ValidatorIndex {
-        self.config.leader_election.leader(round, self.config.validators.len())
+        self.config.leader_election.leader(round, self.config.validators.len(), &self.history)
     }
 
     fn is_me(&self, index: ValidatorIndex) -> bool {
@@ -449,7 +463,13 @@ impl Replica {
             return Err(Rejection::Stale(round));
         }
         if header.author != self.leader(round) {
-            return Err(Rejection::NotLeader);
+            // Leaders follow the committed chain, which this replica may trail: the
+            // proposal's certificates may bring what it lacks, after which its author may
+            // lead the round after all.
+            self.take_certificates(&proposal, out)?;
+            if header.author != self.leader(round) {
+                return Err(Rejection::NotLeader);
+            }
         }
         check_header_shape(header, &proposal.block.payload, self.config.payload_bytes_max)?;
         if let Some(tc) = &proposal.tc
@@ -475,7 +495,13 @@ impl Replica {
         if proposal.block.payload.digest() != header.payload_digest {
             return Err(Rejection::Malformed("payload does not match its digest"));
         }
-        if let Some((seen, seen_signature)) = self.proposals_seen.get(&round) {
+        // Only the same author's second block is equivocation. A block of another author
+        // means this replica's view of the round's leader changed as it committed blocks
+        // (leaders follow the committed chain): the newer view wins, and the safety rules
+        // still allow one vote per round.
+        if let Some((seen, seen_signature)) = self.proposals_seen.get(&round)
+            && seen.author == header.author
+        {
             let evidence = Evidence::DoubleProposal {
                 first: (seen.clone(), *seen_signature),
                 second: (header.clone(), proposal.signature),
@@ -507,6 +533,33 @@ impl Replica {
             return Ok(());
         }
         self.consider_vote(proposal.block, proposal.tc, out)
+    }
+
+    /// Takes in the certificates of a proposal from a validator this replica does not see
+    /// as the round's leader, if they move it forward; they are checked on their own.
+    fn take_certificates(&mut self, proposal: &Proposal, out: &mut Vec<Output>) -> Result<(), Rejection> {
+        let header = &proposal.block.header;
+        if self.validators().key(header.author).is_none() {
+            return Err(Rejection::UnknownSender(header.author));
+        }
+        let tc = proposal.tc.as_ref().filter(|tc| tc.round.next() == header.round && tc.round >= self.round);
+        let qc_advances = header.justify.round() > self.high_qc.round() || self.may_commit(&header.justify);
+        if !qc_advances && tc.is_none() {
+            return Err(Rejection::NotLeader);
+        }
+        if qc_advances {
+            self.verify_qc(&header.justify)?;
+        }
+        if let Some(tc) = tc {
+            self.validators().verify_tc(tc, self.config.genesis_id)?;
+        }
+        if qc_advances {
+            self.process_qc(header.justify.clone(), out);
+        }
+        if let Some(tc) = tc {
+            self.process_tc(tc.clone(), out);
+        }
+        Ok(())
     }
 
     /// Asks the host to check a safe block's payload; the vote follows its answer.
@@ -765,6 +818,9 @@ impl Replica {
                 let certificate =
                     CommitCertificate { committed: justify.block_id(), child: child.header.clone(), child_qc: qc };
                 self.tree.commit(&blocks, certificate.clone());
+                for block in &blocks {
+                    self.history.record(&block.header);
+                }
                 self.stats.committed_blocks += blocks.len() as u64;
                 let committed_round = self.tree.committed_round();
                 self.proposals_seen = self.proposals_seen.split_off(&committed_round.next());
@@ -875,6 +931,10 @@ impl Replica {
         let Some((_, justify)) = self.building.take_if(|(r, _)| *r == round && round == self.round) else {
             return Err(Rejection::Unexpected("payload"));
         };
+        // Every vote that arrived since the quorum goes into the certificate: a validator
+        // back from a restart is seen active again (leader reputation) as soon as its vote
+        // reaches a leader in time, not only when it is among the first 2f + 1.
+        let justify = self.keeper.widen(justify);
         if payload.len() > self.config.payload_bytes_max {
             return Err(Rejection::Malformed("payload larger than payload_bytes_max"));
         }

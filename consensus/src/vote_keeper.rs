@@ -79,6 +79,18 @@ impl VoteKeeper {
         VoteOutcome::Certified(QuorumCert { epoch: validators.epoch(), data, signatures })
     }
 
+    /// `qc` with the signature of every vote held for its block, if that is more.
+    pub(crate) fn widen(&self, qc: QuorumCert) -> QuorumCert {
+        let Some(round) = self.rounds.get(&qc.round()) else { return qc };
+        let matching = round.votes.values().filter(|v| v.data == qc.data).count();
+        if matching <= qc.signatures.len() {
+            return qc;
+        }
+        // Votes are held by voter, so these come sorted by signer with no duplicates.
+        let signatures = round.votes.values().filter(|v| v.data == qc.data).map(|v| (v.voter, v.signature)).collect();
+        QuorumCert { epoch: qc.epoch, data: qc.data, signatures }
+    }
+
     /// Adds a timeout whose signature the caller verified, and whose QC the caller
     /// verified or found no higher than `high_qc`; returns the TC when this timeout
     /// completes a quorum for its round. The TC carries `high_qc`, the caller's verified

@@ -340,6 +340,7 @@ impl Simulation {
         let mut config = Config::for_epoch(validators, anchor);
         config.round_timeout_ms = self.base_config.round_timeout_ms;
         config.round_timeout_max_ms = self.base_config.round_timeout_max_ms;
+        config.leader_election = self.base_config.leader_election.clone();
         config
     }
 

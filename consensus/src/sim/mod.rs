@@ -19,7 +19,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
-use panacea_primitives::{ChainId, Epoch, Hash, Height, Keypair, PublicKey, Round};
+use panacea_primitives::{ChainId, Epoch, Hash, Height, Keypair, PublicKey, Round, ValidatorIndex};
 
 use crate::block_tree::CommittedTip;
 use crate::event::{Input, Output};
@@ -81,6 +81,9 @@ pub struct Report {
     pub rejected: u64,
     /// Human-readable log of commits and faults (only with tracing on).
     pub log: Vec<String>,
+    /// Proposers of the last (up to 64) blocks the first judged validator committed, oldest
+    /// first: who led at the end of the run.
+    pub recent_authors: Vec<ValidatorIndex>,
 }
 
 impl Report {
@@ -333,6 +336,17 @@ impl Simulation {
         self
     }
 
+    /// Chooses leaders with `election` instead of the default (leader reputation), in
+    /// every epoch: to compare elections on the same plan.
+    #[must_use]
+    pub fn with_leader_election(mut self, election: Arc<dyn crate::LeaderElection>) -> Simulation {
+        self.base_config.leader_election = election.clone();
+        for node in &mut self.nodes {
+            node.config.leader_election = election.clone();
+        }
+        self
+    }
+
     /// The fault plan this seed drew.
     pub fn plan(&self) -> &Plan {
         &self.plan
@@ -419,6 +433,10 @@ impl Simulation {
             }
         }
         let heights: Vec<u64> = judged.iter().map(|i| self.checker.height_of(*i).0).collect();
+        let recent_authors = judged.first().map_or_else(Vec::new, |i| {
+            let chain = &self.nodes[*i].chain;
+            chain[chain.len().saturating_sub(64)..].iter().map(|b| b.header.author).collect()
+        });
         let epoch = judged.iter().map(|i| self.nodes[*i].config.validators.epoch()).min().unwrap_or(Epoch(0));
         let rejected = (0..self.nodes.len())
             .filter(|i| self.nodes[*i].honest)
@@ -440,6 +458,7 @@ impl Simulation {
             evidence: self.checker.evidence_count(),
             rejected,
             log: self.log,
+            recent_authors,
             violations: self.checker.into_violations(),
         }
     }
@@ -597,7 +616,10 @@ impl Simulation {
             Some(_) => Role::Validator(n.key.clone()),
             None => Role::Observer,
         };
-        let replica = Replica::new(n.config.clone(), role, n.safety.clone(), n.tip.clone(), stored);
+        // The host's chain ends at the tip; leader election reads the epoch's newest blocks.
+        let want = n.config.leader_election.history_blocks(n.config.validators.len());
+        let history = n.chain[n.chain.len().saturating_sub(want)..].iter().map(|b| b.header.clone()).collect();
+        let replica = Replica::new(n.config.clone(), role, n.safety.clone(), n.tip.clone(), stored, history);
         match replica {
             Ok(mut replica) => {
                 let outputs = replica.start();

@@ -2,5 +2,6 @@
 
 mod decode;
 mod epochs;
+mod leader_reputation;
 mod replica_steps;
 mod simulation;

@@ -67,13 +67,17 @@ impl Net {
         QuorumCert::anchor(self.validators.epoch(), self.genesis.id(), self.genesis.header.height)
     }
 
+    /// Round-robin leaders: these tests step rounds by hand and name each round's leader
+    /// (`leader_reputation.rs` tests the default election).
     pub(crate) fn config(&self) -> Config {
-        Config::for_epoch(self.validators.clone(), &self.genesis)
+        let mut config = Config::for_epoch(self.validators.clone(), &self.genesis);
+        config.leader_election = std::sync::Arc::new(panacea_consensus::RoundRobin);
+        config
     }
 
     pub(crate) fn replica(&self, i: usize, safety: SafetyState, blocks: Vec<BlockRef>) -> Replica {
         let tip = CommittedTip { block: self.genesis.clone(), certificate: None };
-        Replica::new(self.config(), Role::Validator(self.keys[i].clone()), safety, tip, blocks).unwrap()
+        Replica::new(self.config(), Role::Validator(self.keys[i].clone()), safety, tip, blocks, Vec::new()).unwrap()
     }
 
     /// The leader of `round` builds its block; returns its proposal message.
@@ -518,7 +522,7 @@ fn a_new_epoch_ignores_the_previous_epochs_commit_certificate() {
         let safety = SafetyState::new(Epoch(1), new.genesis_qc());
         let tip = CommittedTip { block: anchor.clone(), certificate: Some(certificate.clone()) };
         let mut replica =
-            Replica::new(new.config(), Role::Validator(new.keys[i].clone()), safety, tip, vec![]).unwrap();
+            Replica::new(new.config(), Role::Validator(new.keys[i].clone()), safety, tip, vec![], vec![]).unwrap();
         assert_eq!(replica.round(), Round(1), "rounds restart at 1 in a new epoch");
         assert_eq!(replica.high_qc().epoch, Epoch(1), "the high QC is the new epoch's anchor");
         let outputs = replica.start();

@@ -223,12 +223,14 @@ impl Shell {
         let pending: Vec<BlockRef> =
             storage.pending_blocks()?.into_iter().filter(|b| b.header.epoch == epoch.epoch()).map(Arc::new).collect();
         let certificate = storage.certificate(tip.height)?.filter(|c| c.child_qc.epoch == epoch.epoch());
+        let history = recent_headers(&storage, &config, tip.height)?;
         let replica = Replica::new(
             config.clone(),
             role_in(&epoch, validator_key.as_ref()),
             safety,
             CommittedTip { block: Arc::new(tip_block), certificate },
             pending,
+            history,
         )?;
         let mut shell = Shell {
             shared,
@@ -710,12 +712,14 @@ impl Shell {
         let certificate = storage.certificate(self.tip.height)?.filter(|c| c.child_qc.epoch == epoch);
         let pending: Vec<BlockRef> =
             storage.pending_blocks()?.into_iter().filter(|b| b.header.epoch == epoch).map(Arc::new).collect();
+        let history = recent_headers(storage, &self.config, self.tip.height)?;
         self.replica = Replica::new(
             self.config.clone(),
             role_in(&self.epoch, self.validator_key.as_ref()),
             safety,
             CommittedTip { block: Arc::new(block), certificate },
             pending,
+            history,
         )?;
         self.building = None;
         self.deferred = None;
@@ -933,6 +937,26 @@ fn config_for(epoch: &EpochView, settings: &ShellSettings) -> ConsensusConfig {
     config.round_timeout_max_ms = settings.round_timeout_max_ms;
     config.payload_bytes_max = settings.block_bytes_max.max(64 * 1024);
     config
+}
+
+/// The headers of the committed blocks up to `tip` that leader election reads, oldest
+/// first (the replica keeps those of its epoch). A node that took in a state snapshot
+/// lacks the blocks below it and hands over fewer: it may disagree on leaders until it
+/// has committed that many blocks, which costs it rounds, never safety.
+fn recent_headers(
+    storage: &crate::storage::Storage,
+    config: &ConsensusConfig,
+    tip: Height,
+) -> Result<Vec<panacea_consensus::BlockHeader>, ShellError> {
+    let count = config.leader_election.history_blocks(config.validators.len());
+    let first = tip.0.saturating_sub(u64::try_from(count).unwrap_or(u64::MAX)).saturating_add(1);
+    let mut headers = Vec::with_capacity(count);
+    for height in first..=tip.0 {
+        if let Some(block) = storage.block(Height(height))? {
+            headers.push(block.header);
+        }
+    }
+    Ok(headers)
 }
 
 /// The safety state an epoch starts from: nothing voted, the anchor certified.
