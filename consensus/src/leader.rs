@@ -80,6 +80,11 @@ impl History {
         self.blocks.range(end.saturating_sub(count)..end)
     }
 
+    /// The round of the newest block held.
+    pub fn newest_round(&self) -> Option<Round> {
+        self.blocks.back().map(|b| b.round)
+    }
+
     /// Number of blocks held.
     pub fn len(&self) -> usize {
         self.blocks.len()
@@ -128,43 +133,46 @@ fn round_robin(round: Round, validators: usize) -> ValidatorIndex {
 /// Leaders drawn from the validators active in a window of committed blocks.
 ///
 /// A validator is active if it proposed one of the window's blocks or signed the
-/// certificate one of them carries. The leader of round `r` is drawn, by a hash of the
+/// certificate one of them carries. The window is short, so that a validator that stops
+/// is passed over within a few blocks: every validator up votes for nearly every block,
+/// and its vote is in the certificate because leaders widen certificates. The leader of round `r` is drawn, by a hash of the
 /// epoch and `r`, among the active validators of the newest `window_blocks` committed
-/// blocks of rounds `<= r - lag_rounds`. With no such block (the start of an epoch) every
-/// validator is eligible. A validator that comes back is active again once its vote is
+/// blocks of rounds `<= r - lag_rounds`. With fewer active than a quorum (the start of an
+/// epoch, whose first block carries an unsigned certificate), or
+/// once `stalled_rounds` rounds have passed since this replica's newest commit, it is round
+/// robin over all validators: replicas that disagree on what is committed, and so on
+/// leaders, could otherwise fail every round and never commit what would reconcile them. A validator that comes back is active again once its vote is
 /// in a certificate, which a leader widens with every vote it holds when it proposes.
 #[derive(Debug, Clone, Copy)]
 pub struct Reputation {
-    /// Committed blocks whose proposers and voters count as active; 0 means twice the
-    /// number of validators.
+    /// Committed blocks whose proposers and voters count as active.
     pub window_blocks: usize,
     /// How many rounds older than the round being led the newest counted block must be:
     /// room for replicas to have committed the same blocks.
     pub lag_rounds: u64,
+    /// Rounds without a commit after which leaders are round robin until the next commit.
+    pub stalled_rounds: u64,
 }
 
 impl Default for Reputation {
     fn default() -> Reputation {
-        Reputation { window_blocks: 0, lag_rounds: 10 }
+        Reputation { window_blocks: 3, lag_rounds: 4, stalled_rounds: 8 }
     }
 }
 
 /// Prefix of the bytes hashed to draw a leader.
 const LEADER_DRAW_PREFIX: &[u8] = b"panacea-leader-v1";
 
-impl Reputation {
-    fn window(&self, validators: usize) -> usize {
-        if self.window_blocks == 0 { validators.saturating_mul(2).max(4) } else { self.window_blocks }
-    }
-}
-
 impl LeaderElection for Reputation {
     fn leader(&self, round: Round, validators: usize, history: &History) -> ValidatorIndex {
         let n = validators.max(1);
+        if history.newest_round().is_none_or(|last| round.0 > last.0.saturating_add(self.stalled_rounds)) {
+            return round_robin(round, n);
+        }
         let newest = Round(round.0.saturating_sub(self.lag_rounds));
         let mut active = vec![false; n];
         let mut any = false;
-        for block in history.window(newest, self.window(n)) {
+        for block in history.window(newest, self.window_blocks) {
             for index in std::iter::once(&block.author).chain(&block.voters) {
                 if let Some(slot) = active.get_mut(index.as_usize()) {
                     *slot = true;
@@ -172,10 +180,12 @@ impl LeaderElection for Reputation {
                 }
             }
         }
-        if !any {
+        let eligible: Vec<usize> = (0..n).filter(|i| active[*i]).collect();
+        // Any certificate has a quorum of signers: fewer active validators means the window
+        // holds none (the first block of an epoch carries the anchor's, unsigned).
+        if !any || eligible.len() < n - (n - 1) / 3 {
             return round_robin(round, n);
         }
-        let eligible: Vec<usize> = (0..n).filter(|i| active[*i]).collect();
         let draw = Hash::digest_parts(&[LEADER_DRAW_PREFIX, &history.epoch.0.to_le_bytes(), &round.0.to_le_bytes()]);
         let mut word = [0u8; 8];
         word.copy_from_slice(&draw.as_bytes()[..8]);
@@ -186,7 +196,8 @@ impl LeaderElection for Reputation {
 
     fn history_blocks(&self, validators: usize) -> usize {
         // Blocks within the lag are newer than any window reads, one per round at most.
-        self.window(validators.max(1)).saturating_add(usize::try_from(self.lag_rounds).unwrap_or(usize::MAX))
+        let _ = validators;
+        self.window_blocks.saturating_add(usize::try_from(self.lag_rounds).unwrap_or(usize::MAX))
     }
 }
 
@@ -230,6 +241,7 @@ mod tests {
         for r in 1..=40 {
             history.record(&header(r, [0, 1, 2][usize::try_from(r % 3).unwrap()], &[0, 1, 2]));
         }
+        let reputation = Reputation { stalled_rounds: 2_000, ..reputation };
         let leaders: Vec<u16> = (41..1_041).map(|r| reputation.leader(Round(r), 4, &history).0).collect();
         assert!(!leaders.contains(&3), "the silent validator leads no round");
         for v in 0..3 {
@@ -240,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_vote_in_a_certificate_makes_a_validator_active_again() {
-        let reputation = Reputation { window_blocks: 4, lag_rounds: 2 };
+        let reputation = Reputation { window_blocks: 4, lag_rounds: 2, stalled_rounds: 200 };
         let mut history = History::new(Epoch(0), reputation.history_blocks(4));
         for r in 1..=10 {
             history.record(&header(r, 0, &[0, 1, 2]));
@@ -250,6 +262,19 @@ mod tests {
         assert!((13..200).any(|r| reputation.leader(Round(r), 4, &history) == ValidatorIndex(3)));
         // Round 12 reads only up to round 10: 3 is not eligible yet.
         assert_ne!(reputation.leader(Round(12), 4, &history), ValidatorIndex(3));
+    }
+
+    #[test]
+    fn a_stalled_chain_falls_back_to_round_robin() {
+        let reputation = Reputation::default();
+        let mut history = History::new(Epoch(0), reputation.history_blocks(4));
+        for r in 1..=20 {
+            history.record(&header(r, 0, &[0, 1, 2]));
+        }
+        assert!((21..=28).all(|r| reputation.leader(Round(r), 4, &history) != ValidatorIndex(3)));
+        for r in 29..45 {
+            assert_eq!(reputation.leader(Round(r), 4, &history), ValidatorIndex(u16::try_from(r % 4).unwrap()));
+        }
     }
 
     #[test]

@@ -67,3 +67,23 @@ fn a_changed_view_of_the_leader_is_not_equivocation() {
         assert!(report.violations.is_empty(), "{:?}\n  replay: {}", report.violations, report.replay_command());
     }
 }
+
+/// Seeds on which leader reputation alone lost liveness: the only block of the window
+/// carried the epoch's unsigned first certificate, so one validator (a Byzantine one) was
+/// the only eligible leader; or replicas that disagreed on what was committed chose
+/// different leaders round after round. Fewer active validators than a quorum, or a stall
+/// of 8 rounds, now means round robin.
+#[test]
+fn a_stall_falls_back_to_round_robin() {
+    let seeds = [
+        (Scenario::InvalidSignatures, 4usize, 783u64),
+        (Scenario::InvalidSignatures, 7, 868),
+        (Scenario::Mixed, 7, 382),
+        (Scenario::Mixed, 10, 881),
+        (Scenario::Twins, 7, 271),
+    ];
+    for (scenario, n, seed) in seeds {
+        let report = Simulation::new(scenario, n, seed).run();
+        assert!(report.violations.is_empty(), "{:?}\n  replay: {}", report.violations, report.replay_command());
+    }
+}
