@@ -75,7 +75,10 @@ fn a_replica_cut_off_across_the_boundary_switches_by_fetching() {
     let groups = vec![0, 0, 1, 0, 0];
     let faults = vec![(400, Fault::Partition(groups)), (6_000, Fault::Heal)];
     let plan = plan(vec![(600, vec![0, 1, 2, 3, 4])], 1, &[], faults);
-    let report = Simulation::from_plan(Scenario::Epochs, 4, 3, plan).with_tracing(true).run();
+    // Whether the cut-off replica still receives the certificate of the epoch's last block
+    // itself, or must fetch the blocks, depends on the schedule the seed draws (and on who
+    // leads, which follows the committed chain): seed 2 is one where it must fetch.
+    let report = Simulation::from_plan(Scenario::Epochs, 4, 2, plan).with_tracing(true).run();
     assert!(report.violations.is_empty(), "{:?}", report.violations);
     assert_eq!(report.epoch, Epoch(1));
     let switched_at = report

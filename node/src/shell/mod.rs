@@ -569,27 +569,42 @@ impl Shell {
     }
 
     /// Transactions in uncommitted blocks from `parent` down to the committed tip.
-    fn in_flight(&mut self, parent: Hash) -> BTreeSet<Hash> {
+    /// The ids the uncommitted blocks from `parent` down to the committed tip carry, or
+    /// `None` if one of them is not held here (a replica restarted on a certificate of a
+    /// block it never received), when a new block could repeat what they carry.
+    fn in_flight(&mut self, parent: Hash) -> Option<BTreeSet<Hash>> {
         let mut out = BTreeSet::new();
         let mut id = parent;
-        for _ in 0..self.config.blocks_max {
+        for _ in 0..=self.config.blocks_max {
             if id == self.tip.id {
-                break;
+                return Some(out);
             }
-            let Some(block) = self.replica.block(&id) else { break };
-            if let Some(body) = self.body_of(&block) {
-                out.extend(body.ids.iter().copied());
-            }
+            let block = self.replica.block(&id)?;
+            out.extend(self.body_of(&block)?.ids.iter().copied());
             id = block.header.parent();
         }
-        out
+        None
     }
 
     fn try_build(&mut self, deadline_passed: bool) -> Result<(), ShellError> {
         let Some(build) = self.building else { return Ok(()) };
-        let in_flight = self.in_flight(build.parent);
-        let (items_max, bytes_max) =
-            (self.settings.block_transactions_max, self.settings.block_bytes_max.saturating_sub(1024));
+        let Some(body) = self.build_body(build, deadline_passed) else { return Ok(()) };
+        self.building = None;
+        self.queue.push_back(Input::PayloadReady { round: build.round, payload: body.to_payload() });
+        self.drain()
+    }
+
+    /// The body of the block `build` asks for, or `None` while a leader with nothing to
+    /// order waits (see the module's comment).
+    fn build_body(&mut self, build: Build, deadline_passed: bool) -> Option<BlockBody> {
+        // A leader that cannot see every uncommitted ancestor proposes an empty block at
+        // once: whatever they carry commits with it, and nothing is ordered twice.
+        let (in_flight, ancestors_known) = match self.in_flight(build.parent) {
+            Some(ids) => (ids, true),
+            None => (BTreeSet::new(), false),
+        };
+        let items_max = if ancestors_known { self.settings.block_transactions_max } else { 0 };
+        let bytes_max = self.settings.block_bytes_max.saturating_sub(1024);
         // What the block carries: signed transactions, or on an ordering-only chain the
         // oldest opaque batches.
         let (transactions, batches) = if self.shared.chain.genesis.mode == ChainMode::OrderingOnly {
@@ -616,8 +631,8 @@ impl Shell {
             (transactions, Vec::new())
         };
         let empty = transactions.is_empty() && batches.is_empty();
-        if empty && in_flight.is_empty() && !deadline_passed && !self.announce_commit {
-            return Ok(());
+        if empty && ancestors_known && in_flight.is_empty() && !deadline_passed && !self.announce_commit {
+            return None;
         }
         self.announce_commit = false;
         // The parent is certified but may not be held here (a replica restarted on a tip
@@ -627,9 +642,7 @@ impl Shell {
         let state = StateAttestation { height: self.tip.height, state_root: self.tip.state_root };
         let mut body = BlockBody::new(time, state, transactions);
         body.batches = batches;
-        self.building = None;
-        self.queue.push_back(Input::PayloadReady { round: build.round, payload: body.to_payload() });
-        self.drain()
+        Some(body)
     }
 
     // ------------------------------------------------------------------ commits

@@ -341,3 +341,28 @@ fn the_owner_record_key_is_the_contracts_own() {
 }
 
 mod statesync;
+
+/// A leader restarted on a certificate of a block it never received cannot see what that
+/// block and the blocks below it carry: it proposes an empty block at once rather than
+/// order a transaction again (restarts in a 45-restart run re-proposed 3 transactions of an
+/// uncommitted ancestor: executed once, stored twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_cannot_see_an_ancestor_orders_nothing_it_may_carry() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let h = harness(chain(&keys), Arc::new(Storage::open(dir.path()).unwrap()));
+    let tx = register(&h.shared.chain, &keys.admin, 1);
+    let size = tx.encode().len();
+    h.shared.mempool.lock().unwrap().insert(tx.clone(), size, 1, std::time::Instant::now()).unwrap();
+    let mut shell =
+        Shell::open(h.shared.clone(), Role::Validator(keys.validator.clone()), settings(), Arc::new(SystemClock))
+            .unwrap();
+    let since = std::time::Instant::now();
+    let unseen = Build { round: Round(7), parent: panacea_primitives::Hash([9; 32]), since };
+    let body = shell.build_body(unseen, false).expect("an empty block at once, not a wait");
+    assert!(body.transactions.is_empty(), "the unseen ancestors may carry it");
+    // On the committed tip, whose descendants it holds (none), it orders the transaction.
+    let on_tip = Build { round: Round(7), parent: shell.tip.id, since };
+    let body = shell.build_body(on_tip, false).expect("a block");
+    assert_eq!(body.transactions, vec![tx]);
+}
