@@ -568,7 +568,6 @@ impl Shell {
         }
     }
 
-    /// Transactions in uncommitted blocks from `parent` down to the committed tip.
     /// The ids the uncommitted blocks from `parent` down to the committed tip carry, or
     /// `None` if one of them is not held here (a replica restarted on a certificate of a
     /// block it never received), when a new block could repeat what they carry.
