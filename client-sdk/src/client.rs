@@ -31,6 +31,10 @@ pub enum ClientError {
         status: u16,
         /// The error.
         body: ErrorBody,
+        /// For a 429: how long the node asks the client to wait before retrying (its
+        /// `Retry-After` header; admission control sizes it from the node's measured
+        /// capacity).
+        retry_after: Option<Duration>,
     },
     /// The node's answer does not check out against the trust anchor: do not use it.
     #[error("the node's proof does not verify: {0}")]
@@ -45,6 +49,14 @@ impl ClientError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ClientError::Api { body, .. } => Some(&body.code),
+            _ => None,
+        }
+    }
+
+    /// For a refusal that asks the client to come back later (429), when.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClientError::Api { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -144,10 +156,16 @@ impl Client {
         if status.is_success() {
             return Ok(response.json::<T>().await?);
         }
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let text = response.text().await?;
         let body = serde_json::from_str::<ErrorBody>(&text)
             .unwrap_or(ErrorBody { code: "http_error".into(), message: text.chars().take(512).collect() });
-        Err(ClientError::Api { status: status.as_u16(), body })
+        Err(ClientError::Api { status: status.as_u16(), body, retry_after })
     }
 
     /// Submits a signed transaction; returns once it is in the node's pool.
@@ -813,7 +831,7 @@ impl AuditStream {
                         Ok(event) => self.pending.push_back(event),
                         Err(e) => {
                             let body = ErrorBody { code: "bad_event".into(), message: e.to_string() };
-                            return Some(Err(ClientError::Api { status: 200, body }));
+                            return Some(Err(ClientError::Api { status: 200, body, retry_after: None }));
                         }
                     }
                 }
@@ -823,7 +841,7 @@ impl AuditStream {
             }
             if self.buffer.len() > STREAM_FRAME_BYTES_MAX {
                 let body = ErrorBody { code: "bad_event".into(), message: "an event frame exceeds 4 MiB".into() };
-                return Some(Err(ClientError::Api { status: 200, body }));
+                return Some(Err(ClientError::Api { status: 200, body, retry_after: None }));
             }
             match self.response.chunk().await {
                 Ok(Some(bytes)) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),

@@ -139,7 +139,8 @@ fn round_robin(round: Round, validators: usize) -> ValidatorIndex {
 /// epoch and `r`, among the active validators of the newest `window_blocks` committed
 /// blocks of rounds `<= r - lag_rounds`. With fewer active than a quorum (the start of an
 /// epoch, whose first block carries an unsigned certificate), or
-/// once `stalled_rounds` rounds have passed since this replica's newest commit, it is round
+/// once the window's newest block is more than `stalled_rounds` rounds older than the rounds
+/// it may hold (nothing committed for `lag_rounds + stalled_rounds` rounds), it is round
 /// robin over all validators: replicas that disagree on what is committed, and so on
 /// leaders, could otherwise fail every round and never commit what would reconcile them. A validator that comes back is active again once its vote is
 /// in a certificate, which a leader widens with every vote it holds when it proposes.
@@ -150,13 +151,15 @@ pub struct Reputation {
     /// How many rounds older than the round being led the newest counted block must be:
     /// room for replicas to have committed the same blocks.
     pub lag_rounds: u64,
-    /// Rounds without a commit after which leaders are round robin until the next commit.
+    /// Rounds without a commit, on top of `lag_rounds`, after which leaders are round robin
+    /// until commits resume. Counted from blocks at least `lag_rounds` old only, so that
+    /// replicas agree on when it starts.
     pub stalled_rounds: u64,
 }
 
 impl Default for Reputation {
     fn default() -> Reputation {
-        Reputation { window_blocks: 3, lag_rounds: 4, stalled_rounds: 8 }
+        Reputation { window_blocks: 3, lag_rounds: 4, stalled_rounds: 4 }
     }
 }
 
@@ -166,13 +169,18 @@ const LEADER_DRAW_PREFIX: &[u8] = b"panacea-leader-v1";
 impl LeaderElection for Reputation {
     fn leader(&self, round: Round, validators: usize, history: &History) -> ValidatorIndex {
         let n = validators.max(1);
-        if history.newest_round().is_none_or(|last| round.0 > last.0.saturating_add(self.stalled_rounds)) {
+        let newest = Round(round.0.saturating_sub(self.lag_rounds));
+        let window: Vec<&Committed> = history.window(newest, self.window_blocks).collect();
+        // Stalled: nothing committed in the `stalled_rounds` rounds the window ends with.
+        // Only blocks at least `lag_rounds` old count, so replicas that have committed the
+        // same blocks there (all of them, once a round of timeouts has spread the highest
+        // certificate) fall back in the same round, whatever they committed since.
+        if window.last().is_none_or(|last| newest.0 > last.round.0.saturating_add(self.stalled_rounds)) {
             return round_robin(round, n);
         }
-        let newest = Round(round.0.saturating_sub(self.lag_rounds));
         let mut active = vec![false; n];
         let mut any = false;
-        for block in history.window(newest, self.window_blocks) {
+        for block in window {
             for index in std::iter::once(&block.author).chain(&block.voters) {
                 if let Some(slot) = active.get_mut(index.as_usize()) {
                     *slot = true;
@@ -274,6 +282,23 @@ mod tests {
         assert!((21..=28).all(|r| reputation.leader(Round(r), 4, &history) != ValidatorIndex(3)));
         for r in 29..45 {
             assert_eq!(reputation.leader(Round(r), 4, &history), ValidatorIndex(u16::try_from(r % 4).unwrap()));
+        }
+    }
+
+    #[test]
+    fn replicas_that_differ_only_in_blocks_inside_the_lag_fall_back_in_the_same_rounds() {
+        // Replica b committed rounds 27 and 28 after a stall; replica a has not yet. Round
+        // 29 and 30 read blocks up to rounds 25 and 26 only: they must agree on the leaders.
+        let reputation = Reputation::default();
+        let mut a = History::new(Epoch(0), reputation.history_blocks(4));
+        for r in 1..=20 {
+            a.record(&header(r, 0, &[0, 1, 2]));
+        }
+        let mut b = a.clone();
+        b.record(&header(27, 1, &[0, 1, 2]));
+        b.record(&header(28, 2, &[0, 1, 2]));
+        for r in 21..=30 {
+            assert_eq!(reputation.leader(Round(r), 4, &a), reputation.leader(Round(r), 4, &b), "round {r}");
         }
     }
 

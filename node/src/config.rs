@@ -342,6 +342,13 @@ pub struct MempoolConfig {
     pub nonce_window: u64,
     /// Seconds after which a transaction that could not be included is dropped.
     pub ttl_secs: u64,
+    /// Admission control: the pool takes clients' transactions while it holds less than
+    /// this many milliseconds of the commit rate the node measures; past it they are
+    /// refused with 429 `overloaded` and a `Retry-After`. 0 turns it off.
+    pub queue_delay_target_ms: u64,
+    /// The pool always takes clients' transactions up to this many, whatever the
+    /// measured rate (an idle chain has measured little).
+    pub queue_floor_transactions: u64,
 }
 
 /// Logging.
@@ -413,7 +420,14 @@ impl Default for ConsensusConfig {
 
 impl Default for MempoolConfig {
     fn default() -> MempoolConfig {
-        MempoolConfig { transactions_max: 100_000, bytes_max: 128 * 1024 * 1024, nonce_window: 1_000, ttl_secs: 600 }
+        MempoolConfig {
+            transactions_max: 100_000,
+            bytes_max: 128 * 1024 * 1024,
+            nonce_window: 1_000,
+            ttl_secs: 600,
+            queue_delay_target_ms: 1_000,
+            queue_floor_transactions: 2_000,
+        }
     }
 }
 
@@ -487,6 +501,9 @@ impl Config {
         if self.mempool.transactions_max == 0 || self.mempool.bytes_max < 64 * 1024 {
             return Err("mempool.transactions_max must be positive and mempool.bytes_max at least 64 KiB".into());
         }
+        if self.mempool.queue_delay_target_ms > 60_000 {
+            return Err("mempool.queue_delay_target_ms must be at most 60000 (a minute of queue)".into());
+        }
         if self.api.requests_per_second_per_address == 0 || self.api.signed_reads_per_second_per_key == 0 {
             return Err("api rate limits must be positive".into());
         }
@@ -548,6 +565,16 @@ impl Config {
             .replace("{p2p_peers}", &peers_line)
             .replace("{api_listen}", &toml::Value::String(self.api.listen.to_string()).to_string())
             .replace("{snapshot_interval}", &self.state_sync.snapshot_interval.to_string()))
+        .and_then(|rendered| {
+            // Every setting takes this configuration's value, keeping the template's
+            // comments: a loaded, changed and saved file must keep every change.
+            let mut document: toml_edit::DocumentMut = rendered.parse().map_err(|e| format!("template: {e}"))?;
+            let toml::Value::Table(values) = toml::Value::try_from(self).map_err(|e| e.to_string())? else {
+                return Err("a configuration serialises to a table".into());
+            };
+            overlay(document.as_table_mut(), &values)?;
+            Ok(document.to_string())
+        })
     }
 
     /// Writes the commented file to `path`.
@@ -555,6 +582,54 @@ impl Config {
         let shown = path.display().to_string();
         let text = self.to_template().map_err(|reason| ConfigError::Invalid { path: shown.clone(), reason })?;
         std::fs::write(path, text).map_err(|error| ConfigError::Io { path: shown, error })
+    }
+}
+
+/// Sets every value of `values` in `target`, keeping the comments around existing keys.
+fn overlay(target: &mut toml_edit::Table, values: &toml::Table) -> Result<(), String> {
+    for (key, value) in values {
+        if let toml::Value::Table(inner) = value {
+            if !target.get(key).is_some_and(toml_edit::Item::is_table) {
+                target.insert(key, toml_edit::Item::Table(toml_edit::Table::new()));
+            }
+            let table = target.get_mut(key).and_then(toml_edit::Item::as_table_mut).ok_or("a table")?;
+            overlay(table, inner)?;
+            continue;
+        }
+        let item = item_of(value)?;
+        match target.get_mut(key) {
+            Some(toml_edit::Item::Value(old)) if item.is_value() => {
+                let decor = old.decor().clone();
+                *old = item.into_value().map_err(|_| "a value")?;
+                *old.decor_mut() = decor;
+            }
+            Some(existing) => *existing = item,
+            None => {
+                target.insert(key, item);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A value as `toml_edit` holds it; a list of tables as `[[key]]` sections.
+fn item_of(value: &toml::Value) -> Result<toml_edit::Item, String> {
+    match value {
+        toml::Value::Table(table) => {
+            let mut out = toml_edit::Table::new();
+            overlay(&mut out, table)?;
+            Ok(toml_edit::Item::Table(out))
+        }
+        toml::Value::Array(items) if !items.is_empty() && items.iter().all(toml::Value::is_table) => {
+            let mut out = toml_edit::ArrayOfTables::new();
+            for item in items {
+                if let toml_edit::Item::Table(table) = item_of(item)? {
+                    out.push(table);
+                }
+            }
+            Ok(toml_edit::Item::ArrayOfTables(out))
+        }
+        other => Ok(toml_edit::Item::Value(other.to_string().parse().map_err(|e| format!("{other}: {e}"))?)),
     }
 }
 
@@ -677,6 +752,11 @@ bytes_max = 134217728
 nonce_window = 1000
 # Seconds after which a transaction that could not be included is dropped.
 ttl_secs = 600
+# Admission control: clients' transactions are refused (429 overloaded, with Retry-After)
+# once the pool holds this many milliseconds of the commit rate the node measures (0: off).
+queue_delay_target_ms = 1000
+# The pool always takes clients' transactions up to this many.
+queue_floor_transactions = 2000
 
 [sharing]
 # Most document bytes per second served to other nodes' deliveries (0: no cap).
@@ -763,6 +843,43 @@ mod tests {
         let back: Config = toml::from_str(&text).unwrap();
         assert_eq!(back, config);
         back.check().unwrap();
+    }
+
+    #[test]
+    fn a_saved_configuration_keeps_every_change_and_the_comments() {
+        // A regression: `save` used to write the template with its defaults, so an
+        // operator's (or a test's) change to any other setting was silently dropped.
+        let mut config = Config::default();
+        config.mempool.queue_floor_transactions = 10;
+        config.mempool.ttl_secs = 61;
+        config.consensus.round_timeout_ms = 1_500;
+        config.api.waiters_max = 7;
+        config.atna.collector = Some("siem.hospital.example:6514".into());
+        config.atna.ca_file = Some("atna/ca.pem".into());
+        config.risk.attest = vec![
+            AttestConfig {
+                org: panacea_contracts::ids::OrgId::new("hospital-b").unwrap(),
+                inventory_dir: "shared/b".into(),
+            },
+            AttestConfig {
+                org: panacea_contracts::ids::OrgId::new("hospital-c").unwrap(),
+                inventory_dir: "shared/c".into(),
+            },
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        config.save(&path).unwrap();
+        let back = Config::load(&path).unwrap();
+        assert_eq!(back, config);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("# Seconds after which a transaction that could not be included is dropped.\nttl_secs = 61")
+        );
+        assert!(
+            text.contains(
+                "# The pool always takes clients' transactions up to this many.\nqueue_floor_transactions = 10"
+            )
+        );
     }
 
     #[test]

@@ -372,7 +372,13 @@ mod tests {
     }
 
     fn pool(max: usize) -> Mempool {
-        Mempool::new(MempoolConfig { transactions_max: max, bytes_max: 1 << 20, nonce_window: 10, ttl_secs: 60 })
+        Mempool::new(MempoolConfig {
+            transactions_max: max,
+            bytes_max: 1 << 20,
+            nonce_window: 10,
+            ttl_secs: 60,
+            ..MempoolConfig::default()
+        })
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct Metrics {
     pub executed_transactions: Counter,
     /// Transactions refused by the pool because it was full.
     pub mempool_full: Counter,
+    /// Client requests refused by admission control.
+    pub overloaded: Counter,
+    /// The commit rate admission control measures, transactions per second.
+    pub capacity: Gauge,
     /// Seconds from a block's time (its proposer's clock) to its commit here.
     pub block_commit_latency: Histogram,
     /// Seconds from admission to this node's pool to commit, for transactions it admitted.
@@ -109,6 +113,8 @@ impl Metrics {
             committed_blocks: Counter::default(),
             executed_transactions: Counter::default(),
             mempool_full: Counter::default(),
+            overloaded: Counter::default(),
+            capacity: Gauge::default(),
             block_commit_latency: Histogram::new(latency_buckets()),
             tx_commit_latency: Histogram::new(latency_buckets()),
             round_timeouts: Counter::default(),
@@ -154,6 +160,16 @@ impl Metrics {
         registry.register("committed_blocks", "Blocks committed", m.committed_blocks.clone());
         registry.register("executed_transactions", "Transactions executed", m.executed_transactions.clone());
         registry.register("mempool_full", "Transactions refused because the pool was full", m.mempool_full.clone());
+        registry.register(
+            "overloaded",
+            "Client requests refused by admission control (429 overloaded, with Retry-After)",
+            m.overloaded.clone(),
+        );
+        registry.register(
+            "capacity_transactions_per_second",
+            "The commit rate admission control sizes the pool by (highest recent, decaying)",
+            m.capacity.clone(),
+        );
         registry.register(
             "block_commit_latency_seconds",
             "From a block's time to its commit on this node",

@@ -48,6 +48,8 @@ pub struct BatchPool {
     arrival: BTreeMap<u64, Hash>,
     next_seq: u64,
     bytes: usize,
+    /// Opaque transactions in the batches held.
+    transactions: usize,
     /// Recently committed ids, oldest first, and the same as a set.
     committed: std::collections::VecDeque<Hash>,
     committed_set: BTreeSet<Hash>,
@@ -69,6 +71,7 @@ impl BatchPool {
             arrival: BTreeMap::new(),
             next_seq: 0,
             bytes: 0,
+            transactions: 0,
             committed: std::collections::VecDeque::new(),
             committed_set: BTreeSet::new(),
             committed_max,
@@ -78,6 +81,11 @@ impl BatchPool {
     /// Batches and bytes held.
     pub fn stats(&self) -> (usize, usize) {
         (self.by_id.len(), self.bytes)
+    }
+
+    /// Opaque transactions in the batches held.
+    pub fn transactions(&self) -> usize {
+        self.transactions
     }
 
     /// Admits a checked batch; returns its id.
@@ -95,6 +103,7 @@ impl BatchPool {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.bytes += batch.len();
+        self.transactions += batch.count();
         self.arrival.insert(seq, id);
         self.by_id.insert(id, Entry { batch: Arc::new(batch), seq, added: Instant::now() });
         Ok(id)
@@ -140,6 +149,7 @@ impl BatchPool {
             if let Some(entry) = self.by_id.remove(id) {
                 self.arrival.remove(&entry.seq);
                 self.bytes -= entry.batch.len();
+                self.transactions -= entry.batch.count();
                 admitted.push(entry.added);
             }
         }

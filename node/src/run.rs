@@ -141,6 +141,13 @@ pub async fn run(home: &Home, config: Config, shutdown: watch::Receiver<bool>) -
         mempool: Mutex::new(Mempool::new(config.mempool.clone())),
         batches: Mutex::new(BatchPool::new(ORDERING_BATCHES_MAX, config.mempool.bytes_max)),
         mempool_notify: Notify::new(),
+        capacity: crate::admission::Capacity::new(
+            crate::admission::OverloadConfig {
+                target: std::time::Duration::from_millis(config.mempool.queue_delay_target_ms),
+                floor_transactions: config.mempool.queue_floor_transactions,
+            },
+            std::time::Instant::now(),
+        ),
         status: RwLock::new(NodeStatus::default()),
         waiters: Waiters::new(config.api.waiters_max),
         metrics,

@@ -153,6 +153,8 @@ pub struct Shared {
     pub batches: Mutex<crate::ordering::BatchPool>,
     /// Signalled when a transaction or batch enters a pool.
     pub mempool_notify: Notify,
+    /// Admission control: the commit rate measured, and the pool depth it allows.
+    pub capacity: crate::admission::Capacity,
     /// Progress.
     pub status: RwLock<NodeStatus>,
     /// Requests waiting for commits.

@@ -91,6 +91,24 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
         assert_eq!(status.status, TxState::Committed);
     }
     phase("5 transactions committed by 3 of 4 validators");
+    // Leaders are chosen among the validators the chain shows active (decision 0023): soon
+    // no round waits for the dead one. Under round robin every fourth round it leads
+    // times out, and so does the round before it.
+    let (reader, operator) = (net.client(0), net.operator(0));
+    eventually("12 blocks in a row, none by the killed validator, without a timed-out round", || async {
+        let top = net.height(0).await;
+        let mut previous: Option<u64> = None;
+        for h in top.saturating_sub(11).max(1)..=top {
+            let Ok(block) = reader.block_signed(&operator, Height(h)).await else { return false };
+            if block.author == 3 || previous.is_some_and(|round| block.round != round + 1) {
+                return false;
+            }
+            previous = Some(block.round);
+        }
+        top >= 12
+    })
+    .await;
+    phase("the killed validator leads no round");
     // It restarts and catches up with what it missed.
     net.start(3);
     let height = net.height(0).await;
@@ -482,6 +500,55 @@ async fn a_pending_transaction_does_not_block_the_signers_next_ones() {
     net.start(2);
     eventually("both commit in order", || async {
         client.nonces(&admin.public()).await.is_ok_and(|n| n.next_nonce == second + 1)
+    })
+    .await;
+}
+
+/// Admission control (issue 20): a node whose chain cannot commit what it holds refuses
+/// whole requests past its floor with 429 `overloaded` and a `Retry-After`, instead of
+/// queueing without bound, and takes them once commits drain the pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_at_capacity_refuses_whole_requests_with_retry_after_and_takes_them_once_it_commits() {
+    let mut net = Consortium::generate(4, 0);
+    for i in 0..4 {
+        let path = net.home(i).config();
+        let mut config = panacea_node::config::Config::load(&path).unwrap();
+        config.mempool.queue_floor_transactions = 10;
+        config.save(&path).unwrap();
+    }
+    // Two of four validators: no quorum, nothing commits, the measured rate stays 0.
+    net.start(0);
+    net.start(1);
+    let client = net.client(0);
+    let mut nonces = BTreeMap::new();
+    let first: Vec<_> = (0..8).map(|_| admin_tx(&net, 0, &mut nonces)).collect();
+    let items = client.submit_batch(&first, None).await.expect("an empty pool takes a batch");
+    assert!(items.iter().all(|i| i.status.as_ref().is_some_and(|s| s.status == TxState::Pending)), "{items:?}");
+    let second: Vec<_> = (0..8).map(|_| admin_tx(&net, 0, &mut nonces)).collect();
+    let refused = client.submit_batch(&second, None).await.expect_err("16 waiting is past the floor of 10");
+    assert_eq!(refused.code(), Some("overloaded"), "{refused}");
+    let wait = refused.retry_after().expect("a Retry-After");
+    assert!((1..=30).contains(&wait.as_secs()), "Retry-After {wait:?}");
+    // Nothing of the refused batch was taken: its first transaction is unknown.
+    let unknown = client.transaction(&second[0].id()).await.unwrap();
+    assert_eq!(unknown.status, TxState::Unknown, "{unknown:?}");
+    let metrics = client.metrics().await.unwrap();
+    assert!(metric(&metrics, "panacea_overloaded_total") >= 1.0, "counted");
+
+    // With the other two validators the chain commits, the pool drains, and the same batch
+    // is taken and committed.
+    net.start(2);
+    net.start(3);
+    eventually("the refused batch is taken once the chain commits", || async {
+        client.submit_batch(&second, None).await.is_ok()
+    })
+    .await;
+    for tx in &second {
+        let status = client.submit_and_wait(tx, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(status.status, TxState::Committed, "{status:?}");
+    }
+    eventually("a commit rate measured", || async {
+        client.metrics().await.is_ok_and(|m| metric(&m, "panacea_capacity_transactions_per_second") > 0.0)
     })
     .await;
 }

@@ -77,11 +77,13 @@ pub struct ApiState {
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// For a 429: seconds after which a retry is likely to succeed (1 if not set).
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, body: ErrorBody { code: code.into(), message: message.into() } }
+        ApiError { status, body: ErrorBody { code: code.into(), message: message.into() }, retry_after_secs: None }
     }
 
     fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -92,7 +94,21 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut response = (self.status, Json(self.body)).into_response();
+        // Every "too many" answer tells the client when to come back.
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            let secs = self.retry_after_secs.unwrap_or(1).max(1);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<crate::admission::Overloaded> for ApiError {
+    fn from(e: crate::admission::Overloaded) -> ApiError {
+        let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "overloaded", e.to_string());
+        error.retry_after_secs = Some(e.retry_after_secs);
+        error
     }
 }
 

@@ -51,7 +51,7 @@ pub(super) fn pending(id: Hash) -> TxStatus {
     request_body(content = String, description = "`{\"tx\": \"<hex of the signed transaction>\"}`", content_type = "application/json"),
     responses((status = 200, description = "committed, with the receipt"), (status = 202, description = "pending"),
         (status = 400, description = "malformed, wrong chain or bad signature"), (status = 409, description = "nonce used or taken"),
-        (status = 413, description = "too large"), (status = 429, description = "pool full or rate limited: try later")))]
+        (status = 413, description = "too large"), (status = 429, description = "overloaded (admission control), pool full or rate limited: retry after the `Retry-After` header's seconds")))]
 pub(super) async fn submit(
     State(api): State<ApiState>,
     query: Result<Query<SubmitQuery>, QueryRejection>,
@@ -71,6 +71,9 @@ pub(super) async fn submit(
     .map_err(ApiError::internal)?;
     let (tx, bytes) = checked?;
     let id = tx.id();
+    if committed_status(&shared, id)?.is_none() {
+        crate::admission::room_for(&shared, 1)?;
+    }
     let (status, waiter) = submit_one(&shared, tx, bytes, query.wait)?;
     let Some(waiter) = waiter else {
         let code = if status.status == TxState::Committed { StatusCode::OK } else { StatusCode::ACCEPTED };
@@ -131,7 +134,8 @@ pub(super) fn submit_one(
     params(("wait" = Option<bool>, Query, description = "wait until all commit"), ("timeout_ms" = Option<u64>, Query, description = "how long to wait")),
     request_body(content = String, description = "`{\"txs\": [\"<hex>\", ...]}`, at most 1,000", content_type = "application/json"),
     responses((status = 200, description = "one item per transaction, in order: `{\"status\"}` (committed or pending) or `{\"error\"}`"),
-        (status = 400, description = "malformed body"), (status = 413, description = "too many transactions or too large")))]
+        (status = 400, description = "malformed body"), (status = 413, description = "too many transactions or too large"),
+        (status = 429, description = "overloaded (admission control): the whole batch is refused; retry after the `Retry-After` header's seconds")))]
 pub(super) async fn submit_batch(
     State(api): State<ApiState>,
     query: Result<Query<SubmitQuery>, QueryRejection>,
@@ -171,6 +175,9 @@ pub(super) async fn submit_batch(
     })
     .await
     .map_err(ApiError::internal)?;
+    // Taken or refused whole (429 overloaded, with Retry-After): the client resends it.
+    let valid = checked.iter().filter(|c| c.is_ok()).count() as u64;
+    crate::admission::room_for(&shared, valid)?;
     let refused = |e: ApiError| BatchItem { status: None, error: Some(e.body) };
     let mut items = Vec::with_capacity(checked.len());
     let mut waiters = Vec::new();
@@ -204,7 +211,7 @@ pub(super) async fn submit_batch(
     request_body(content = Vec<u8>, description = "opaque transactions, each framed as a little-endian u32 length and its bytes (at most 1 MiB)", content_type = "application/octet-stream"),
     responses((status = 200, description = "committed: `{\"batch\", \"transactions\", \"status\"}`"), (status = 202, description = "pending"),
         (status = 400, description = "malformed framing"), (status = 409, description = "not a validator of an ordering-only chain"),
-        (status = 413, description = "too large"), (status = 429, description = "pool full: try later")))]
+        (status = 413, description = "too large"), (status = 429, description = "overloaded (admission control) or pool full: retry after the `Retry-After` header's seconds")))]
 /// The consensus-only benchmark's submission: an ordering-only chain orders opaque
 /// transactions without signatures or execution. A contracts chain refuses them.
 pub(super) async fn submit_opaque_batch(
@@ -238,6 +245,7 @@ pub(super) async fn submit_opaque_batch(
     .map_err(ApiError::internal)?
     .map_err(|e| bad_request("bad_batch", e))?;
     let transactions = batch.count() as u64;
+    crate::admission::room_for_opaque(&shared, transactions)?;
     let waiter = commit_waiter(&shared, id, query.wait)?;
     // Every validator holds it, so whichever leads next can propose it.
     let gossip = batch.as_bytes().to_vec();

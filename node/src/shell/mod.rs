@@ -652,6 +652,16 @@ impl Shell {
         if self.state_syncing() {
             return Ok(());
         }
+        // Admission control sizes the pool by what consensus commits (catch-up, which
+        // replays at disk speed, is not the pipeline's capacity).
+        let executed_before = self.shared.metrics.executed_transactions.get();
+        let measure = |shared: &crate::shared::Shared| {
+            let now = Instant::now();
+            let executed = shared.metrics.executed_transactions.get().saturating_sub(executed_before);
+            shared.capacity.committed(executed, now);
+            #[allow(clippy::cast_possible_truncation, reason = "a rate, far below i64::MAX")]
+            shared.metrics.capacity.set(shared.capacity.rate(now) as i64);
+        };
         for (i, block) in blocks.iter().enumerate() {
             if block.header.height <= self.tip.height {
                 continue;
@@ -665,9 +675,11 @@ impl Shell {
             let change = self.execute_and_store(block, Some(certificate), &suffix)?;
             self.announce_commit |= carries;
             if let Some(record) = change {
+                measure(&self.shared);
                 return self.switch_epoch(&record);
             }
         }
+        measure(&self.shared);
         self.refresh_members()?;
         self.publish_status();
         self.resume_deferred_check();
@@ -948,11 +960,6 @@ fn config_for(epoch: &EpochView, settings: &ShellSettings) -> ConsensusConfig {
     config.round_timeout_ms = settings.round_timeout_ms;
     config.round_timeout_max_ms = settings.round_timeout_max_ms;
     config.payload_bytes_max = settings.block_bytes_max.max(64 * 1024);
-    // Round robin on real nodes for now: with leader reputation, a governance test saw a
-    // stall of more than 30 s after two of four validators restarted (replicas disagreeing
-    // on their newest commit fall back to round robin at different rounds while the round
-    // timer backs off). Reputation stays the simulator's default (decision 0023).
-    config.leader_election = Arc::new(panacea_consensus::RoundRobin);
     config
 }
 

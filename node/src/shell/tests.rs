@@ -80,6 +80,10 @@ fn harness_with(chain: ChainSpec, storage: Arc<Storage>, interval: u64, state_sy
         mempool: Mutex::new(Mempool::new(MempoolConfig::default())),
         batches: Mutex::new(crate::ordering::BatchPool::new(16, 1 << 20)),
         mempool_notify: Notify::new(),
+        capacity: crate::admission::Capacity::new(
+            crate::admission::OverloadConfig { target: Duration::ZERO, floor_transactions: 0 },
+            std::time::Instant::now(),
+        ),
         status: RwLock::new(NodeStatus::default()),
         waiters: Waiters::new(100),
         metrics,

@@ -264,6 +264,9 @@ pub(super) async fn create(State(api): State<ApiState>, headers: HeaderMap, body
     .map_err(ApiError::internal)?;
     let (tx, bytes) = checked?;
     let id = tx.id();
+    if committed_status(&shared, id)?.is_none() {
+        crate::admission::room_for(&shared, 1)?;
+    }
     let (_, waiter) = submit_one(&shared, tx, bytes, true)?;
     if let Some(waiter) = waiter
         && committed_status(&shared, id)?.is_none()

@@ -13,6 +13,8 @@
 //! - The proposal check's signer rule ([`registered_at`]) is weaker than admission's and
 //!   exact: "the key had an owner in the state the block attests".
 
+mod overload;
+
 use std::time::Instant;
 
 use libp2p::PeerId;
@@ -26,6 +28,30 @@ use panacea_primitives::{Hash, OpaqueBatch, PublicKey, codec};
 use crate::mempool::{AdmitError, Mempool, SignerRefusal};
 use crate::network::{TX_BATCH_BYTES_MAX, Verdict};
 use crate::shared::Shared;
+
+pub use overload::{Capacity, OverloadConfig, Overloaded};
+
+/// Admission control for client work: whether the pool has room for `incoming` more
+/// transactions within the delay the chain's measured capacity drains (see [`overload`]).
+/// Asked once per request, before any of it is admitted, so that a batch is taken or
+/// refused whole.
+pub(crate) fn room_for(shared: &Shared, incoming: u64) -> Result<(), Overloaded> {
+    let queued = shared.mempool.lock().map(|pool| pool.stats().transactions as u64).unwrap_or(0);
+    counted(shared, shared.capacity.admit(queued, incoming, Instant::now()))
+}
+
+/// [`room_for`] on an ordering-only chain: the opaque batches' transactions.
+pub(crate) fn room_for_opaque(shared: &Shared, incoming: u64) -> Result<(), Overloaded> {
+    let queued = shared.batches.lock().map(|pool| pool.transactions() as u64).unwrap_or(0);
+    counted(shared, shared.capacity.admit(queued, incoming, Instant::now()))
+}
+
+fn counted(shared: &Shared, verdict: Result<(), Overloaded>) -> Result<(), Overloaded> {
+    if verdict.is_err() {
+        shared.metrics.overloaded.inc();
+    }
+    verdict
+}
 
 /// Whether `signer` may act on the chain, in committed state: an admin key of an active
 /// organisation, the current key of an active identity of an active organisation, or a
