@@ -604,6 +604,10 @@ fn overlay(target: &mut toml_edit::Table, values: &toml::Table) -> Result<(), St
                 *old.decor_mut() = decor;
             }
             Some(existing) => *existing = item,
+            // An empty list the template leaves out stays out: written as `key = []` at the
+            // end of its table, it would end up inside a `[[table.key]]` section an
+            // operator (or `testnet/run.sh`) appends there.
+            None if matches!(value, toml::Value::Array(items) if items.is_empty()) => {}
             None => {
                 target.insert(key, item);
             }
@@ -880,6 +884,20 @@ mod tests {
                 "# The pool always takes clients' transactions up to this many.\nqueue_floor_transactions = 10"
             )
         );
+    }
+
+    #[test]
+    fn a_list_section_appended_to_a_saved_file_parses() {
+        // What testnet/run.sh does to configure hospital-1's risk worker.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        Config::default().save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "poll_interval_ms = 60000\n",
+            "poll_interval_ms = 5000\n\n[[risk.attest]]\norg = \"hospital-0\"\ninventory_dir = \"shared/hospital-0\"\n",
+        );
+        let config: Config = toml::from_str(&text).unwrap();
+        assert_eq!(config.risk.attest.len(), 1);
     }
 
     #[test]

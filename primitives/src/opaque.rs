@@ -74,7 +74,12 @@ impl OpaqueBatch {
     /// Checks the framing and limits, and counts the transactions. A batch decoded from a
     /// peer's block is unchecked until this passes.
     pub fn check(&self) -> Result<usize, OpaqueBatchError> {
-        let bytes = &self.0;
+        OpaqueBatch::check_framed(&self.0)
+    }
+
+    /// [`OpaqueBatch::check`] on framed bytes not yet taken in: what a receiver can learn
+    /// (and refuse) before copying or hashing them.
+    pub fn check_framed(bytes: &[u8]) -> Result<usize, OpaqueBatchError> {
         if bytes.len() > OPAQUE_BATCH_BYTES_MAX {
             return Err(OpaqueBatchError::TooLarge(bytes.len()));
         }

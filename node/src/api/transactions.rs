@@ -62,6 +62,8 @@ pub(super) async fn submit(
     let bytes = hex::decode(body.tx.trim()).map_err(|e| bad_request("bad_hex", format!("tx must be hex: {e}")))?;
     let shared = api.shared.clone();
     let chain_id = shared.chain.chain_id().clone();
+    // Refused before its signature is checked: past saturation, refusals must cost little.
+    crate::admission::room_for(&shared, 1)?;
     // Signature checks are CPU work: keep them off the async workers.
     let checked = tokio::task::spawn_blocking(move || {
         let tx = Mempool::check_stateless(&bytes, &chain_id)?;
@@ -71,9 +73,6 @@ pub(super) async fn submit(
     .map_err(ApiError::internal)?;
     let (tx, bytes) = checked?;
     let id = tx.id();
-    if committed_status(&shared, id)?.is_none() {
-        crate::admission::room_for(&shared, 1)?;
-    }
     let (status, waiter) = submit_one(&shared, tx, bytes, query.wait)?;
     let Some(waiter) = waiter else {
         let code = if status.status == TxState::Committed { StatusCode::OK } else { StatusCode::ACCEPTED };
@@ -152,6 +151,9 @@ pub(super) async fn submit_batch(
     }
     let shared = api.shared.clone();
     let chain_id = shared.chain.chain_id().clone();
+    // Taken or refused whole (429 overloaded, with Retry-After), before its signatures are
+    // checked: past saturation, refusals must cost little. The client resends it.
+    crate::admission::room_for(&shared, body.txs.len() as u64)?;
     // Hex decoding and signature checks are CPU work: off the async workers, in one go,
     // with one batch signature check.
     let checked = tokio::task::spawn_blocking(move || {
@@ -175,9 +177,6 @@ pub(super) async fn submit_batch(
     })
     .await
     .map_err(ApiError::internal)?;
-    // Taken or refused whole (429 overloaded, with Retry-After): the client resends it.
-    let valid = checked.iter().filter(|c| c.is_ok()).count() as u64;
-    crate::admission::room_for(&shared, valid)?;
     let refused = |e: ApiError| BatchItem { status: None, error: Some(e.body) };
     let mut items = Vec::with_capacity(checked.len());
     let mut waiters = Vec::new();
@@ -235,6 +234,9 @@ pub(super) async fn submit_opaque_batch(
             "only validators propose opaque batches; submit to a validator",
         ));
     }
+    // Refused before it is copied or hashed: past saturation, refusals must cost little.
+    let transactions = OpaqueBatch::check_framed(&body).map_err(|e| bad_request("bad_batch", e))? as u64;
+    crate::admission::room_for_opaque(&shared, transactions)?;
     // Hashing up to 1 MiB is CPU work: off the async workers.
     let (batch, id) = tokio::task::spawn_blocking(move || {
         let batch = OpaqueBatch::from_framed(body.to_vec())?;
@@ -244,8 +246,6 @@ pub(super) async fn submit_opaque_batch(
     .await
     .map_err(ApiError::internal)?
     .map_err(|e| bad_request("bad_batch", e))?;
-    let transactions = batch.count() as u64;
-    crate::admission::room_for_opaque(&shared, transactions)?;
     let waiter = commit_waiter(&shared, id, query.wait)?;
     // Every validator holds it, so whichever leads next can propose it.
     let gossip = batch.as_bytes().to_vec();
