@@ -91,21 +91,44 @@ pub fn execute_block(
     block: &BlockContext,
     txs: &[SignedTransaction],
 ) -> Result<BlockOutcome, StateError> {
+    execute_block_verified(store, block, txs, &|_| false)
+}
+
+/// [`execute_block`] for a host that has checked some of the signatures already (a node,
+/// when it admitted the transactions to its pool): the check of a transaction whose id
+/// `verified` names is skipped. A transaction's id binds every field of it and its
+/// signature, so the outcome is [`execute_block`]'s exactly as long as `verified` names
+/// only transactions whose signatures pass [`SignedTransaction::verify`], the rule
+/// admission applies.
+pub fn execute_block_verified(
+    store: &dyn Store,
+    block: &BlockContext,
+    txs: &[SignedTransaction],
+    verified: &dyn Fn(&Hash) -> bool,
+) -> Result<BlockOutcome, StateError> {
     let mut state = BlockState::new(store)?;
     let (epoch_change, block_events) = crate::governance::begin_block(&mut state, block)?;
     let mut batch = BatchVerifier::with_capacity(txs.len());
     let mut ids: Vec<Hash> = Vec::with_capacity(txs.len());
+    let mut checked: Vec<bool> = Vec::with_capacity(txs.len());
     for signed in txs {
         let signing_hash = signed.tx.signing_hash();
-        batch.push(
-            &signed.tx.signer,
-            &Transaction::domain(&signed.tx.chain_id),
-            signing_hash.as_bytes(),
-            &signed.signature,
-        );
-        ids.push(SignedTransaction::id_of(&signing_hash, &signed.signature));
+        let id = SignedTransaction::id_of(&signing_hash, &signed.signature);
+        let check = !verified(&id);
+        if check {
+            batch.push(
+                &signed.tx.signer,
+                &Transaction::domain(&signed.tx.chain_id),
+                signing_hash.as_bytes(),
+                &signed.signature,
+            );
+        }
+        ids.push(id);
+        checked.push(check);
     }
-    let signatures_ok = batch.verify_each();
+    let mut verdicts = batch.verify_each().into_iter();
+    let signatures_ok: Vec<bool> =
+        checked.into_iter().map(|check| !check || verdicts.next().unwrap_or(false)).collect();
     let mut receipts = Vec::with_capacity(txs.len());
     for ((signed, id), signature_ok) in txs.iter().zip(ids).zip(signatures_ok) {
         let outcome = execute_tx(&mut state, block, signed, id, signature_ok)?;
@@ -170,5 +193,36 @@ fn execute_tx(
             Ok(failed(code, message))
         }
         Err(ExecError::State(e)) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{Chain, error_code};
+    use crate::{Call, ErrorCode, identity::IdentityCall};
+
+    #[test]
+    fn a_signature_the_host_verified_is_not_checked_again_and_others_are() {
+        let mut chain = Chain::new();
+        let admin = chain.admin("hospital-a");
+        let staff = crate::testing::key("staff");
+        let call = Call::Identity(IdentityCall::Register {
+            key: staff.public(),
+            kind: crate::identity::IdentityKind::Staff { role: crate::codes::StaffRole::Physician },
+        });
+        let mut forged = chain.sign(&admin, call);
+        forged.signature.0[0] ^= 1;
+        let block =
+            crate::BlockContext::new(crate::testing::chain_id(), chain.height.next(), chain.time.plus_millis(1));
+        let refused = super::execute_block(&chain.store, &block, std::slice::from_ref(&forged)).unwrap();
+        assert_eq!(error_code(&refused.receipts[0].outcome), Some(ErrorCode::BadSignature));
+        let id = refused.receipts[0].tx;
+        // Named as verified, its check is skipped (a host must only name what verified).
+        let skipped =
+            super::execute_block_verified(&chain.store, &block, std::slice::from_ref(&forged), &|t| *t == id).unwrap();
+        assert_eq!(error_code(&skipped.receipts[0].outcome), None, "{:?}", skipped.receipts[0].outcome);
+        // Anything else is still checked.
+        let other = super::execute_block_verified(&chain.store, &block, &[forged], &|_| false).unwrap();
+        assert_eq!(error_code(&other.receipts[0].outcome), Some(ErrorCode::BadSignature));
     }
 }

@@ -54,5 +54,7 @@ pub mod tx;
 
 pub use context::{BlockContext, TxContext};
 pub use error::{CallError, ErrorCode};
-pub use executor::{BLOCK_TRANSACTIONS_MAX, BlockOutcome, GenesisError, execute_block, genesis, next_nonce};
+pub use executor::{
+    BLOCK_TRANSACTIONS_MAX, BlockOutcome, GenesisError, execute_block, execute_block_verified, genesis, next_nonce,
+};
 pub use tx::{Call, Outcome, Receipt, SignedTransaction, Transaction};

@@ -36,6 +36,8 @@ pub struct Metrics {
     pub mempool_full: Counter,
     /// Client requests refused by admission control.
     pub overloaded: Counter,
+    /// Signature checks skipped at execution: checked when admitted to this node's pool.
+    pub signatures_reused: Counter,
     /// The commit rate admission control measures, transactions per second.
     pub capacity: Gauge,
     /// Seconds from a block's time (its proposer's clock) to its commit here.
@@ -114,6 +116,7 @@ impl Metrics {
             executed_transactions: Counter::default(),
             mempool_full: Counter::default(),
             overloaded: Counter::default(),
+            signatures_reused: Counter::default(),
             capacity: Gauge::default(),
             block_commit_latency: Histogram::new(latency_buckets()),
             tx_commit_latency: Histogram::new(latency_buckets()),
@@ -164,6 +167,11 @@ impl Metrics {
             "overloaded",
             "Client requests refused by admission control (429 overloaded, with Retry-After)",
             m.overloaded.clone(),
+        );
+        registry.register(
+            "signatures_reused",
+            "Signature checks skipped at execution because admission to this node's pool checked them",
+            m.signatures_reused.clone(),
         );
         registry.register(
             "capacity_transactions_per_second",

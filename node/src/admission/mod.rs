@@ -116,8 +116,20 @@ fn per_signer_max<S: Store + ?Sized>(state: &S) -> u64 {
     panacea_contracts::governance::parameters(state).map(|p| u64::from(p.pool_per_signer_max)).unwrap_or(u64::MAX)
 }
 
+/// Admits a transaction this node signed itself (its workers'), checking its signature
+/// first: execution trusts every transaction in the pool to have passed that check
+/// (`execute_block_verified` skips it), and [`admit`] expects it done.
+pub(crate) fn admit_own(shared: &Shared, tx: SignedTransaction, bytes: Vec<u8>) -> Result<Hash, AdmitError> {
+    if !tx.verify() {
+        return Err(AdmitError::BadSignature);
+    }
+    admit(shared, tx, bytes)
+}
+
 /// Admits a checked transaction to the pool and queues it for gossip. Already pending
-/// is not an error: submission is idempotent.
+/// is not an error: submission is idempotent. "Checked" means it passed
+/// [`Mempool::check_stateless`] (or the batch form), signature included: execution does
+/// not check the signatures of transactions it finds in the pool again.
 pub(crate) fn admit(shared: &Shared, tx: SignedTransaction, bytes: Vec<u8>) -> Result<Hash, AdmitError> {
     let state = shared.storage.state();
     signer_standing(&state, &tx.tx.signer)?;

@@ -29,7 +29,7 @@ use panacea_consensus::{
     Replica, Role, SafetyState, StartError,
 };
 use panacea_contracts::state::StateError;
-use panacea_contracts::{BlockContext, SignedTransaction, execute_block, next_nonce};
+use panacea_contracts::{BlockContext, SignedTransaction, execute_block_verified, next_nonce};
 use panacea_primitives::{Hash, Height, PublicKey, Round, Timestamp};
 use tokio::sync::{mpsc, watch};
 
@@ -622,7 +622,14 @@ impl Shell {
             attested: pending.body.meta.state.height,
             evidence: crate::evidence::checker(),
         };
-        let outcome = execute_block(&storage.state(), &context, transactions)?;
+        // A signature this node checked when it admitted the transaction to its pool (its
+        // id binds the transaction and the signature) is not checked again.
+        let verified: BTreeSet<Hash> = match self.shared.mempool.lock() {
+            Ok(pool) => pending.ids.iter().filter(|id| pool.contains(id)).copied().collect(),
+            Err(_) => BTreeSet::new(),
+        };
+        self.shared.metrics.signatures_reused.inc_by(verified.len() as u64);
+        let outcome = execute_block_verified(&storage.state(), &context, transactions, &|id| verified.contains(id))?;
         // A block that ends an epoch keeps the proof that it is final as the epoch's end:
         // the certificate, and the headers that link it to the certified block when that
         // is above it (then the certificate is not its own and is stored only there).

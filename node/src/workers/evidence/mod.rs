@@ -63,7 +63,7 @@ impl EvidenceWorker {
             .sign(&self.key);
         let id = tx.id();
         let bytes = tx.encode();
-        let done = match crate::admission::admit(&self.shared, tx, bytes) {
+        let done = match crate::admission::admit_own(&self.shared, tx, bytes) {
             Ok(_) => {
                 tracing::info!(tx = %id, "misbehaviour evidence submitted");
                 true

@@ -161,7 +161,7 @@ impl RiskWorker {
         let tx = Transaction { chain_id: self.shared.chain.chain_id().clone(), signer: admin.public(), nonce, call }
             .sign(admin);
         let bytes = tx.encode();
-        crate::admission::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
+        crate::admission::admit_own(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
         self.registration_sent = Some(Instant::now());
         tracing::info!("registering the risk service identity with the admin key");
         Ok(())
@@ -287,7 +287,7 @@ impl RiskWorker {
             .sign(&self.key);
         let id = tx.id();
         let bytes = tx.encode();
-        crate::admission::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
+        crate::admission::admit_own(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
         Ok(id)
     }
 }

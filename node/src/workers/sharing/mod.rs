@@ -596,7 +596,7 @@ impl SharingWorker {
             .sign(signer);
         let id = tx.id();
         let bytes = tx.encode();
-        match crate::admission::admit(&self.shared, tx, bytes) {
+        match crate::admission::admit_own(&self.shared, tx, bytes) {
             Ok(_) => {
                 confirming.last = Some((id, nonce));
                 if confirming.sent.len() >= SENT_MAX {
@@ -655,7 +655,7 @@ impl SharingWorker {
         let tx = Transaction { chain_id: self.shared.chain.chain_id().clone(), signer: admin.public(), nonce, call }
             .sign(admin);
         let bytes = tx.encode();
-        crate::admission::admit(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
+        crate::admission::admit_own(&self.shared, tx, bytes).map_err(|e| e.to_string())?;
         confirming.registration_sent = Some(std::time::Instant::now());
         tracing::info!(identity = %id, "registering the sharing identity with the admin key");
         Err("registering the sharing identity".into())
