@@ -91,6 +91,13 @@ impl BatchPool {
     /// Admits a checked batch; returns its id.
     pub fn admit(&mut self, batch: OpaqueBatch) -> Result<Hash, BatchAdmitError> {
         let id = batch.id();
+        self.admit_with_id(batch, id)
+    }
+
+    /// [`BatchPool::admit`] with the id the caller computed already (`id` must be
+    /// `batch.id()`): a batch is hashed once on its way in.
+    pub fn admit_with_id(&mut self, batch: OpaqueBatch, id: Hash) -> Result<Hash, BatchAdmitError> {
+        debug_assert_eq!(id, batch.id(), "the id given is the batch's");
         if self.by_id.contains_key(&id) {
             return Err(BatchAdmitError::Duplicate);
         }

@@ -249,7 +249,8 @@ pub(super) async fn submit_opaque_batch(
     let waiter = commit_waiter(&shared, id, query.wait)?;
     // Every validator holds it, so whichever leads next can propose it.
     let gossip = batch.as_bytes().to_vec();
-    let admitted = shared.batches.lock().map_err(|_| ApiError::internal("batch pool lock poisoned"))?.admit(batch);
+    let admitted =
+        shared.batches.lock().map_err(|_| ApiError::internal("batch pool lock poisoned"))?.admit_with_id(batch, id);
     match admitted {
         Ok(_) => {
             if shared.gossip.try_send(gossip).is_err() {
