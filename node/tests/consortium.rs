@@ -511,10 +511,7 @@ async fn a_pending_transaction_does_not_block_the_signers_next_ones() {
 async fn a_node_at_capacity_refuses_whole_requests_with_retry_after_and_takes_them_once_it_commits() {
     let mut net = Consortium::generate(4, 0);
     for i in 0..4 {
-        let path = net.home(i).config();
-        let mut config = panacea_node::config::Config::load(&path).unwrap();
-        config.mempool.queue_floor_transactions = 10;
-        config.save(&path).unwrap();
+        net.configure(i, |config| config.mempool.queue_floor_transactions = 10);
     }
     // Two of four validators: no quorum, nothing commits, the measured rate stays 0.
     net.start(0);

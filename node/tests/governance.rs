@@ -58,10 +58,7 @@ async fn hospitals_vote_a_fifth_in_and_one_out_while_the_chain_keeps_committing(
     let mut net = Consortium::generate(4, 0);
     for i in 0..4 {
         // Snapshots every ten blocks, so that the fifth hospital takes one in.
-        let path = net.home(i).config();
-        let mut config = panacea_node::config::Config::load(&path).unwrap();
-        config.state_sync.snapshot_interval = 10;
-        config.save(&path).unwrap();
+        net.configure(i, |config| config.state_sync.snapshot_interval = 10);
         net.start(i);
     }
     let chain = net.chain_id();

@@ -139,8 +139,7 @@ pub(crate) fn admit(shared: &Shared, tx: SignedTransaction, bytes: Vec<u8>) -> R
     })?;
     // The consortium's per-signer limit (a governed chain parameter) caps the node's own
     // nonce window: a signer has at most that many transactions waiting.
-    let per_signer =
-        panacea_contracts::governance::parameters(&state).map(|p| u64::from(p.pool_per_signer_max)).unwrap_or(u64::MAX);
+    let per_signer = per_signer_max(&state);
     if tx.tx.nonce >= next && tx.tx.nonce - next >= per_signer {
         return Err(AdmitError::NonceTooFar { nonce: tx.tx.nonce, next });
     }

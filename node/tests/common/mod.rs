@@ -97,6 +97,14 @@ impl Consortium {
         Home(self.nodes[i].home.clone())
     }
 
+    /// Changes node `i`'s `config.toml` (before it starts, or before a restart).
+    pub fn configure(&self, i: usize, change: impl FnOnce(&mut panacea_node::config::Config)) {
+        let path = self.home(i).config();
+        let mut config = panacea_node::config::Config::load(&path).unwrap();
+        change(&mut config);
+        config.save(&path).unwrap();
+    }
+
     fn log_path(&self, i: usize) -> PathBuf {
         self.nodes[i].home.join("node.log")
     }
