@@ -15,8 +15,8 @@ use panacea_primitives::{Epoch, Height, codec};
 use rocksdb::{DB, IteratorMode, Options};
 
 use super::{
-    CF_BLOCK_IDS, CF_BLOCKS, CF_CERTIFICATES, CF_CONSENSUS, CF_RECEIPTS, CF_ROOTS, CF_STATE, CF_TRANSACTIONS,
-    COLUMN_FAMILIES, KEY_HEIGHT, Storage, StorageError, db_error, decode, epoch_change_key,
+    CF_BLOCK_IDS, CF_BLOCKS, CF_CERTIFICATES, CF_CONSENSUS, CF_ROOTS, CF_STATE, CF_TRANSACTIONS, COLUMN_FAMILIES,
+    KEY_HEIGHT, Storage, StorageError, db_error, decode, epoch_change_key,
 };
 
 /// Marks an import in progress.
@@ -26,8 +26,8 @@ const KEY_IMPORTING: &[u8] = b"importing";
 const KEY_SYNCED_FROM: &[u8] = b"synced-from";
 
 /// The column families that hold the chain (all but the API's refusal log).
-const CHAIN_FAMILIES: [&str; 8] =
-    [CF_STATE, CF_BLOCKS, CF_BLOCK_IDS, CF_CERTIFICATES, CF_TRANSACTIONS, CF_RECEIPTS, CF_CONSENSUS, CF_ROOTS];
+const CHAIN_FAMILIES: [&str; 7] =
+    [CF_STATE, CF_BLOCKS, CF_BLOCK_IDS, CF_CERTIFICATES, CF_TRANSACTIONS, CF_CONSENSUS, CF_ROOTS];
 
 impl Storage {
     /// Opens a checkpoint (or any chain database) read-only.
@@ -69,6 +69,9 @@ impl Storage {
             let mut batch = rocksdb::WriteBatch::default();
             for entry in self.db.iterator_cf(cf, IteratorMode::Start) {
                 let (key, _) = entry.map_err(db_error("wiping the chain"))?;
+                if name == CF_CONSENSUS && *key == *super::KEY_FORMAT {
+                    continue;
+                }
                 batch.delete_cf(cf, key);
                 if batch.len() >= 65_536 {
                     self.db.write(std::mem::take(&mut batch)).map_err(db_error("wiping the chain"))?;

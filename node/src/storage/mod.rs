@@ -6,21 +6,23 @@
 //! | `blocks` | height (big-endian) | block |
 //! | `block-ids` | block id | height |
 //! | `certificates` | height | the commit certificate that made the block final |
-//! | `transactions` | transaction id | height and position |
-//! | `receipts` | transaction id | receipt |
+//! | `transactions` | transaction id | height, position and outcome ([`StoredReceipt`]) |
 //! | `roots` | height | state root after the block |
 //! | `consensus` | `safety`, `height`, `pending/<id>` | safety state, committed height, stored uncommitted blocks |
 //!
 //! Every committed block is one write batch with sync: block, certificate, state writes,
 //! transaction index and receipts land together or not at all, and a client is told
 //! "committed" only after [`Storage::commit_block`] returns.
+//!
+//! Each record is stored once: a receipt keeps the position of its audit events in the
+//! log, not copies of them (`docs/decisions/0025-leaner-state.md`).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use panacea_consensus::{Block, CommitCertificate, MESSAGE_BYTES_MAX, SafetyState};
-use panacea_contracts::Receipt;
 use panacea_contracts::state::{Entries, Meta, Store, StoreError, WriteBatch};
+use panacea_contracts::{Outcome, Receipt};
 use panacea_primitives::{Hash, Height, codec};
 use rocksdb::{ColumnFamily, DB, Direction, IteratorMode, Options, WriteOptions};
 
@@ -29,22 +31,14 @@ const CF_BLOCKS: &str = "blocks";
 const CF_BLOCK_IDS: &str = "block-ids";
 const CF_CERTIFICATES: &str = "certificates";
 const CF_TRANSACTIONS: &str = "transactions";
-const CF_RECEIPTS: &str = "receipts";
+/// The column family of format 1, which kept whole receipts beside the transaction index.
+const CF_RECEIPTS_FORMAT_1: &str = "receipts";
 const CF_CONSENSUS: &str = "consensus";
 const CF_ROOTS: &str = "roots";
 /// The API's refusals (401, 403, 429 on signed reads): the node's own record, not chain state.
 const CF_REFUSALS: &str = "refusals";
-const COLUMN_FAMILIES: [&str; 9] = [
-    CF_STATE,
-    CF_BLOCKS,
-    CF_BLOCK_IDS,
-    CF_CERTIFICATES,
-    CF_TRANSACTIONS,
-    CF_RECEIPTS,
-    CF_CONSENSUS,
-    CF_ROOTS,
-    CF_REFUSALS,
-];
+const COLUMN_FAMILIES: [&str; 8] =
+    [CF_STATE, CF_BLOCKS, CF_BLOCK_IDS, CF_CERTIFICATES, CF_TRANSACTIONS, CF_CONSENSUS, CF_ROOTS, CF_REFUSALS];
 /// Most refusals kept; older ones are deleted as new ones arrive.
 pub const REFUSALS_KEPT: u64 = 100_000;
 
@@ -61,6 +55,59 @@ fn epoch_change_key(epoch: panacea_primitives::Epoch) -> Vec<u8> {
 
 fn epoch_end_key(height: Height) -> Vec<u8> {
     [EPOCH_END_PREFIX, &height.0.to_be_bytes()].concat()
+}
+
+/// The storage format this node writes and reads. Format 1 kept whole receipts (with
+/// copies of their audit events) and a second copy of every state value for the state
+/// tree; format 2 stores each once.
+pub const STORAGE_FORMAT: u32 = 2;
+const KEY_FORMAT: &[u8] = b"format";
+
+/// A transaction's place in the chain and its outcome, as stored: the audit events of a
+/// successful transaction are named by their place in the audit log, where they are
+/// stored once.
+#[derive(Debug, Clone, PartialEq, Eq, codec::Encode, codec::Decode)]
+pub struct StoredReceipt {
+    /// The block's height.
+    pub height: Height,
+    /// The transaction's position in the block.
+    pub position: u32,
+    /// What it did.
+    pub outcome: StoredOutcome,
+}
+
+/// A stored receipt's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, codec::Encode, codec::Decode)]
+pub enum StoredOutcome {
+    /// The call took effect and appended `events` audit events from `first_event` on.
+    Ok {
+        /// Sequence number of its first event (0 when it logged none).
+        first_event: u64,
+        /// How many.
+        events: u32,
+    },
+    /// The call failed.
+    Failed {
+        /// Stable code.
+        code: panacea_contracts::ErrorCode,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl StoredReceipt {
+    /// The record of `receipt`, the `position`-th transaction of the block at `height`.
+    /// Its events must be consecutive in the log, as execution appends them.
+    pub fn new(height: Height, position: u32, receipt: &Receipt) -> StoredReceipt {
+        let outcome = match &receipt.outcome {
+            Outcome::Ok { events } => StoredOutcome::Ok {
+                first_event: events.first().map_or(0, |e| e.seq),
+                events: u32::try_from(events.len()).unwrap_or(u32::MAX),
+            },
+            Outcome::Failed { code, message } => StoredOutcome::Failed { code: *code, message: message.clone() },
+        };
+        StoredReceipt { height, position, outcome }
+    }
 }
 
 /// Largest receipt or certificate read back, in bytes.
@@ -87,6 +134,19 @@ pub enum StorageError {
         what: &'static str,
         /// Why.
         reason: String,
+    },
+    /// A database written by a version of the node whose storage format this one does not
+    /// read.
+    #[error(
+        "the database at {path} is in storage format {found}, this node reads format {expected}: move it aside and start the node on an empty data folder, it catches up from its peers (state sync)"
+    )]
+    Incompatible {
+        /// The database's folder.
+        path: String,
+        /// Its format.
+        found: u32,
+        /// This node's.
+        expected: u32,
     },
     /// A block that does not follow the committed tip.
     #[error("block at height {got} does not follow the committed height {committed}")]
@@ -139,6 +199,19 @@ pub struct EpochEnd {
     pub suffix: Vec<panacea_consensus::BlockHeader>,
 }
 
+/// What one column family holds ([`Storage::usage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnUsage {
+    /// The column family.
+    pub name: &'static str,
+    /// Bytes of its live table files (compressed, on disk).
+    pub table_bytes: u64,
+    /// Bytes of its memtables (not yet flushed; their data is also in the write-ahead log).
+    pub memtable_bytes: u64,
+    /// RocksDB's estimate of its keys.
+    pub keys: u64,
+}
+
 /// The node's database.
 pub struct Storage {
     db: DB,
@@ -185,8 +258,32 @@ impl Storage {
         table.set_cache_index_and_filter_blocks(true);
         table.set_pin_l0_filter_and_index_blocks_in_cache(true);
         options.set_block_based_table_factory(&table);
+        let existing = DB::list_cf(&options, path).unwrap_or_default();
+        if existing.iter().any(|name| name == CF_RECEIPTS_FORMAT_1) {
+            return Err(StorageError::Incompatible {
+                path: path.display().to_string(),
+                found: 1,
+                expected: STORAGE_FORMAT,
+            });
+        }
         let db = DB::open_cf(&options, path, COLUMN_FAMILIES).map_err(db_error("opening the database"))?;
         let storage = Storage { db, next_refusal: AtomicU64::new(0) };
+        match storage.get(CF_CONSENSUS, KEY_FORMAT, "reading the storage format")? {
+            Some(bytes) => {
+                let found = decode::<u32, 8>("storage format", &bytes)?;
+                if found != STORAGE_FORMAT {
+                    return Err(StorageError::Incompatible {
+                        path: path.display().to_string(),
+                        found,
+                        expected: STORAGE_FORMAT,
+                    });
+                }
+            }
+            None => storage
+                .db
+                .put_cf_opt(storage.cf(CF_CONSENSUS), KEY_FORMAT, codec::encode(&STORAGE_FORMAT), &Self::synced())
+                .map_err(db_error("writing the storage format"))?,
+        }
         let last = storage.db.iterator_cf(storage.cf(CF_REFUSALS), IteratorMode::End).next();
         if let Some(entry) = last {
             let (key, _) = entry.map_err(db_error("reading the refusal log"))?;
@@ -276,8 +373,8 @@ impl Storage {
         }
         for (position, receipt) in commit.receipts.iter().enumerate() {
             let position = u32::try_from(position).unwrap_or(u32::MAX);
-            batch.put_cf(self.cf(CF_TRANSACTIONS), receipt.tx.as_bytes(), codec::encode(&(height, position)));
-            batch.put_cf(self.cf(CF_RECEIPTS), receipt.tx.as_bytes(), codec::encode(receipt));
+            let stored = StoredReceipt::new(height, position, receipt);
+            batch.put_cf(self.cf(CF_TRANSACTIONS), receipt.tx.as_bytes(), codec::encode(&stored));
         }
         if let Some(end) = commit.epoch_end {
             batch.put_cf(self.cf(CF_CONSENSUS), epoch_end_key(height), codec::encode(end));
@@ -350,18 +447,30 @@ impl Storage {
         Ok(self.get(CF_TRANSACTIONS, tx.as_bytes(), "reading the transaction index")?.is_some())
     }
 
-    /// The receipt of transaction `tx` and the height of its block.
+    /// The receipt of transaction `tx` and the height of its block, its audit events read
+    /// back from the log.
     pub fn receipt(&self, tx: &Hash) -> Result<Option<(Height, Receipt)>, StorageError> {
-        let Some(place) = self.get(CF_TRANSACTIONS, tx.as_bytes(), "reading the transaction index")? else {
+        let Some(bytes) = self.get(CF_TRANSACTIONS, tx.as_bytes(), "reading the transaction index")? else {
             return Ok(None);
         };
-        let (height, _position): (Height, u32) = decode::<_, 16>("transaction index", &place)?;
-        match self.get(CF_RECEIPTS, tx.as_bytes(), "reading a receipt")? {
-            Some(bytes) => Ok(Some((height, decode::<Receipt, RECORD_BYTES_MAX>("receipt", &bytes)?))),
-            None => {
-                Err(StorageError::Corrupt { what: "receipt", reason: "indexed transaction without receipt".into() })
+        let stored = decode::<StoredReceipt, RECORD_BYTES_MAX>("receipt", &bytes)?;
+        let outcome = match stored.outcome {
+            StoredOutcome::Failed { code, message } => Outcome::Failed { code, message },
+            StoredOutcome::Ok { first_event, events } => {
+                let mut out = Vec::with_capacity(usize::try_from(events).unwrap_or(0).min(1_024));
+                for seq in (0..u64::from(events)).map(|i| first_event.saturating_add(i)) {
+                    let event = panacea_contracts::audit::event(&self.state(), seq)
+                        .map_err(|e| StorageError::Corrupt { what: "receipt's audit event", reason: e.to_string() })?
+                        .ok_or_else(|| StorageError::Corrupt {
+                            what: "receipt's audit event",
+                            reason: format!("event {seq} is not in the log"),
+                        })?;
+                    out.push(event);
+                }
+                Outcome::Ok { events: out }
             }
-        }
+        };
+        Ok(Some((stored.height, Receipt { tx: *tx, outcome })))
     }
 
     /// The encoded proof of the change that started `epoch` (a light client's
@@ -415,6 +524,37 @@ impl Storage {
             out.push(decode::<Block, MESSAGE_BYTES_MAX>("uncommitted block", &value)?);
         }
         Ok(out)
+    }
+
+    /// What each column family holds: live table files, memtables and an estimate of its
+    /// keys, read from RocksDB's properties (cheap: no scan). Exported as metrics.
+    pub fn usage(&self) -> Result<Vec<ColumnUsage>, StorageError> {
+        let mut out = Vec::with_capacity(COLUMN_FAMILIES.len());
+        for name in COLUMN_FAMILIES {
+            let cf = self.cf(name);
+            let property = |property: &str| -> Result<u64, StorageError> {
+                Ok(self.db.property_int_value_cf(cf, property).map_err(db_error("reading a property"))?.unwrap_or(0))
+            };
+            out.push(ColumnUsage {
+                name,
+                table_bytes: property("rocksdb.live-sst-files-size")?,
+                memtable_bytes: property("rocksdb.cur-size-all-mem-tables")?,
+                keys: property("rocksdb.estimate-num-keys")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Flushes every memtable and compacts every column family to its last level, so that
+    /// table sizes show what the data costs at rest (measurements and maintenance only:
+    /// it rewrites the whole database).
+    pub fn compact(&self) -> Result<(), StorageError> {
+        for name in COLUMN_FAMILIES {
+            let cf = self.cf(name);
+            self.db.flush_cf(cf).map_err(db_error("flushing a memtable"))?;
+            self.db.compact_range_cf::<&[u8], &[u8]>(cf, None, None);
+        }
+        Ok(())
     }
 
     /// The contract state, as the contracts read it.

@@ -189,3 +189,66 @@ fn a_corrupt_record_is_an_error_not_a_panic() {
     assert!(matches!(storage.block(Height(5)), Err(StorageError::Corrupt { what: "block", .. })));
     assert!(matches!(storage.load_safety(), Err(StorageError::Corrupt { what: "safety state", .. })));
 }
+
+#[test]
+fn a_receipt_is_stored_once_and_names_its_events_in_the_log() {
+    let (_dir, storage) = open();
+    let (_, _, receipt) = two_blocks(&storage);
+    let Outcome::Ok { events } = &receipt.outcome else { panic!("the registration took effect") };
+    assert_eq!(events.len(), 1);
+    // The stored record names the event; it does not copy it.
+    let stored = storage.get(CF_TRANSACTIONS, receipt.tx.as_bytes(), "test").unwrap().unwrap();
+    assert!(stored.len() < 32, "{} bytes stored for a receipt", stored.len());
+    assert!(stored.len() * 4 < codec::encode(&receipt).len());
+    assert_eq!(storage.receipt(&receipt.tx).unwrap(), Some((Height(1), receipt)));
+
+    // A failed transaction (the same nonce again) keeps its code and message.
+    let tx = register_nurse();
+    let context = BlockContext::new(chain_id(), Height(2), Timestamp(1_700_000_002_000));
+    let outcome = execute_block(&storage.state(), &context, std::slice::from_ref(&tx)).unwrap();
+    assert!(matches!(outcome.receipts[0].outcome, Outcome::Failed { .. }));
+    let parent = storage.block(Height(1)).unwrap().unwrap();
+    let justify = QuorumCert::anchor(Epoch(0), parent.id(), Height(1));
+    let block2 =
+        Block::new(Epoch(0), Round(2), justify, Payload::opaque(Vec::new()), panacea_primitives::ValidatorIndex(1));
+    storage
+        .commit_block(&BlockCommit {
+            block: &block2,
+            certificate: None,
+            state: &outcome.writes,
+            receipts: &outcome.receipts,
+            meta: outcome.meta,
+            epoch_end: None,
+            epoch_change: None,
+        })
+        .unwrap();
+    assert_eq!(storage.receipt(&tx.id()).unwrap(), Some((Height(2), outcome.receipts[0].clone())));
+}
+
+#[test]
+fn a_database_in_another_storage_format_is_refused_with_what_to_do() {
+    // Format 1 had a `receipts` column family.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        DB::open_cf(&options, dir.path(), ["receipts", "state"]).unwrap();
+    }
+    let error = Storage::open(dir.path()).unwrap_err();
+    assert!(matches!(error, StorageError::Incompatible { found: 1, expected: STORAGE_FORMAT, .. }), "{error}");
+    assert!(error.to_string().contains("empty data folder"), "{error}");
+
+    // A format this node does not know yet.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let storage = Storage::open(dir.path()).unwrap();
+        storage.db.put_cf(storage.cf(CF_CONSENSUS), KEY_FORMAT, codec::encode(&(STORAGE_FORMAT + 1))).unwrap();
+    }
+    let error = Storage::open(dir.path()).unwrap_err();
+    assert!(matches!(error, StorageError::Incompatible { found, .. } if found == STORAGE_FORMAT + 1), "{error}");
+    // And a database of this format opens again.
+    let dir = tempfile::tempdir().unwrap();
+    drop(Storage::open(dir.path()).unwrap());
+    Storage::open(dir.path()).unwrap();
+}
