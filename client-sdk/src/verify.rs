@@ -193,10 +193,7 @@ impl VerifiedState {
     /// The verified latest version of consent `id` (`Ok(None)` if proved absent), from a
     /// proof of [`ProvableRecord::Consent`].
     pub fn consent(&self, id: ConsentId) -> Result<Option<Consent>, VerifyError> {
-        match self.record::<u32>(&Record::ConsentHead(id))? {
-            Some(version) => self.record(&Record::ConsentVersion(id, version)),
-            None => Ok(None),
-        }
+        self.record(&Record::Consent(id))
     }
 }
 

@@ -13,10 +13,11 @@ pub enum Record {
     Organisation(OrgId),
     /// An identity (`identity::Identity`).
     Identity(IdentityId),
-    /// The latest version number of a consent (`u32`).
-    ConsentHead(ConsentId),
-    /// One version of a consent (`consent::Consent`).
-    ConsentVersion(ConsentId, u32),
+    /// The latest version of a consent (`consent::Consent`).
+    Consent(ConsentId),
+    /// A version of a consent that a later one superseded (`consent::Consent`); the latest
+    /// version is under [`Record::Consent`] only.
+    ConsentEarlierVersion(ConsentId, u32),
     /// The ids of a patient's consents that are not revoked (`Vec<ConsentId>`).
     PatientConsents(PatientRef),
     /// An access decision (`access::AccessDecision`).
@@ -39,8 +40,8 @@ impl Record {
         match self {
             Record::Organisation(org) => crate::membership::state::org_key(org),
             Record::Identity(id) => crate::identity::state::identity_key(id),
-            Record::ConsentHead(id) => crate::consent::state::head_key(id),
-            Record::ConsentVersion(id, version) => crate::consent::state::version_key(id, *version),
+            Record::Consent(id) => crate::consent::state::consent_key(id),
+            Record::ConsentEarlierVersion(id, version) => crate::consent::state::earlier_version_key(id, *version),
             Record::PatientConsents(patient) => crate::consent::state::patient_key(patient),
             Record::Decision(id) => crate::access::state::decision_key(id),
             Record::Document(hash) => crate::document::state::document_key(hash),
@@ -63,9 +64,9 @@ mod tests {
         let keys = [
             Record::Organisation(OrgId::new("hospital-a").unwrap()).key(),
             Record::Identity(IdentityId(h)).key(),
-            Record::ConsentHead(ConsentId(h)).key(),
-            Record::ConsentVersion(ConsentId(h), 1).key(),
-            Record::ConsentVersion(ConsentId(h), 2).key(),
+            Record::Consent(ConsentId(h)).key(),
+            Record::ConsentEarlierVersion(ConsentId(h), 1).key(),
+            Record::ConsentEarlierVersion(ConsentId(h), 2).key(),
             Record::PatientConsents(PatientRef(h)).key(),
             Record::Decision(DecisionId(h)).key(),
             Record::Document(DocumentHash(h)).key(),

@@ -10,7 +10,7 @@ use panacea_client_sdk::verify::CertifiedState;
 use panacea_contracts::ids::ConsentId;
 use panacea_contracts::provable::Record;
 use panacea_contracts::state::authenticated;
-use panacea_primitives::{BlockMeta, Hash, Height, codec};
+use panacea_primitives::{BlockMeta, Hash, Height};
 
 use crate::storage::{Storage, StorageError};
 
@@ -81,28 +81,8 @@ pub fn prove(storage: &Storage, keys: &[Vec<u8>]) -> Result<ProofView, ProofErro
     })
 }
 
-/// Proves a consent: its head (latest version number) and the version the head names,
-/// both in the same attested state. The head is read from the proved state itself, so a
-/// consent amended in the last few blocks is proved as it stood at the attested height.
+/// Proves a consent: its latest version in the attested state (one record: a consent
+/// amended in the last few blocks is proved as it stood at the attested height).
 pub fn prove_consent(storage: &Storage, id: ConsentId) -> Result<ProofView, ProofError> {
-    let head = Record::ConsentHead(id).key();
-    let mut keys = vec![head.clone()];
-    // The attested state can move on between two reads; a few tries settle it.
-    for _ in 0..4 {
-        let view = prove(storage, &keys)?;
-        let proved_head = view.entries.first().and_then(|e| e.value.as_deref()).map(hex::decode);
-        let version = match proved_head {
-            None => return Ok(view), // Proved absent.
-            Some(bytes) => {
-                let bytes = bytes.map_err(|e| ProofError::Storage(e.to_string()))?;
-                codec::decode::<u32, 16>(&bytes).map_err(|e| ProofError::Storage(e.to_string()))?
-            }
-        };
-        let wanted = Record::ConsentVersion(id, version).key();
-        if keys.get(1) == Some(&wanted) {
-            return Ok(view);
-        }
-        keys = vec![head.clone(), wanted];
-    }
-    Err(ProofError::Storage("the attested state kept moving; try again".into()))
+    prove(storage, &[Record::Consent(id).key()])
 }

@@ -262,7 +262,7 @@ pub(crate) fn execute(
         ids.retain(|id| *id != consent.id);
         put_patient_consent_ids(state, &consent.terms.patient, &ids);
     }
-    put_version(state, &consent);
+    put_version(state, &consent)?;
     state.emit(new_event(ctx, kind, action, vec![who.agent()], entity(&consent), None));
     Ok(())
 }

@@ -10,12 +10,15 @@ use crate::state::{BlockState, StateError, Store, key, read};
 /// list, so they neither count nor can fill it.
 pub const PATIENT_CONSENTS_MAX: usize = 64;
 
-pub(crate) fn version_key(id: &ConsentId, version: u32) -> Vec<u8> {
-    key("consent", &[id.0.as_bytes(), &version.to_be_bytes()])
+/// A consent's latest version. Earlier versions move to [`earlier_version_key`] when a new
+/// one is recorded, so a consent recorded once (most are) is one record under one key.
+pub(crate) fn consent_key(id: &ConsentId) -> Vec<u8> {
+    key("consent", &[id.0.as_bytes()])
 }
 
-pub(crate) fn head_key(id: &ConsentId) -> Vec<u8> {
-    key("consent-head", &[id.0.as_bytes()])
+/// A version of a consent that a later version superseded.
+pub(crate) fn earlier_version_key(id: &ConsentId, version: u32) -> Vec<u8> {
+    key("consent-version", &[id.0.as_bytes(), &version.to_be_bytes()])
 }
 
 /// The ids of a patient's consents that are not revoked (their latest version is not
@@ -35,19 +38,26 @@ pub(crate) fn patient_keys_key(patient: &PatientRef) -> Vec<u8> {
 
 /// The latest version of a consent, during execution.
 pub(crate) fn get_consent(state: &BlockState<'_>, id: &ConsentId) -> Result<Option<Consent>, StateError> {
-    let Some(version) = state.get::<u32>(&head_key(id))? else { return Ok(None) };
-    state.get(&version_key(id, version))
+    state.get(&consent_key(id))
 }
 
 /// Version `version` of a consent, during execution.
 pub(crate) fn get_version(state: &BlockState<'_>, id: &ConsentId, version: u32) -> Result<Option<Consent>, StateError> {
-    state.get(&version_key(id, version))
+    match get_consent(state, id)? {
+        Some(latest) if latest.version == version => Ok(Some(latest)),
+        Some(latest) if latest.version > version => state.get(&earlier_version_key(id, version)),
+        _ => Ok(None),
+    }
 }
 
-/// Stores a new version and makes it the latest.
-pub(crate) fn put_version(state: &mut BlockState<'_>, consent: &Consent) {
-    state.put(version_key(&consent.id, consent.version), consent);
-    state.put(head_key(&consent.id), &consent.version);
+/// Stores a new version and makes it the latest; the version it supersedes keeps its own
+/// key.
+pub(crate) fn put_version(state: &mut BlockState<'_>, consent: &Consent) -> Result<(), StateError> {
+    if let Some(previous) = get_consent(state, &consent.id)? {
+        state.put(earlier_version_key(&consent.id, previous.version), &previous);
+    }
+    state.put(consent_key(&consent.id), consent);
+    Ok(())
 }
 
 /// The ids of a patient's consents in force, during execution.
@@ -130,8 +140,7 @@ pub fn patient_keys<S: Store + ?Sized>(store: &S, patient: &PatientRef) -> Resul
 
 /// The latest version of a consent, from committed state.
 pub fn consent<S: Store + ?Sized>(store: &S, id: &ConsentId) -> Result<Option<Consent>, StateError> {
-    let Some(version) = read::<u32, S>(store, &head_key(id))? else { return Ok(None) };
-    read(store, &version_key(id, version))
+    read(store, &consent_key(id))
 }
 
 /// Version `version` of a consent, from committed state.
@@ -140,7 +149,11 @@ pub fn consent_version<S: Store + ?Sized>(
     id: &ConsentId,
     version: u32,
 ) -> Result<Option<Consent>, StateError> {
-    read(store, &version_key(id, version))
+    match consent(store, id)? {
+        Some(latest) if latest.version == version => Ok(Some(latest)),
+        Some(latest) if latest.version > version => read(store, &earlier_version_key(id, version)),
+        _ => Ok(None),
+    }
 }
 
 /// The latest version of a consent recorded at or before `at`, from committed state:
@@ -150,12 +163,15 @@ pub fn consent_as_of<S: Store + ?Sized>(
     id: &ConsentId,
     at: panacea_primitives::Timestamp,
 ) -> Result<Option<Consent>, StateError> {
-    let Some(latest) = read::<u32, S>(store, &head_key(id))? else { return Ok(None) };
-    let (mut low, mut high) = (1u32, latest);
+    let Some(latest) = consent(store, id)? else { return Ok(None) };
+    if latest.recorded_at <= at {
+        return Ok(Some(latest));
+    }
+    let (mut low, mut high) = (1u32, latest.version.saturating_sub(1));
     let mut found = None;
     while low <= high {
         let middle = low + (high - low) / 2;
-        match consent_version(store, id, middle)? {
+        match read::<Consent, S>(store, &earlier_version_key(id, middle))? {
             Some(version) if version.recorded_at <= at => {
                 found = Some(version);
                 low = middle + 1;
@@ -172,13 +188,14 @@ pub fn consent_as_of<S: Store + ?Sized>(
 
 /// Every version of a consent, oldest first, from committed state.
 pub fn consent_history<S: Store + ?Sized>(store: &S, id: &ConsentId) -> Result<Vec<Consent>, StateError> {
-    let Some(latest) = read::<u32, S>(store, &head_key(id))? else { return Ok(Vec::new()) };
+    let Some(latest) = consent(store, id)? else { return Ok(Vec::new()) };
     let mut out = Vec::new();
-    for version in 1..=latest {
-        if let Some(consent) = read(store, &version_key(id, version))? {
+    for version in 1..latest.version {
+        if let Some(consent) = read(store, &earlier_version_key(id, version))? {
             out.push(consent);
         }
     }
+    out.push(latest);
     Ok(out)
 }
 

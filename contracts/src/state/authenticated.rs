@@ -1,21 +1,26 @@
 //! The authenticated map over module state: a Jellyfish Merkle Tree (the `jmt` crate),
 //! stored in the same [`Store`] as everything else.
 //!
+//! The tree stores hashes only: a leaf holds the hash of its key and of its value, and the
+//! value itself is the module state's own record under its key (`s/...`), stored once.
+//! A proof of `key` at the latest version reads it there.
+//!
 //! The last [`HISTORY_VERSIONS`] versions are kept, so that a proof can be served against
-//! a root that a certified block attests (a few blocks behind the tip). Nodes and values
-//! that a version supersedes are filed in a prune index under that version, and deleted
-//! once the version falls out of the window, in the batch of a later block. Storage stays
-//! proportional to the live state plus the window's changes.
+//! a root that a certified block attests (a few blocks behind the tip). What a version
+//! supersedes (tree nodes, and the values that were current before it) is kept for the
+//! window, filed in a prune index under that version, and deleted once the version falls
+//! out of the window, in the batch of a later block. Storage stays proportional to the
+//! live state plus the window's changes.
 
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, RootHash, Sha256Jmt, Version};
-use panacea_primitives::{Hash, codec};
+use panacea_primitives::Hash;
 
 use super::store::{Store, StoreError, WriteBatch};
 
 const NODE_PREFIX: &[u8] = b"j/n/";
-const VALUE_PREFIX: &[u8] = b"j/v/";
-/// Superseded values: `j/h/` + key hash + version (big-endian) -> the value then.
+/// Superseded values: `j/h/` + key hash + the version that superseded it (big-endian) ->
+/// the value before that version (raw, as it was stored under its key).
 const HISTORY_PREFIX: &[u8] = b"j/h/";
 /// Prune index: `j/s/` + superseding version (big-endian) + the storage key to delete.
 const PRUNE_PREFIX: &[u8] = b"j/s/";
@@ -26,8 +31,6 @@ pub const HISTORY_VERSIONS: u64 = 64;
 const PRUNE_PER_VERSION_MAX: usize = 65_536;
 /// How often (in versions) pruning also sweeps the prune index from its start.
 const PRUNE_SWEEP_INTERVAL: u64 = 1_024;
-/// Largest stored value accepted back from storage.
-const VALUE_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 /// The key hash the tree files `key` under.
 pub fn key_hash(key: &[u8]) -> KeyHash {
@@ -40,27 +43,19 @@ fn node_key_bytes(key: &NodeKey) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
-fn value_key_bytes(key: &KeyHash) -> Vec<u8> {
-    let mut out = VALUE_PREFIX.to_vec();
-    out.extend_from_slice(&key.0);
-    out
-}
-
-fn history_key_bytes(key: &KeyHash, version: Version) -> Vec<u8> {
-    [HISTORY_PREFIX, &key.0, &version.to_be_bytes()].concat()
+fn history_key_bytes(key: &KeyHash, superseded_at: Version) -> Vec<u8> {
+    [HISTORY_PREFIX, &key.0, &superseded_at.to_be_bytes()].concat()
 }
 
 fn prune_key_bytes(superseded_at: Version, target: &[u8]) -> Vec<u8> {
     [PRUNE_PREFIX, &superseded_at.to_be_bytes(), target].concat()
 }
 
-fn decode_value(bytes: &[u8]) -> anyhow::Result<(Version, Option<Vec<u8>>)> {
-    Ok(codec::decode::<_, VALUE_BYTES_MAX>(bytes)?)
-}
-
-/// Reads tree nodes and values from a [`Store`].
+/// Reads tree nodes from a [`Store`], and when proving `key`, its value.
 struct Reader<'a, S: Store + ?Sized> {
     store: &'a S,
+    /// The key being proved: the tree knows only its hash, the store files it by itself.
+    key: Option<&'a [u8]>,
 }
 
 impl<S: Store + ?Sized> TreeReader for Reader<'_, S> {
@@ -71,24 +66,18 @@ impl<S: Store + ?Sized> TreeReader for Reader<'_, S> {
         }
     }
 
+    /// The value at `max_version`: the one the first later version superseded, if any
+    /// did; otherwise the value stored under the key now.
     fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
-        let Some(bytes) = self.store.get(&value_key_bytes(&key_hash))? else { return Ok(None) };
-        let (version, value) = decode_value(&bytes)?;
-        if version <= max_version {
-            return Ok(value);
-        }
-        // Superseded since: the newest kept value at or before `max_version`.
         let prefix = [HISTORY_PREFIX, &key_hash.0].concat();
-        let limit = usize::try_from(2 * HISTORY_VERSIONS).unwrap_or(usize::MAX) + 16;
-        let mut found = None;
-        for (_, bytes) in self.store.scan(&prefix, None, limit)? {
-            let (version, value) = decode_value(&bytes)?;
-            if version > max_version {
-                break;
-            }
-            found = Some(value);
+        let after = history_key_bytes(&key_hash, max_version);
+        if let Some((_, value)) = self.store.scan(&prefix, Some(&after), 1)?.into_iter().next() {
+            return Ok(Some(value));
         }
-        found.ok_or_else(|| anyhow::anyhow!("version {max_version} is older than the kept history"))
+        match self.key {
+            Some(key) if self::key_hash(key) == key_hash => Ok(self.store.get(key)?),
+            _ => anyhow::bail!("the value of a key is read only while proving that key"),
+        }
     }
 
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
@@ -99,26 +88,36 @@ impl<S: Store + ?Sized> TreeReader for Reader<'_, S> {
 /// The root of the tree at `version`, or the empty root before the first version.
 pub fn root<S: Store + ?Sized>(store: &S, version: Option<Version>) -> Result<Hash, StoreError> {
     let Some(version) = version else { return Ok(Hash::ZERO) };
-    let reader = Reader { store };
+    let reader = Reader { store, key: None };
     let tree = Sha256Jmt::new(&reader);
     let root = tree.get_root_hash(version).map_err(|e| StoreError(format!("reading the state root: {e}")))?;
     Ok(Hash(root.0))
 }
 
 /// Applies `writes` (authenticated keys only) as `version`; returns the new root and
-/// adds the tree's own writes (new nodes, latest values, deleted stale nodes) to `batch`.
+/// adds the tree's own writes (new nodes, the values this version supersedes, filed for
+/// pruning) to `batch`. The writes themselves are the caller's to store under their keys.
 pub fn update<S: Store + ?Sized>(
     store: &S,
     version: Version,
     writes: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
     batch: &mut WriteBatch,
 ) -> Result<Hash, StoreError> {
-    let reader = Reader { store };
+    let reader = Reader { store, key: None };
     let tree = Sha256Jmt::new(&reader);
-    let value_set: Vec<(KeyHash, Option<OwnedValue>)> = writes.into_iter().map(|(k, v)| (key_hash(&k), v)).collect();
+    let mut value_set: Vec<(KeyHash, Option<OwnedValue>)> = Vec::new();
+    for (key, value) in writes {
+        let hash = key_hash(&key);
+        // Keep the value this version supersedes for the window, filed for pruning.
+        if let Some(previous) = store.get(&key)? {
+            let history = history_key_bytes(&hash, version);
+            batch.insert(prune_key_bytes(version, &history), Some(Vec::new()));
+            batch.insert(history, Some(previous));
+        }
+        value_set.push((hash, value));
+    }
     let (root, update): (RootHash, _) =
         tree.put_value_set(value_set, version).map_err(|e| StoreError(format!("updating the state tree: {e}")))?;
-    // Keep what this version supersedes for the window, filed for pruning.
     for stale in &update.stale_node_index_batch {
         batch.insert(prune_key_bytes(stale.stale_since_version, &node_key_bytes(&stale.node_key)?), Some(Vec::new()));
     }
@@ -126,38 +125,28 @@ pub fn update<S: Store + ?Sized>(
         let bytes = borsh::to_vec(node).map_err(|e| StoreError(format!("encoding a tree node: {e}")))?;
         batch.insert(node_key_bytes(key)?, Some(bytes));
     }
-    for ((new_version, key_hash), value) in update.node_batch.values() {
-        let latest = value_key_bytes(key_hash);
-        if let Some(previous) = store.get(&latest)? {
-            let (old_version, _) = decode_value(&previous).map_err(|e| StoreError(format!("a tree value: {e}")))?;
-            let history = history_key_bytes(key_hash, old_version);
-            batch.insert(prune_key_bytes(*new_version, &history), Some(Vec::new()));
-            batch.insert(history, Some(previous));
-        }
-        batch.insert(latest, Some(codec::encode(&(*new_version, value.clone()))));
-    }
     prune(store, version, batch)?;
     Ok(Hash(root.0))
 }
 
 /// The range proof (borsh) that the tree at `version` holds nothing between the
-/// previous chunk's last key and `rightmost`, for a state snapshot's chunk.
-pub fn range_proof<S: Store + ?Sized>(store: &S, version: Version, rightmost: KeyHash) -> Result<Vec<u8>, StoreError> {
-    let reader = Reader { store };
+/// previous chunk's last key and `rightmost` (the chunk's last key, the one with the
+/// largest hash), for a state snapshot's chunk. `version` must be the latest.
+pub fn range_proof<S: Store + ?Sized>(store: &S, version: Version, rightmost: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let reader = Reader { store, key: Some(rightmost) };
     let tree = Sha256Jmt::new(&reader);
-    let proof =
-        tree.get_range_proof(rightmost, version).map_err(|e| StoreError(format!("proving a snapshot chunk: {e}")))?;
+    let proof = tree
+        .get_range_proof(key_hash(rightmost), version)
+        .map_err(|e| StoreError(format!("proving a snapshot chunk: {e}")))?;
     borsh::to_vec(&proof).map_err(|e| StoreError(format!("encoding a range proof: {e}")))
 }
 
-/// Adds the nodes and values a tree restore produced to `writes`, in this module's format.
+/// Adds the nodes a tree restore produced to `writes`, in this module's format (its
+/// values are the snapshot's entries, which the importer stores under their keys).
 pub fn write_restored(batch: &jmt::storage::NodeBatch, writes: &mut WriteBatch) -> Result<(), StoreError> {
     for (key, node) in batch.nodes() {
         let bytes = borsh::to_vec(node).map_err(|e| StoreError(format!("encoding a tree node: {e}")))?;
         writes.insert(node_key_bytes(key)?, Some(bytes));
-    }
-    for ((version, key_hash), value) in batch.values() {
-        writes.insert(value_key_bytes(key_hash), Some(codec::encode(&(*version, value.clone()))));
     }
     Ok(())
 }
@@ -229,7 +218,7 @@ impl StateProof {
 
 /// Proves the value of `key` at `version` (within the last [`HISTORY_VERSIONS`]).
 pub fn prove<S: Store + ?Sized>(store: &S, version: Version, key: &[u8]) -> Result<StateProof, StoreError> {
-    let reader = Reader { store };
+    let reader = Reader { store, key: Some(key) };
     let tree = Sha256Jmt::new(&reader);
     let (value, proof) =
         tree.get_with_proof(key_hash(key), version).map_err(|e| StoreError(format!("proving a key: {e}")))?;
@@ -245,15 +234,65 @@ mod tests {
     fn history(store: &mut MemoryStore, versions: u64) -> Vec<Hash> {
         let mut roots = Vec::new();
         for version in 0..versions {
-            let mut batch = WriteBatch::new();
             let writes = vec![
                 (b"s/k".to_vec(), Some(version.to_le_bytes().to_vec())),
                 (format!("s/other/{version}").into_bytes(), Some(vec![1])),
             ];
-            roots.push(update(&*store, version, writes, &mut batch).unwrap());
-            store.apply(&batch);
+            roots.push(apply(store, version, writes));
         }
         roots
+    }
+
+    /// Updates the tree and stores the writes under their keys, as a block does.
+    fn apply(store: &mut MemoryStore, version: Version, writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Hash {
+        let mut batch = WriteBatch::new();
+        let root = update(&*store, version, writes.clone(), &mut batch).unwrap();
+        batch.extend(writes);
+        store.apply(&batch);
+        root
+    }
+
+    #[test]
+    fn a_key_written_deleted_and_written_again_is_proved_as_it_was_at_each_version() {
+        let mut store = MemoryStore::new();
+        let key = b"s/k".to_vec();
+        // The value of `s/k` at each version (None: absent).
+        let plan: Vec<Option<&[u8]>> =
+            vec![Some(b"a"), None, None, Some(b"b"), None, Some(b"gone"), None, None, Some(b"c"), None];
+        let mut expected: Vec<Option<Vec<u8>>> = Vec::new();
+        let mut current: Option<Vec<u8>> = None;
+        let mut roots = Vec::new();
+        for (version, step) in plan.iter().enumerate() {
+            let version = version as u64;
+            let mut writes = vec![(format!("s/filler/{version}").into_bytes(), Some(vec![7]))];
+            match (step, version) {
+                (Some(b"gone"), _) => {
+                    writes.push((key.clone(), None));
+                    current = None;
+                }
+                (Some(value), _) => {
+                    writes.push((key.clone(), Some(value.to_vec())));
+                    current = Some(value.to_vec());
+                }
+                (None, _) => {}
+            }
+            roots.push(apply(&mut store, version, writes));
+            expected.push(current.clone());
+        }
+        for (version, value) in expected.iter().enumerate() {
+            let proof = prove(&store, version as u64, &key).unwrap();
+            assert_eq!(&proof.value, value, "value at version {version}");
+            assert!(proof.verify(roots[version]), "proof at version {version}");
+        }
+        // Nothing but the tree's nodes, the window's history and the prune index is kept
+        // beside the module state: the latest value is stored once, under its key.
+        let copies: Vec<_> = store
+            .scan(b"j/", None, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .filter(|(k, v)| !k.starts_with(NODE_PREFIX) && !k.starts_with(PRUNE_PREFIX) && v.as_slice() == b"c")
+            .collect();
+        assert!(copies.is_empty(), "the latest value is copied under {copies:?}");
     }
 
     #[test]

@@ -125,12 +125,13 @@ pub fn export_state_with<S: Store + ?Sized>(
     let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut bytes = 0usize;
     let total = keys.len();
-    for (i, (hash, key)) in keys.into_iter().enumerate() {
+    for (i, (_, key)) in keys.into_iter().enumerate() {
         let value = store.get(&key)?.ok_or_else(|| StoreError("a state key vanished during the export".into()))?;
         bytes += key.len() + value.len();
+        let proof_needed = entries.len() + 1 >= per_chunk || bytes >= bytes_max || i + 1 == total;
+        let proof = if proof_needed { Some(authenticated::range_proof(store, version, &key)?) } else { None };
         entries.push((key, value));
-        if entries.len() >= per_chunk || bytes >= bytes_max || i + 1 == total {
-            let proof = authenticated::range_proof(store, version, hash)?;
+        if let Some(proof) = proof {
             sink(StateChunk { entries: std::mem::take(&mut entries), proof })?;
             bytes = 0;
             count += 1;
