@@ -2,6 +2,7 @@
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -40,6 +41,9 @@ pub struct Metrics {
     pub signatures_reused: Counter,
     /// The commit rate admission control measures, transactions per second.
     pub capacity: Gauge,
+    /// Bytes the chain database holds, by column family and where (`tables` on disk,
+    /// `memtables` in memory and the write-ahead log).
+    pub storage_bytes: Family<Vec<(&'static str, &'static str)>, Gauge>,
     /// Seconds from a block's time (its proposer's clock) to its commit here.
     pub block_commit_latency: Histogram,
     /// Seconds from admission to this node's pool to commit, for transactions it admitted.
@@ -118,6 +122,7 @@ impl Metrics {
             overloaded: Counter::default(),
             signatures_reused: Counter::default(),
             capacity: Gauge::default(),
+            storage_bytes: Family::default(),
             block_commit_latency: Histogram::new(latency_buckets()),
             tx_commit_latency: Histogram::new(latency_buckets()),
             round_timeouts: Counter::default(),
@@ -177,6 +182,11 @@ impl Metrics {
             "capacity_transactions_per_second",
             "The commit rate admission control sizes the pool by (highest recent, decaying)",
             m.capacity.clone(),
+        );
+        registry.register(
+            "storage_bytes",
+            "Bytes of the chain database by column family: table files on disk, memtables",
+            m.storage_bytes.clone(),
         );
         registry.register(
             "block_commit_latency_seconds",

@@ -137,6 +137,10 @@ async fn a_consortium_agrees_survives_crashes_and_catches_up() {
         net.client(0).metrics().await.map(|m| metric(&m, "panacea_executed_transactions_total")).unwrap_or(0.0) > 60.0
     })
     .await;
+    // The chain database's size is exported per column family.
+    let metrics = net.client(0).metrics().await.unwrap();
+    let state = r#"panacea_storage_bytes{column_family="state",place="memtables"}"#;
+    assert!(metric(&metrics, state) > 0.0, "{state} in\n{metrics}");
     for i in 0..4 {
         net.kill(i);
     }

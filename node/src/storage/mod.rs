@@ -239,6 +239,10 @@ impl core::fmt::Debug for Storage {
     }
 }
 
+/// Most bytes of write-ahead log kept before the column families holding its oldest file
+/// are flushed.
+const WAL_BYTES_MAX: u64 = 128 * 1024 * 1024;
+
 /// The chain database's block cache, shared by its column families.
 const BLOCK_CACHE_BYTES: usize = 128 * 1024 * 1024;
 
@@ -249,6 +253,12 @@ impl Storage {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        // A write-ahead log file is deleted only once every column family with data in it
+        // has flushed. Column families written little (roots, block ids, the consensus
+        // records) flush rarely, so by default the log grew to four times all the write
+        // buffers (gigabytes: most of the disk a young chain used). Past this size
+        // RocksDB flushes the column families that hold the oldest log instead.
+        options.set_max_total_wal_size(WAL_BYTES_MAX);
         // Most reads are point reads (state records, state-tree nodes, receipts): a Bloom
         // filter per table spares a read per level for keys a table does not hold, and a
         // larger block cache keeps the upper tree nodes and hot records in memory.

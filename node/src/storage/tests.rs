@@ -252,3 +252,59 @@ fn a_database_in_another_storage_format_is_refused_with_what_to_do() {
     drop(Storage::open(dir.path()).unwrap());
     Storage::open(dir.path()).unwrap();
 }
+
+/// Bytes of the write-ahead log files in `dir`.
+fn wal_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn the_write_ahead_log_stays_bounded_when_some_column_families_are_written_little() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    let mut parent = Block::genesis(Epoch(0), Payload::opaque(Vec::new()));
+    // Every block writes a little to the blocks, ids and roots, and 4 MiB of state: the
+    // little ones never fill a memtable.
+    let value = vec![0x5a_u8; 4 * 1024];
+    for height in 0..80u64 {
+        let block = if height == 0 {
+            parent.clone()
+        } else {
+            let justify = QuorumCert::anchor(Epoch(0), parent.id(), parent.header.height);
+            Block::new(
+                Epoch(0),
+                Round(height),
+                justify,
+                Payload::opaque(Vec::new()),
+                panacea_primitives::ValidatorIndex(0),
+            )
+        };
+        let mut state = WriteBatch::new();
+        for i in 0..1_024u32 {
+            // Distinct bytes per key, so that compression cannot hide the volume.
+            let mut v = value.clone();
+            v[..8].copy_from_slice(&(height * 1_024 + u64::from(i)).to_le_bytes());
+            state.insert([b"s/bulk/".as_slice(), &height.to_be_bytes(), &i.to_be_bytes()].concat(), Some(v));
+        }
+        storage
+            .commit_block(&BlockCommit {
+                block: &block,
+                certificate: None,
+                state: &state,
+                receipts: &[],
+                meta: Meta::default(),
+                epoch_end: None,
+                epoch_change: None,
+            })
+            .unwrap();
+        parent = block;
+    }
+    // 320 MiB went through the log; it keeps at most the bound and the memtables' worth.
+    let wal = wal_bytes(dir.path());
+    assert!(wal < WAL_BYTES_MAX + 96 * 1024 * 1024, "{} MiB of write-ahead log", wal >> 20);
+}
