@@ -42,17 +42,7 @@ fn next_block(storage: &Storage, parent: &Block, txs: &[SignedTransaction]) -> (
 }
 
 fn commit(storage: &Storage, block: &Block, outcome: &BlockOutcome) {
-    storage
-        .commit_block(&BlockCommit {
-            block,
-            certificate: None,
-            state: &outcome.writes,
-            receipts: &outcome.receipts,
-            meta: outcome.meta,
-            epoch_end: None,
-            epoch_change: None,
-        })
-        .unwrap();
+    storage.commit_block(&BlockCommit::uncertified(block, &outcome.writes, &outcome.receipts, outcome.meta)).unwrap();
 }
 
 fn bench_commit(c: &mut Criterion) {
@@ -60,17 +50,7 @@ fn bench_commit(c: &mut Criterion) {
     let storage = Storage::open(dir.path()).unwrap();
     let genesis_outcome = panacea_contracts::genesis(&storage.state(), &genesis()).unwrap();
     let block0 = Block::genesis(Epoch(0), Payload::opaque(b"genesis".to_vec()));
-    storage
-        .commit_block(&BlockCommit {
-            block: &block0,
-            certificate: None,
-            state: &genesis_outcome.writes,
-            receipts: &[],
-            meta: Meta::default(),
-            epoch_end: None,
-            epoch_change: None,
-        })
-        .unwrap();
+    storage.commit_block(&BlockCommit::uncertified(&block0, &genesis_outcome.writes, &[], Meta::default())).unwrap();
     // Hospital A registers an intake clerk, who records every consent.
     let admin = key("hospital-a/admin");
     let clerk = key("bench/clerk");

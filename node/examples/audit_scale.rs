@@ -73,17 +73,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path()).unwrap();
     let mut parent = Block::genesis(Epoch(0), Payload::opaque(b"genesis".to_vec()));
-    storage
-        .commit_block(&BlockCommit {
-            block: &parent,
-            certificate: None,
-            state: &WriteBatch::new(),
-            receipts: &[],
-            meta: Meta::default(),
-            epoch_end: None,
-            epoch_change: None,
-        })
-        .unwrap();
+    storage.commit_block(&BlockCommit::uncertified(&parent, &WriteBatch::new(), &[], Meta::default())).unwrap();
 
     let began = Instant::now();
     let mut seq = 0;
@@ -102,15 +92,7 @@ fn main() {
         let justify = QuorumCert::anchor(Epoch(0), parent.id(), parent.header.height);
         let round = Round(parent.header.height.0 + 1);
         let block = Block::new(Epoch(0), round, justify, Payload::opaque(Vec::new()), ValidatorIndex(0));
-        let commit = BlockCommit {
-            block: &block,
-            certificate: None,
-            state: &writes,
-            receipts: &[],
-            meta: Meta::default(),
-            epoch_end: None,
-            epoch_change: None,
-        };
+        let commit = BlockCommit::uncertified(&block, &writes, &[], Meta::default());
         storage.commit_block(&commit).unwrap();
         parent = block;
         if seq % 2_000_000 == 0 {

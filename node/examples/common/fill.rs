@@ -60,17 +60,7 @@ pub(crate) fn genesis_block() -> Block {
 pub(crate) fn write_genesis(storage: &Storage) {
     let admin = Keypair::from_seed([2; 32]);
     let outcome = panacea_contracts::genesis(&storage.state(), &genesis(&admin)).unwrap();
-    storage
-        .commit_block(&BlockCommit {
-            block: &genesis_block(),
-            certificate: None,
-            state: &outcome.writes,
-            receipts: &[],
-            meta: outcome.meta,
-            epoch_end: None,
-            epoch_change: None,
-        })
-        .unwrap();
+    storage.commit_block(&BlockCommit::uncertified(&genesis_block(), &outcome.writes, &[], outcome.meta)).unwrap();
 }
 
 impl Filler {
@@ -145,15 +135,7 @@ impl Filler {
         let payload = BlockBody::new(time, state, txs.to_vec()).to_payload();
         let block = Block::new(Epoch(0), Round(height.0), justify, payload, ValidatorIndex(0));
         self.storage
-            .commit_block(&BlockCommit {
-                block: &block,
-                certificate: None,
-                state: &outcome.writes,
-                receipts: &outcome.receipts,
-                meta: outcome.meta,
-                epoch_end: None,
-                epoch_change: None,
-            })
+            .commit_block(&BlockCommit::uncertified(&block, &outcome.writes, &outcome.receipts, outcome.meta))
             .unwrap();
         self.tip = block;
     }

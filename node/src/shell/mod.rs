@@ -850,15 +850,7 @@ fn write_genesis(shared: &Shared) -> Result<(), ShellError> {
     let storage = &shared.storage;
     let outcome = panacea_contracts::genesis(&storage.state(), &chain.genesis)
         .map_err(|e| ShellError::WrongChain(format!("cannot write genesis: {e}")))?;
-    storage.commit_block(&BlockCommit {
-        block: &chain.genesis_block,
-        certificate: None,
-        state: &outcome.writes,
-        receipts: &[],
-        meta: outcome.meta,
-        epoch_end: None,
-        epoch_change: None,
-    })?;
+    storage.commit_block(&BlockCommit::uncertified(&chain.genesis_block, &outcome.writes, &[], outcome.meta))?;
     tracing::info!(chain = %chain.chain_id(), genesis = %chain.genesis_id(), "wrote genesis");
     Ok(())
 }

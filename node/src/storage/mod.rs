@@ -188,6 +188,14 @@ pub struct BlockCommit<'a> {
     pub epoch_change: Option<(panacea_primitives::Epoch, &'a [u8])>,
 }
 
+impl<'a> BlockCommit<'a> {
+    /// A block committed without a certificate that ends no epoch: genesis, and tools that
+    /// fill a database.
+    pub fn uncertified(block: &'a Block, state: &'a WriteBatch, receipts: &'a [Receipt], meta: Meta) -> Self {
+        BlockCommit { block, certificate: None, state, receipts, meta, epoch_end: None, epoch_change: None }
+    }
+}
+
 /// The proof that a block ending an epoch is final: the certificate that committed it,
 /// and when that certificate is for a block above it (committed in the same step, then
 /// abandoned by the epoch change), the headers from it up to the certified block.

@@ -28,34 +28,14 @@ fn register_nurse() -> panacea_contracts::SignedTransaction {
 fn two_blocks(storage: &Storage) -> (Block, Block, Receipt) {
     let outcome = panacea_contracts::genesis(&storage.state(), &genesis()).unwrap();
     let block0 = Block::genesis(Epoch(0), Payload::opaque(b"genesis".to_vec()));
-    storage
-        .commit_block(&BlockCommit {
-            block: &block0,
-            certificate: None,
-            state: &outcome.writes,
-            receipts: &[],
-            meta: Meta::default(),
-            epoch_end: None,
-            epoch_change: None,
-        })
-        .unwrap();
+    storage.commit_block(&BlockCommit::uncertified(&block0, &outcome.writes, &[], Meta::default())).unwrap();
     let tx = register_nurse();
     let context = BlockContext::new(chain_id(), Height(1), Timestamp(1_700_000_001_000));
     let outcome = execute_block(&storage.state(), &context, std::slice::from_ref(&tx)).unwrap();
     let justify = QuorumCert::genesis(Epoch(0), block0.id());
     let block1 =
         Block::new(Epoch(0), Round(1), justify, Payload::opaque(tx.encode()), panacea_primitives::ValidatorIndex(1));
-    storage
-        .commit_block(&BlockCommit {
-            block: &block1,
-            certificate: None,
-            state: &outcome.writes,
-            receipts: &outcome.receipts,
-            meta: outcome.meta,
-            epoch_end: None,
-            epoch_change: None,
-        })
-        .unwrap();
+    storage.commit_block(&BlockCommit::uncertified(&block1, &outcome.writes, &outcome.receipts, outcome.meta)).unwrap();
     (block0, block1, outcome.receipts[0].clone())
 }
 
@@ -102,15 +82,7 @@ fn blocks_commit_in_height_order_only() {
     let (_dir, storage) = open();
     two_blocks(&storage);
     let stray = Block::genesis(Epoch(0), Payload::opaque(vec![1]));
-    let error = storage.commit_block(&BlockCommit {
-        block: &stray,
-        certificate: None,
-        state: &WriteBatch::new(),
-        receipts: &[],
-        meta: Meta::default(),
-        epoch_end: None,
-        epoch_change: None,
-    });
+    let error = storage.commit_block(&BlockCommit::uncertified(&stray, &WriteBatch::new(), &[], Meta::default()));
     assert!(matches!(error, Err(StorageError::NotNext { got: Height(0), committed: Height(1) })));
 }
 
@@ -151,29 +123,9 @@ fn safety_state_and_pending_blocks_survive_a_restart_and_are_pruned_on_commit() 
     let mut stored = storage.pending_blocks().unwrap();
     stored.sort_by_key(|b| b.header.round);
     assert_eq!(stored, vec![pending.clone(), voted.clone()]);
-    storage
-        .commit_block(&BlockCommit {
-            block: &genesis_block,
-            certificate: None,
-            state: &WriteBatch::new(),
-            receipts: &[],
-            meta: Meta::default(),
-            epoch_end: None,
-            epoch_change: None,
-        })
-        .unwrap();
+    storage.commit_block(&BlockCommit::uncertified(&genesis_block, &WriteBatch::new(), &[], Meta::default())).unwrap();
     assert_eq!(storage.pending_blocks().unwrap().len(), 2, "height 1 is above the committed height");
-    storage
-        .commit_block(&BlockCommit {
-            block: &pending,
-            certificate: None,
-            state: &WriteBatch::new(),
-            receipts: &[],
-            meta: Meta::default(),
-            epoch_end: None,
-            epoch_change: None,
-        })
-        .unwrap();
+    storage.commit_block(&BlockCommit::uncertified(&pending, &WriteBatch::new(), &[], Meta::default())).unwrap();
     assert_eq!(
         storage.pending_blocks().unwrap().len(),
         0,
@@ -211,17 +163,7 @@ fn a_receipt_is_stored_once_and_names_its_events_in_the_log() {
     let justify = QuorumCert::anchor(Epoch(0), parent.id(), Height(1));
     let block2 =
         Block::new(Epoch(0), Round(2), justify, Payload::opaque(Vec::new()), panacea_primitives::ValidatorIndex(1));
-    storage
-        .commit_block(&BlockCommit {
-            block: &block2,
-            certificate: None,
-            state: &outcome.writes,
-            receipts: &outcome.receipts,
-            meta: outcome.meta,
-            epoch_end: None,
-            epoch_change: None,
-        })
-        .unwrap();
+    storage.commit_block(&BlockCommit::uncertified(&block2, &outcome.writes, &outcome.receipts, outcome.meta)).unwrap();
     assert_eq!(storage.receipt(&tx.id()).unwrap(), Some((Height(2), outcome.receipts[0].clone())));
 }
 
@@ -291,17 +233,7 @@ fn the_write_ahead_log_stays_bounded_when_some_column_families_are_written_littl
             v[..8].copy_from_slice(&(height * 1_024 + u64::from(i)).to_le_bytes());
             state.insert([b"s/bulk/".as_slice(), &height.to_be_bytes(), &i.to_be_bytes()].concat(), Some(v));
         }
-        storage
-            .commit_block(&BlockCommit {
-                block: &block,
-                certificate: None,
-                state: &state,
-                receipts: &[],
-                meta: Meta::default(),
-                epoch_end: None,
-                epoch_change: None,
-            })
-            .unwrap();
+        storage.commit_block(&BlockCommit::uncertified(&block, &state, &[], Meta::default())).unwrap();
         parent = block;
     }
     // 320 MiB went through the log; it keeps at most the bound and the memtables' worth.
