@@ -39,14 +39,7 @@ fn main() {
     std::fs::create_dir_all(&root).unwrap();
     let mut filler = Filler::new(Storage::open(&root.join("source")).unwrap());
     let began = Instant::now();
-    let mut progress = Instant::now();
-    while filler.consents < consents {
-        filler.fill_block(PER_BLOCK.min(consents - filler.consents));
-        if progress.elapsed() > Duration::from_secs(30) {
-            eprintln!("{} consents in {:.0} s", filler.consents, began.elapsed().as_secs_f64());
-            progress = Instant::now();
-        }
-    }
+    filler.fill_to(consents, PER_BLOCK);
     let source = &filler.storage;
     let tip = &filler.tip;
     let fill = began.elapsed();

@@ -17,7 +17,7 @@
 mod fill;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fill::{Filler, arg, disk, peak_rss_mib};
 use panacea_contracts::state::Store;
@@ -46,14 +46,7 @@ fn main() {
 
     let mut filler = Filler::new(Storage::open(&root.join("db")).unwrap());
     let began = Instant::now();
-    let mut progress = Instant::now();
-    while filler.consents < consents {
-        filler.fill_block(per_block.min(consents - filler.consents));
-        if progress.elapsed() > Duration::from_secs(30) {
-            eprintln!("{} consents in {:.0} s", filler.consents, began.elapsed().as_secs_f64());
-            progress = Instant::now();
-        }
-    }
+    filler.fill_to(consents, per_block);
     let fill = began.elapsed();
     let before = disk(&root.join("db"));
     println!(

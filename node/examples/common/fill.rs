@@ -114,6 +114,20 @@ impl Filler {
         self.consents += count;
     }
 
+    /// Records consents in blocks of `per_block` until there are `consents`, printing
+    /// progress every 30 s.
+    pub(crate) fn fill_to(&mut self, consents: u64, per_block: u64) {
+        let began = std::time::Instant::now();
+        let mut progress = std::time::Instant::now();
+        while self.consents < consents {
+            self.fill_block(per_block.max(1).min(consents - self.consents));
+            if progress.elapsed() > std::time::Duration::from_secs(30) {
+                eprintln!("{} consents in {:.0} s", self.consents, began.elapsed().as_secs_f64());
+                progress = std::time::Instant::now();
+            }
+        }
+    }
+
     /// Executes `txs` and commits them as the next block, its payload holding them as a
     /// node's does; every transaction must succeed.
     pub(crate) fn commit(&mut self, txs: &[SignedTransaction]) {
