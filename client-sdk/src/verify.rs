@@ -151,7 +151,7 @@ pub enum ProvableRecord {
     Organisation(OrgId),
     /// An identity.
     Identity(IdentityId),
-    /// A consent: its head (latest version number) and that version.
+    /// A consent: its latest version (one record).
     Consent(ConsentId),
     /// An access decision.
     Decision(DecisionId),
